@@ -1,0 +1,80 @@
+import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { unauthorised } from '../../src/domain/app-error.ts';
+import type { Identity, Role } from '../../src/domain/identity.ts';
+import type { TokenVerifier } from '../../src/ports.ts';
+import { createAjv, compileSchema, fieldOf } from '../../src/schemas.ts';
+
+export type VerifyOptions = { issuer: string; audience: string; algorithms: readonly string[]; clockSkewSeconds: number };
+type GetKey = Parameters<typeof jwtVerify>[1];
+
+const MAX_TOKEN_LENGTH = 8192;
+// Headers that point at keys elsewhere are never followed: the key set is ours, not the caller's.
+const FOREIGN_KEY_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+const validateClaims = compileSchema<JWTPayload>(createAjv(), 'token-claims.schema.json');
+
+function reasonOf(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token has expired';
+  if (error instanceof errors.JWTClaimValidationFailed) return `token claim ${error.claim} is not acceptable`;
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed';
+  if (error instanceof errors.JWKSNoMatchingKey) return 'token kid is not in the key set';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JOSEError) return 'token could not be verified';
+  return 'token could not be verified';
+}
+
+function toIdentity(claims: JWTPayload): Identity {
+  const c = claims as Record<string, unknown>;
+  return Object.freeze({
+    sub: String(c.sub),
+    name: typeof c.name === 'string' ? c.name : String(c.sub),
+    role: c.role as Role,
+    org: String(c.org).toUpperCase(),
+    orgName: typeof c.org_name === 'string' ? c.org_name : String(c.org),
+    setting: typeof c.setting === 'string' ? c.setting : undefined,
+    activities: Object.freeze(Array.isArray(c.activities) ? (c.activities as string[]) : []),
+  });
+}
+
+/** Verifies signature, algorithm, kid, iss, aud, exp and nbf, then the service's own claims. */
+export function createTokenVerifier(getKey: GetKey, options: VerifyOptions): TokenVerifier {
+  return {
+    async verify(token) {
+      if (token.length > MAX_TOKEN_LENGTH) throw unauthorised('token is too long');
+      let header: ReturnType<typeof decodeProtectedHeader>;
+      try {
+        header = decodeProtectedHeader(token);
+      } catch {
+        throw unauthorised('token is not a JWS');
+      }
+      for (const name of FOREIGN_KEY_HEADERS) if (name in header) throw unauthorised(`token header ${name} is not accepted`);
+      if (typeof header.kid !== 'string' || header.kid === '') throw unauthorised('token has no kid');
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          algorithms: [...options.algorithms],
+          issuer: options.issuer,
+          audience: options.audience,
+          clockTolerance: options.clockSkewSeconds,
+          requiredClaims: ['exp', 'sub'],
+        }));
+      } catch (error) {
+        throw unauthorised(reasonOf(error));
+      }
+      if (!validateClaims(payload)) {
+        const fields = [...new Set((validateClaims.errors ?? []).map(fieldOf))];
+        throw unauthorised(`token claims missing or invalid: ${fields.join(', ')}`);
+      }
+      return toIdentity(payload);
+    },
+  };
+}
+
+/** A verifier over a fixed set of public keys (dev mode). */
+export function createLocalKeysVerifier(keys: JWK[], options: VerifyOptions): TokenVerifier {
+  return createTokenVerifier(createLocalJWKSet({ keys }), options);
+}
+
+/** A verifier over a remote JWKS; an unknown kid triggers a (rate-limited) refetch, which covers key rotation. */
+export function createJwksVerifier(jwksUrl: string, options: VerifyOptions): TokenVerifier {
+  return createTokenVerifier(createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 }), options);
+}

@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Config } from './config.ts';
+import type { Clock, ReadinessProbe, TokenVerifier } from './ports.ts';
+import { createAjv, compileSchema } from './schemas.ts';
+import { createHttpApp } from './http/app.ts';
+import { createPublishBatch } from './app/publish-batch.ts';
+import { createRecordValidator } from './app/record-validator.ts';
+import { createGetOrganisation, createUpdateOrganisation, type OrganisationUpdate } from './app/manage-organisation.ts';
+import { createListPlans } from './app/list-plans.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
+import { createPool } from '../adapters/postgres/pool.ts';
+import { migrate } from '../adapters/postgres/migrate.ts';
+import { createPostgresUploadStore } from '../adapters/postgres/upload-store.ts';
+import { createPostgresOrganisationStore } from '../adapters/postgres/organisation-store.ts';
+import { createPostgresPlanStore } from '../adapters/postgres/plan-store.ts';
+import { createPostgresReadiness } from '../adapters/postgres/readiness.ts';
+import { loadOrCreateDevKey } from '../adapters/auth/dev-keys.ts';
+import { createJwksVerifier, createLocalKeysVerifier } from '../adapters/auth/verify-token.ts';
+
+export type Composition = {
+  app: ReturnType<typeof createHttpApp>;
+  pool: pg.Pool;
+  databaseUrl: string;
+  setDraining(): void;
+  close(): Promise<void>;
+};
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Connects to the configured PostgreSQL, or starts the embedded one, and applies migrations. */
+export async function openDatabase(config: Config, logger: Logger): Promise<{ pool: pg.Pool; url: string; embedded?: EmbeddedPostgres }> {
+  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger });
+  const url = config.databaseUrl || (embedded as EmbeddedPostgres).url;
+  const pool = createPool({ url, max: config.dbPoolSize, logger });
+  try {
+    const applied = await migrate(pool);
+    if (applied.length) logger.info({ applied }, 'database migrations applied');
+  } catch (error) {
+    await pool.end();
+    await embedded?.stop();
+    throw error;
+  }
+  return { pool, url, embedded };
+}
+
+/** Picks the token verifier for AUTH_MODE. */
+export async function createVerifier(config: Config): Promise<TokenVerifier> {
+  const options = { issuer: config.auth.issuer, audience: config.auth.audience, algorithms: config.auth.algorithms, clockSkewSeconds: config.auth.clockSkewSeconds };
+  if (config.auth.mode === 'jwks') return createJwksVerifier(config.auth.jwksUrl, options);
+  const key = await loadOrCreateDevKey(config.dataDir);
+  return createLocalKeysVerifier([key.publicJwk], options);
+}
+
+/** The one composition root: adapters from config, use cases wired to them, and the HTTP app. */
+export async function compose(config: Config, options: { logger: Logger; clock?: Clock }): Promise<Composition> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  if (config.pds.mode !== 'off') throw new Error(`PDS_MODE=${config.pds.mode} is not available yet; use PDS_MODE=off`);
+  const verifier = await createVerifier(config);
+  const { pool, url, embedded } = await openDatabase(config, logger);
+
+  const organisations = createPostgresOrganisationStore(pool);
+  const readiness: ReadinessProbe[] = [createPostgresReadiness(pool)];
+  let draining = false;
+  const app = createHttpApp({
+    logger,
+    verifier,
+    readiness,
+    isDraining: () => draining,
+    limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes },
+    useCases: {
+      publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pool), clock, validateRecord: createRecordValidator() }),
+      getOrganisation: createGetOrganisation({ organisations }),
+      updateOrganisation: createUpdateOrganisation({ organisations }),
+      listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
+    },
+    validators: { organisation: compileSchema<OrganisationUpdate>(createAjv(), 'organisation.schema.json') },
+  });
+
+  return {
+    app,
+    pool,
+    databaseUrl: url,
+    setDraining: () => {
+      draining = true;
+    },
+    close: async () => {
+      await pool.end();
+      await embedded?.stop();
+    },
+  };
+}

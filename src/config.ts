@@ -1,0 +1,93 @@
+import { createAjv, compileSchema } from './schemas.ts';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type PlanTypeDays = { CPP: number; LAC: number; UCPP: number };
+
+/** The validated, typed and frozen configuration of one instance. */
+export type Config = Readonly<{
+  nodeEnv: 'development' | 'test' | 'production';
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string;
+  embeddedPgPort: number;
+  dbPoolSize: number;
+  logLevel: LogLevel;
+  auth: Readonly<{
+    mode: 'dev' | 'jwks';
+    jwksUrl: string;
+    issuer: string;
+    audience: string;
+    algorithms: readonly string[];
+    clockSkewSeconds: number;
+  }>;
+  pds: Readonly<{ mode: 'off' | 'sandbox' | 'live'; baseUrl: string }>;
+  rateLimitPerSecond: number;
+  uploadMaxBytes: number;
+  jsonMaxBytes: number;
+  shutdownGraceMs: number;
+  visibilityDays: Readonly<PlanTypeDays>;
+  publicBaseUrl: string;
+}>;
+
+type Env = Record<string, string | undefined>;
+
+/** Raised when the environment is invalid; the message lists every problem at once. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const ajv = createAjv({ coerceTypes: true, useDefaults: true });
+const validate = compileSchema<Record<string, unknown>>(ajv, 'config.schema.json');
+
+/** Validates the environment against schemas/config.schema.json and returns a frozen Config. */
+export function loadConfig(env: Env = process.env): Config {
+  // An empty variable means "not set", so its default applies.
+  const raw: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') raw[key] = value;
+  if (!validate(raw)) {
+    const problems = (validate.errors ?? [])
+      .filter((e) => e.keyword !== 'if')
+      .map((e) => {
+        const params = e.params as { missingProperty?: string; allowedValue?: unknown };
+        if (e.keyword === 'required') return `${params.missingProperty} is required with the chosen modes (see .env.example)`;
+        const name = e.instancePath.replace(/^\//, '') || 'environment';
+        if (e.keyword === 'const') return `${name} must be ${JSON.stringify(params.allowedValue)} here (NODE_ENV=production refuses AUTH_MODE=dev)`;
+        const given = name in raw ? ` (got ${JSON.stringify(String(raw[name]))})` : '';
+        return `${name} ${e.message ?? 'is invalid'}${given}`;
+      });
+    throw new ConfigError([...new Set(problems)]);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- shape guaranteed by the schema just checked
+  const v = raw as Record<string, any>;
+  return Object.freeze({
+    nodeEnv: v.NODE_ENV,
+    port: v.PORT,
+    host: v.HOST,
+    dataDir: v.DATA_DIR,
+    databaseUrl: v.DATABASE_URL,
+    embeddedPgPort: v.EMBEDDED_PG_PORT,
+    dbPoolSize: v.DB_POOL_SIZE,
+    logLevel: v.LOG_LEVEL,
+    auth: Object.freeze({
+      mode: v.AUTH_MODE,
+      jwksUrl: v.AUTH_JWKS_URL,
+      issuer: v.AUTH_ISSUER,
+      audience: v.AUTH_AUDIENCE,
+      algorithms: Object.freeze((v.AUTH_ALGORITHMS as string).split(',')),
+      clockSkewSeconds: v.AUTH_CLOCK_SKEW_SECONDS,
+    }),
+    pds: Object.freeze({ mode: v.PDS_MODE, baseUrl: v.PDS_BASE_URL }),
+    rateLimitPerSecond: v.RATE_LIMIT_PER_SECOND,
+    uploadMaxBytes: v.UPLOAD_MAX_BYTES,
+    jsonMaxBytes: v.JSON_MAX_BYTES,
+    shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
+    visibilityDays: Object.freeze({ CPP: v.VISIBILITY_DAYS_CPP, LAC: v.VISIBILITY_DAYS_LAC, UCPP: v.VISIBILITY_DAYS_UCPP }),
+    publicBaseUrl: v.PUBLIC_BASE_URL,
+  });
+}

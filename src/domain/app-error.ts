@@ -1,0 +1,56 @@
+/** Spine-style error codes of the contract (api.md, Errors). */
+export type SpineCode =
+  | 'INVALID_SEARCH_DATA'
+  | 'PRECONDITION_FAILED'
+  | 'INVALID_REQUEST'
+  | 'UNAUTHORISED'
+  | 'ACCESS_DENIED'
+  | 'NOT_FOUND'
+  | 'DUPLICATE_REJECTED'
+  | 'TOO_MANY_REQUESTS'
+  | 'SERVICE_ERROR'
+  | 'SERVICE_UNAVAILABLE';
+
+/** FHIR R4 IssueType codes the service uses. */
+export type IssueCode =
+  | 'invalid' | 'required' | 'structure' | 'value' | 'login' | 'forbidden' | 'not-found'
+  | 'duplicate' | 'throttled' | 'too-costly' | 'not-supported' | 'exception' | 'transient' | 'conflict';
+
+export type Issue = { diagnostics: string; expression?: string[] };
+
+/** The one error type: status, Spine code and FHIR issue code; its text never holds patient data. */
+export class AppError extends Error {
+  readonly status: number;
+  readonly spineCode: SpineCode;
+  readonly issueCode: IssueCode;
+  readonly issues: readonly Issue[];
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(status: number, spineCode: SpineCode, issueCode: IssueCode, issues: Issue[] | string, headers: Record<string, string> = {}) {
+    const list = typeof issues === 'string' ? [{ diagnostics: issues }] : issues;
+    super(list.map((i) => i.diagnostics).join('; '));
+    this.name = 'AppError';
+    this.status = status;
+    this.spineCode = spineCode;
+    this.issueCode = issueCode;
+    this.issues = list;
+    this.headers = headers;
+  }
+}
+
+export const invalidRequest = (issues: Issue[] | string, issueCode: IssueCode = 'invalid') =>
+  new AppError(400, 'INVALID_REQUEST', issueCode, issues);
+export const invalidSearchData = (diagnostics: string, expression: string) =>
+  new AppError(400, 'INVALID_SEARCH_DATA', 'invalid', [{ diagnostics, expression: [expression] }]);
+export const preconditionFailed = (diagnostics: string, header: string) =>
+  new AppError(400, 'PRECONDITION_FAILED', 'required', [{ diagnostics, expression: [header] }]);
+export const unauthorised = (diagnostics: string) =>
+  new AppError(401, 'UNAUTHORISED', 'login', diagnostics, { 'WWW-Authenticate': 'Bearer' });
+export const accessDenied = (diagnostics: string) => new AppError(403, 'ACCESS_DENIED', 'forbidden', diagnostics);
+export const notFound = (diagnostics: string) => new AppError(404, 'NOT_FOUND', 'not-found', diagnostics);
+export const duplicateRejected = (diagnostics: string) => new AppError(409, 'DUPLICATE_REJECTED', 'duplicate', diagnostics);
+export const payloadTooLarge = (diagnostics: string) => new AppError(413, 'INVALID_REQUEST', 'too-costly', diagnostics);
+export const unsupportedMediaType = (diagnostics: string) => new AppError(415, 'INVALID_REQUEST', 'not-supported', diagnostics);
+export const tooManyRequests = (retryAfterSeconds: number) =>
+  new AppError(429, 'TOO_MANY_REQUESTS', 'throttled', 'rate limit exceeded', { 'Retry-After': String(retryAfterSeconds) });
+export const serviceUnavailable = (diagnostics: string) => new AppError(503, 'SERVICE_UNAVAILABLE', 'transient', diagnostics);

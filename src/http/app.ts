@@ -1,0 +1,56 @@
+import express, { Router } from 'express';
+import type { Logger } from 'pino';
+import type { ValidateFunction } from 'ajv';
+import type { Role } from '../domain/identity.ts';
+import type { ReadinessProbe, TokenVerifier } from '../ports.ts';
+import type { createPublishBatch } from '../app/publish-batch.ts';
+import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../app/manage-organisation.ts';
+import type { createListPlans } from '../app/list-plans.ts';
+import { authenticate } from './authenticate.ts';
+import { createErrorHandler, notFoundHandler } from './error-handler.ts';
+import { healthRouter } from './health.routes.ts';
+import { requestId } from './request-id.ts';
+import { createRequestLogger } from './request-logger.ts';
+import { organisationRouter } from './la/organisation.routes.ts';
+import { plansRouter } from './la/plans.routes.ts';
+import { uploadsRouter } from './la/uploads.routes.ts';
+
+export type HttpDeps = {
+  logger: Logger;
+  verifier: TokenVerifier;
+  readiness: ReadinessProbe[];
+  isDraining: () => boolean;
+  limits: { uploadMaxBytes: number; jsonMaxBytes: number };
+  useCases: {
+    publishBatch: ReturnType<typeof createPublishBatch>;
+    getOrganisation: ReturnType<typeof createGetOrganisation>;
+    updateOrganisation: ReturnType<typeof createUpdateOrganisation>;
+    listPlans: ReturnType<typeof createListPlans>;
+  };
+  validators: { organisation: ValidateFunction<OrganisationUpdate> };
+};
+
+/** Builds the Express application: middleware, routers and the one error handler. */
+export function createHttpApp(deps: HttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestId);
+  app.use(createRequestLogger(deps.logger));
+
+  app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
+
+  const la = Router();
+  const laSystem: Role[] = ['la-system'];
+  la.use('/organisation', authenticate(deps.verifier, laSystem));
+  la.use('/uploads', authenticate(deps.verifier, laSystem));
+  la.use('/plans', authenticate(deps.verifier, laSystem));
+  la.use(organisationRouter({ ...deps.useCases, validateOrganisation: deps.validators.organisation, jsonMaxBytes: deps.limits.jsonMaxBytes }));
+  la.use(uploadsRouter({ publishBatch: deps.useCases.publishBatch, maxBytes: deps.limits.uploadMaxBytes }));
+  la.use(plansRouter(deps.useCases));
+  app.use('/la/v1', la);
+
+  app.use(notFoundHandler);
+  app.use(createErrorHandler(deps.logger));
+  return app;
+}

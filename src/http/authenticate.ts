@@ -1,0 +1,27 @@
+import type { RequestHandler } from 'express';
+import { accessDenied, unauthorised } from '../domain/app-error.ts';
+import type { Identity, Role } from '../domain/identity.ts';
+import type { TokenVerifier } from '../ports.ts';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    identity: Identity;
+  }
+}
+
+/** Extracts the bearer token from an Authorization header value. */
+export function bearerOf(header: string | undefined): string {
+  const match = header ? /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)$/i.exec(header.trim()) : null;
+  if (!match?.[1]) throw unauthorised(header ? 'Authorization must be "Bearer <token>"' : 'Authorization header is required');
+  return match[1];
+}
+
+/** Requires a verified bearer token with one of the given roles. */
+export function authenticate(verifier: TokenVerifier, roles: readonly Role[]): RequestHandler {
+  return async (req, _res, next) => {
+    const identity = await verifier.verify(bearerOf(req.get('authorization')));
+    if (!roles.includes(identity.role)) throw accessDenied(`role ${identity.role} may not use this endpoint`);
+    req.identity = identity;
+    next();
+  };
+}

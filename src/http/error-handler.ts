@@ -1,0 +1,38 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { AppError, invalidRequest, notFound, payloadTooLarge, unsupportedMediaType } from '../domain/app-error.ts';
+import { toOperationOutcome } from './operation-outcome.ts';
+
+const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+/** Errors raised by body-parser and friends, by their type. */
+function fromLibraryError(error: { type?: string; status?: number }): AppError | undefined {
+  if (error.type === 'entity.parse.failed') return invalidRequest('body is not valid JSON', 'structure');
+  if (error.type === 'entity.too.large') return payloadTooLarge('body is too large');
+  if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') return unsupportedMediaType('unsupported body encoding');
+  if (error.type === 'request.aborted') return invalidRequest('request was aborted');
+  return undefined;
+}
+
+/** The one error middleware: AppErrors become OperationOutcomes; anything else is a 500 with no internals. */
+export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const appError = error instanceof AppError ? error : fromLibraryError(error as object);
+    const known = appError ?? new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error; quote the request id to the service operator');
+    if (!appError) {
+      const e = error as Error & { code?: string };
+      // Full detail for the operator, with no request data: stack, class and driver code only.
+      (req.log ?? logger).error({ err: { type: e?.name, message: e?.message, code: e?.code, stack: e?.stack } }, 'unhandled error');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(known.status).set(known.headers).type(FHIR_JSON).send(JSON.stringify(toOperationOutcome(known)));
+  };
+}
+
+/** Unknown path: 404 NOT_FOUND. */
+export const notFoundHandler: RequestHandler = (req) => {
+  throw notFound(`no route for ${req.method} ${req.path.slice(0, 100)}`);
+};

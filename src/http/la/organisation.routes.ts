@@ -1,0 +1,27 @@
+import express, { Router } from 'express';
+import type { ValidateFunction } from 'ajv';
+import { invalidRequest } from '../../domain/app-error.ts';
+import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../../app/manage-organisation.ts';
+import { fieldOf } from '../../schemas.ts';
+
+/** GET|PUT /la/v1/organisation: the caller's own LA, never another. */
+export function organisationRouter(deps: {
+  getOrganisation: ReturnType<typeof createGetOrganisation>;
+  updateOrganisation: ReturnType<typeof createUpdateOrganisation>;
+  validateOrganisation: ValidateFunction<OrganisationUpdate>;
+  jsonMaxBytes: number;
+}): Router {
+  const router = Router();
+  router.get('/organisation', async (req, res) => {
+    res.json(await deps.getOrganisation(req.identity));
+  });
+  router.put('/organisation', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
+    if (!req.is('application/json')) throw invalidRequest('Content-Type must be application/json', 'not-supported');
+    if (!deps.validateOrganisation(req.body)) {
+      const errors = deps.validateOrganisation.errors ?? [];
+      throw invalidRequest(errors.map((e) => ({ diagnostics: `${fieldOf(e)} ${e.message ?? 'is invalid'}`, expression: [fieldOf(e)] })));
+    }
+    res.json(await deps.updateOrganisation(req.identity, req.body));
+  });
+  return router;
+}

@@ -1,0 +1,61 @@
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import { AppError, invalidRequest } from '../../../domain/app-error.ts';
+import type { BatchSource, RawRecord } from '../../../app/publish-batch.ts';
+
+const COLUMNS = new Set([
+  'nhsNumber', 'familyName', 'givenNames', 'birthDate', 'postcode', 'addressLines',
+  'planType', 'lacLegalStatus', 'startDate', 'endDate', 'deleteDate', 'localId',
+]);
+const REQUIRED = ['nhsNumber', 'familyName', 'givenNames', 'birthDate', 'planType', 'startDate'];
+/** Address lines share one cell, separated by this character. */
+export const ADDRESS_SEPARATOR = '|';
+
+const badHeader = (diagnostics: string, column: string) =>
+  invalidRequest([{ diagnostics: `CPF01 unreadable batch: ${diagnostics}`, expression: [column] }], 'structure');
+
+function checkHeader(header: string[]): void {
+  const seen = new Set<string>();
+  for (const column of header) {
+    if (!COLUMNS.has(column)) throw badHeader(`unknown column ${column.slice(0, 40)}`, column.slice(0, 40));
+    if (seen.has(column)) throw badHeader(`duplicate column ${column}`, column);
+    seen.add(column);
+  }
+  for (const column of REQUIRED) if (!seen.has(column)) throw badHeader(`missing column ${column}`, column);
+}
+
+function toRecord(header: string[], cells: string[]): RawRecord {
+  if (cells.length !== header.length) return { ok: false, message: `row has ${cells.length} cells; the header has ${header.length}` };
+  const record: Record<string, unknown> = {};
+  header.forEach((column, i) => {
+    const cell = cells[i] as string;
+    if (cell === '') return;
+    record[column] = column === 'addressLines' ? cell.split(ADDRESS_SEPARATOR).map((l) => l.trim()).filter(Boolean) : cell;
+  });
+  return { ok: true, value: record };
+}
+
+/** Streams a CSV with a header row: spreadsheet exports (BOM, CRLF, quoted fields) read as they are. */
+export function readCsvBatch(text: AsyncIterable<string>, sequenceNumber: number | undefined): BatchSource {
+  async function* records(): AsyncGenerator<RawRecord> {
+    const rows = Readable.from(text).pipe(parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, max_record_size: 64 * 1024 }));
+    let header: string[] | undefined;
+    try {
+      for await (const row of rows as AsyncIterable<string[]>) {
+        if (!header) {
+          header = row;
+          checkHeader(header);
+          continue;
+        }
+        yield toRecord(header, row);
+      }
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw badHeader('CSV is malformed', 'body');
+    } finally {
+      rows.destroy();
+    }
+    if (!header) throw badHeader('CSV has no header row', 'body');
+  }
+  return { records: records(), sequenceNumber: () => sequenceNumber };
+}

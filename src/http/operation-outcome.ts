@@ -1,0 +1,18 @@
+import type { OperationOutcome } from 'fhir/r4.d.ts';
+import type { AppError } from '../domain/app-error.ts';
+
+export const SPINE_ERROR_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode';
+
+/** Maps an AppError to the FHIR OperationOutcome every 4xx/5xx carries. */
+export function toOperationOutcome(error: AppError): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: error.issues.map((issue) => ({
+      severity: 'error',
+      code: error.issueCode,
+      details: { coding: [{ system: SPINE_ERROR_SYSTEM, version: '1', code: error.spineCode, display: error.spineCode.replaceAll('_', ' ').toLowerCase() }] },
+      diagnostics: issue.diagnostics,
+      ...(issue.expression ? { expression: issue.expression } : {}),
+    })),
+  };
+}

@@ -1,0 +1,51 @@
+import type { Acknowledgement } from './domain/acknowledgement.ts';
+import type { Identity } from './domain/identity.ts';
+import type { Organisation } from './domain/organisation.ts';
+import type { Plan } from './domain/plan.ts';
+
+/** The time, injected so that tests can move it. */
+export interface Clock {
+  now(): Date;
+}
+
+/** Verifies a bearer token and returns who is calling; rejects with a 401 AppError. */
+export interface TokenVerifier {
+  verify(token: string): Promise<Identity>;
+}
+
+/** Reads and writes LA contact details. */
+export interface OrganisationStore {
+  get(code: string): Promise<Organisation | undefined>;
+  put(organisation: Organisation): Promise<Organisation>;
+}
+
+/** The sequence state an LA's previous batch left behind. */
+export type LastBatch = { sequenceNumber: number; acknowledgement: Acknowledgement } | undefined;
+
+/** One batch being loaded: a single transaction, serialised per LA, that commits or leaves nothing. */
+export interface BatchSession {
+  lastBatch(): Promise<LastBatch>;
+  stage(index: number, plan: Plan): Promise<void>;
+  /** Upserts staged plans, removes those with a delete date, and returns how many records were applied. */
+  apply(): Promise<number>;
+  commit(acknowledgement: Acknowledgement, uploadedBy: string): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Opens batch sessions. */
+export interface UploadStore {
+  /** Starts a batch for an LA, creating the LA with this name if it is new. */
+  open(laCode: string, organisationName: string): Promise<BatchSession>;
+}
+
+export type PlanPage = { plans: Plan[]; next: string | null };
+
+/** The register of plans. */
+export interface PlanStore {
+  listForLa(laCode: string, page: { after: string | null; limit: number }): Promise<PlanPage>;
+}
+
+/** What readiness depends on. */
+export interface ReadinessProbe {
+  check(): Promise<Record<string, { ok: boolean; detail?: string }>>;
+}

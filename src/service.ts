@@ -1,0 +1,36 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Clock } from './ports.ts';
+import { compose, type Composition } from './compose.ts';
+
+/** A listening instance of the service. */
+export type RunningService = { url: string; server: Server; composition: Composition; stop(): Promise<void> };
+
+/** Composes the service and listens; stop() drains in-flight requests, then closes the database. */
+export async function startService(config: Config, options: { logger: Logger; clock?: Clock }): Promise<RunningService> {
+  const composition = await compose(config, options);
+  const server = createServer({ requestTimeout: 15 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, composition.app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  }).catch(async (error: unknown) => {
+    await composition.close();
+    throw error;
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      composition.setDraining();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      await closed;
+      clearTimeout(timer);
+      await composition.close();
+    })());
+  return { url: `http://${host}:${port}`, server, composition, stop };
+}

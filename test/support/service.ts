@@ -1,0 +1,83 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import type { Clock } from '../../src/ports.ts';
+import { startService, type RunningService } from '../../src/service.ts';
+import { loadOrCreateDevKey, mintDevToken, type TokenClaims } from '../../adapters/auth/dev-keys.ts';
+
+/** A database of its own for one test file, on the run's PostgreSQL. */
+export async function createTestDatabase(): Promise<string> {
+  const admin = new URL(inject('adminDatabaseUrl'));
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  admin.pathname = `/${name}`;
+  return admin.toString();
+}
+
+export type TestService = RunningService & {
+  dataDir: string;
+  databaseUrl: string;
+  logs: string[];
+  token(claims: Partial<TokenClaims> & { role: string; org: string }, ttlSeconds?: number): Promise<string>;
+  fetch(pathAndQuery: string, init?: RequestInit & { token?: string }): Promise<Response>;
+};
+
+/** Boots the real service on port 0 against its own database, capturing every log line. */
+export async function startTestService(
+  options: { env?: Record<string, string>; clock?: Clock; databaseUrl?: string; dataDir?: string } = {},
+): Promise<TestService> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'cpis-test-')));
+  const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
+  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', ...options.env });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info' }, sink);
+  const service = await startService(config, { logger, clock: options.clock });
+  const key = await loadOrCreateDevKey(dataDir);
+  const token: TestService['token'] = (claims, ttlSeconds = 600) =>
+    mintDevToken(key, { sub: `${claims.role}-user`, ...claims }, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds });
+  return {
+    ...service,
+    dataDir,
+    databaseUrl,
+    logs,
+    token,
+    fetch: (pathAndQuery, init = {}) => {
+      const headers = new Headers(init.headers);
+      if (init.token) headers.set('authorization', `Bearer ${init.token}`);
+      return fetch(`${service.url}${pathAndQuery}`, { ...init, headers });
+    },
+  };
+}
+
+/** An LA system's token for a fresh LA. */
+export async function laToken(service: TestService, org: string, role = 'la-system'): Promise<string> {
+  return service.token({ role, org, org_name: `${org} Council`, name: 'Test LA system' });
+}
+
+/** POSTs a JSON batch. */
+export function uploadJson(service: TestService, token: string, sequenceNumber: number, records: unknown[]): Promise<Response> {
+  return service.fetch('/la/v1/uploads', {
+    method: 'POST',
+    token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sequenceNumber, records }),
+  });
+}
