@@ -47,7 +47,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<{ po
 /** Picks the token verifier for AUTH_MODE. */
 export async function createVerifier(config: Config): Promise<TokenVerifier> {
   const options = { issuer: config.auth.issuer, audience: config.auth.audience, algorithms: config.auth.algorithms, clockSkewSeconds: config.auth.clockSkewSeconds };
-  if (config.auth.mode === 'jwks') return createJwksVerifier(config.auth.jwksUrl, options);
+  if (config.auth.mode === 'jwks') return createJwksVerifier(config.auth.jwksUrl, config.auth.jwksCooldownSeconds, options);
   const key = await loadOrCreateDevKey(config.dataDir);
   return createLocalKeysVerifier([key.publicJwk], options);
 }

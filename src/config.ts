@@ -16,6 +16,7 @@ export type Config = Readonly<{
   auth: Readonly<{
     mode: 'dev' | 'jwks';
     jwksUrl: string;
+    jwksCooldownSeconds: number;
     issuer: string;
     audience: string;
     algorithms: readonly string[];
@@ -77,6 +78,7 @@ export function loadConfig(env: Env = process.env): Config {
     auth: Object.freeze({
       mode: v.AUTH_MODE,
       jwksUrl: v.AUTH_JWKS_URL,
+      jwksCooldownSeconds: v.AUTH_JWKS_COOLDOWN_SECONDS,
       issuer: v.AUTH_ISSUER,
       audience: v.AUTH_AUDIENCE,
       algorithms: Object.freeze((v.AUTH_ALGORITHMS as string).split(',')),

@@ -75,6 +75,6 @@ export function createLocalKeysVerifier(keys: JWK[], options: VerifyOptions): To
 }
 
 /** A verifier over a remote JWKS; an unknown kid triggers a (rate-limited) refetch, which covers key rotation. */
-export function createJwksVerifier(jwksUrl: string, options: VerifyOptions): TokenVerifier {
-  return createTokenVerifier(createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: 30_000, timeoutDuration: 5_000 }), options);
+export function createJwksVerifier(jwksUrl: string, cooldownSeconds: number, options: VerifyOptions): TokenVerifier {
+  return createTokenVerifier(createRemoteJWKSet(new URL(jwksUrl), { cooldownDuration: cooldownSeconds * 1000, timeoutDuration: 5_000 }), options);
 }

@@ -1,0 +1,131 @@
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { startService, type RunningService } from '../service.ts';
+import type { Acknowledgement } from '../domain/acknowledgement.ts';
+import { loadOrCreateDevKey, mintDevToken, type DevKey } from '../../adapters/auth/dev-keys.ts';
+import { DEMO_LAS, NUMBERS_PER_LA, defaultAsOf, ndjsonChunks, syntheticRecord, syntheticRecords, type DemoLa } from './synthetic-register.ts';
+
+const USAGE = 'usage: npm run seed [-- --per-la 2000] [--url http://127.0.0.1:8080] [--seed 1]';
+
+class SeedError extends Error {}
+
+function parse(): { perLa: number; url: string | undefined; seed: number } {
+  try {
+    const { values } = parseArgs({
+      options: { 'per-la': { type: 'string', default: '2000' }, url: { type: 'string' }, seed: { type: 'string', default: '1' } },
+      strict: true,
+    });
+    const perLa = Number(values['per-la']);
+    const seed = Number(values.seed);
+    if (!Number.isInteger(perLa) || perLa < 1 || perLa > NUMBERS_PER_LA) throw new Error(`--per-la must be 1 to ${NUMBERS_PER_LA}`);
+    if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
+    return { perLa, url: values.url?.replace(/\/+$/, ''), seed };
+  } catch (error) {
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    return (await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(3000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** The OperationOutcome's diagnostics, which never carry patient data, for the error message. */
+async function failure(what: string, res: Response): Promise<SeedError> {
+  const body = (await res.json().catch(() => undefined)) as { issue?: { diagnostics?: string }[] } | undefined;
+  const hint = res.status === 401 ? ' (is the service using the same DATA_DIR and AUTH_ISSUER/AUTH_AUDIENCE as this script?)' : '';
+  return new SeedError(`${what}: HTTP ${res.status}${body?.issue?.[0]?.diagnostics ? ` ${body.issue[0].diagnostics}` : ''}${hint}`);
+}
+
+type Loaded = { la: DemoLa; ack: Acknowledgement; replayed: boolean };
+
+async function seedLa(url: string, config: Config, key: DevKey, laIndex: number, options: { perLa: number; seed: number }): Promise<Loaded> {
+  const la = DEMO_LAS[laIndex] as DemoLa;
+  const token = await mintDevToken(
+    key,
+    { sub: `seed-${la.code.toLowerCase()}`, role: 'la-system', org: la.code, name: 'Synthetic register seed', org_name: la.name },
+    { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 },
+  );
+  const authorization = `Bearer ${token}`;
+  const org = await fetch(`${url}/la/v1/organisation`, {
+    method: 'PUT',
+    headers: { authorization, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: la.name, officeHoursPhone: la.officeHoursPhone, edtPhone: la.edtPhone }),
+  });
+  if (!org.ok) throw await failure(`${la.code}: PUT /la/v1/organisation failed`, org);
+
+  // Sequence numbers must increase per LA; the clock does that across reseeds with no state kept here.
+  const sequenceNumber = Math.floor(Date.now() / 1000);
+  const body = Readable.from(ndjsonChunks(syntheticRecords({ laIndex, count: options.perLa, seed: options.seed })));
+  const res = await fetch(`${url}/la/v1/uploads`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/x-ndjson', 'x-sequence-number': String(sequenceNumber) },
+    body,
+    duplex: 'half',
+  });
+  if (res.status === 409) throw await failure(`${la.code}: the service already holds a later batch than sequence ${sequenceNumber} (clock set back?)`, res);
+  if (res.status !== 200 && res.status !== 201) throw await failure(`${la.code}: POST /la/v1/uploads failed`, res);
+  return { la, ack: (await res.json()) as Acknowledgement, replayed: res.headers.get('x-replayed') === 'true' };
+}
+
+const spaced = (n: string) => `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}`;
+
+/** One current plan of each type from the first LA, for a newcomer to look up. */
+function examples(seed: number, perLa: number): string[] {
+  const asOf = defaultAsOf();
+  const found = new Map<string, string>();
+  for (let k = 0; k < perLa && found.size < 3; k++) {
+    const r = syntheticRecord(0, k, seed, asOf);
+    if (!r.endDate && !found.has(r.planType)) found.set(r.planType, `  ${spaced(r.nhsNumber)}  ${DEMO_LAS[0]?.code} ${r.planType}${r.lacLegalStatus ? ` (${r.lacLegalStatus})` : r.planType === 'UCPP' ? ' (expectant mother)' : ''}`);
+  }
+  return [...found.values()];
+}
+
+async function main(): Promise<void> {
+  const args = parse();
+  const config = loadConfig();
+  if (config.auth.mode !== 'dev') throw new SeedError('seeding mints dev tokens, so it needs AUTH_MODE=dev');
+  let url = args.url ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  let service: RunningService | undefined;
+  if (!(await answers(url))) {
+    console.log(`No service answers at ${url}; starting one in-process on DATA_DIR ${config.dataDir} …`);
+    service = await startService(config, { logger: createLogger(config.logLevel === 'silent' ? 'silent' : 'warn') });
+    url = service.url;
+  }
+  try {
+    const key = await loadOrCreateDevKey(config.dataDir);
+    console.log(`Seeding ${DEMO_LAS.length} LAs × ${args.perLa} synthetic records (seed ${args.seed}) at ${url}`);
+    for (let i = 0; i < DEMO_LAS.length; i++) {
+      const started = performance.now();
+      const { la, ack, replayed } = await seedLa(url, config, key, i, args);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      console.log(
+        `  ${la.code}  ${la.name.padEnd(42)} ${ack.result}  loaded ${ack.loaded}/${ack.processed}, rejected ${ack.rejected}` +
+          `  (sequence ${ack.sequenceNumber}${replayed ? ', replayed' : ''}, ${seconds} s)`,
+      );
+      if (ack.result !== 'CPF02' && !replayed) throw new SeedError(`${la.code}: expected CPF02, got ${ack.result}; first rejection: ${JSON.stringify(ack.records[0]?.detail)}`);
+    }
+    console.log('Example NHS numbers with a current plan (all synthetic, 999 range):');
+    for (const line of examples(args.seed, args.perLa)) console.log(line);
+  } finally {
+    await service?.stop();
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+    process.exit(78);
+  }
+  const cause = (error as { cause?: { code?: string } }).cause?.code;
+  console.error(`seed failed: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
+  process.exit(1);
+}

@@ -1,0 +1,107 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
+import { MAIN_PATH, runToExit, spawnService } from '../support/process.ts';
+
+const TOKEN_CLI = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function dataDir() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cpis-life-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function mintToken(dir: string, org: string) {
+  const { code, stdout, stderr } = await runToExit([TOKEN_CLI, '--role', 'la-system', '--org', org, '--org-name', 'Lifecycle Council'], { DATA_DIR: dir });
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  expect(stdout.trim()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  return stdout.trim();
+}
+
+async function countPlans(url: string, token: string) {
+  const res = await fetch(`${url}/la/v1/plans?limit=1000`, { headers: { authorization: `Bearer ${token}` } });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { plans: unknown[] }).plans.length;
+}
+
+async function upload(url: string, token: string, sequenceNumber: number, records: unknown[]) {
+  const res = await fetch(`${url}/la/v1/uploads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ sequenceNumber, records }),
+  });
+  expect(res.status).toBe(201);
+}
+
+describe('the service as a process, on the embedded PostgreSQL', () => {
+  it('keeps its data across a SIGTERM (exit 0) and a restart, and logs no patient data', async () => {
+    const dir = await dataDir();
+    const org = syntheticLaCode();
+    const first = await spawnService({ DATA_DIR: dir });
+    expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);
+    const token = await mintToken(dir, org);
+    const records = [childRecord({ familyName: 'Persistence', givenNames: 'Quentin' }), childRecord()];
+    await upload(first.url, token, 1, records);
+    // A bad request too, so that error paths are in the log we scan.
+    await fetch(`${first.url}/la/v1/uploads`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"records":[{"nhsNumber":' });
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+
+    const second = await spawnService({ DATA_DIR: dir });
+    expect(await countPlans(second.url, token)).toBe(2);
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+
+    const log = [...first.output, ...second.output].join('\n');
+    for (const r of records) {
+      expect(log).not.toContain(r.nhsNumber as string);
+      expect(log).not.toContain(r.birthDate as string);
+    }
+    expect(log).not.toMatch(/Persistence|Quentin/);
+    expect(log).not.toContain(token);
+    expect(log).not.toContain(token.split('.')[1] as string);
+    for (const line of first.output) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('recovers by itself after a SIGKILL left the embedded PostgreSQL running', async () => {
+    const dir = await dataDir();
+    const org = syntheticLaCode();
+    const first = await spawnService({ DATA_DIR: dir });
+    const token = await mintToken(dir, org);
+    await upload(first.url, token, 1, [childRecord()]);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const pid = Number((await readFile(path.join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    expect(() => process.kill(pid, 0)).not.toThrow();
+
+    const second = await spawnService({ DATA_DIR: dir });
+    expect(await countPlans(second.url, token)).toBe(1);
+    expect(() => process.kill(pid, 0)).toThrow();
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+  });
+
+  it('refuses a second live instance on the same DATA_DIR with an actionable message', async () => {
+    const dir = await dataDir();
+    const first = await spawnService({ DATA_DIR: dir });
+    await expect(spawnService({ DATA_DIR: dir })).rejects.toThrow(/in use by process .*DATABASE_URL/s);
+    expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+  });
+
+  it('stops at start-up with one message listing every bad variable', async () => {
+    const { code, stderr } = await runToExit([MAIN_PATH], { PORT: 'eighty', AUTH_MODE: 'magic', LOG_LEVEL: 'loud' });
+    expect(code).toBe(78);
+    expect(stderr).toMatch(/Invalid configuration/);
+    for (const name of ['PORT', 'AUTH_MODE', 'LOG_LEVEL']) expect(stderr).toContain(name);
+  });
+});

@@ -1,0 +1,118 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticLaCode } from '../support/synthetic.ts';
+import { createTestDatabase, laToken, startTestService, type TestService } from '../support/service.ts';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService();
+});
+afterAll(async () => {
+  await service?.stop();
+});
+
+const organisation = {
+  name: 'Exampleshire County Council',
+  officeHoursPhone: '0113 496 0000',
+  edtPhone: '0113 496 0999',
+  officeHours: { timeZone: 'Europe/London', days: ['mon', 'tue', 'wed', 'thu', 'fri'], opens: '08:30', closes: '17:30' },
+};
+
+describe('GET|PUT /la/v1/organisation', () => {
+  it('shows a new LA with its token name and default hours, then what was PUT', async () => {
+    const org = syntheticLaCode();
+    const token = await laToken(service, org);
+    const before = await (await service.fetch('/la/v1/organisation', { token })).json();
+    expect(before).toMatchObject({ code: org, name: `${org} Council`, officeHoursPhone: null, edtPhone: null, officeHours: { opens: '09:00', closes: '17:00' } });
+    const put = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: JSON.stringify(organisation), headers: { 'content-type': 'application/json' } });
+    expect(put.status).toBe(200);
+    expect(await put.json()).toEqual({ code: org, ...organisation });
+    expect(await (await service.fetch('/la/v1/organisation', { token })).json()).toEqual({ code: org, ...organisation });
+  });
+
+  it('names every failing field, refuses unknown ones, and changes nothing', async () => {
+    const token = await laToken(service, syntheticLaCode());
+    const res = await service.fetch('/la/v1/organisation', {
+      method: 'PUT', token, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: '', edtPhone: 'call us', website: 'x', officeHours: { ...organisation.officeHours, opens: '25:00' } }),
+    });
+    expect(res.status).toBe(400);
+    const outcome = await res.json();
+    const fields = outcome.issue.flatMap((i: { expression: string[] }) => i.expression);
+    expect(fields).toEqual(expect.arrayContaining(['name', 'edtPhone', 'website', 'officeHoursPhone', 'officeHours.opens']));
+    for (const issue of outcome.issue) expect(issue.details.coding[0].code).toBe('INVALID_REQUEST');
+    expect((await (await service.fetch('/la/v1/organisation', { token })).json()).edtPhone).toBeNull();
+  });
+
+  it('answers malformed JSON with 400 INVALID_REQUEST', async () => {
+    const token = await laToken(service, syntheticLaCode());
+    const res = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: '{"name":', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect((await res.json()).issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+  });
+
+  it('only ever shows the caller its own LA', async () => {
+    const a = syntheticLaCode();
+    const tokenA = await laToken(service, a);
+    await service.fetch('/la/v1/organisation', { method: 'PUT', token: tokenA, body: JSON.stringify(organisation), headers: { 'content-type': 'application/json' } });
+    const b = syntheticLaCode();
+    const seenByB = await (await service.fetch('/la/v1/organisation', { token: await laToken(service, b) })).json();
+    expect(seenByB.code).toBe(b);
+    expect(seenByB.edtPhone).toBeNull();
+  });
+});
+
+describe('errors, request ids and health', () => {
+  it('answers an unknown path with a 404 OperationOutcome and echoes the request ids', async () => {
+    const res = await service.fetch('/nowhere', { headers: { 'x-request-id': 'req-123', 'x-correlation-id': 'corr-9' } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/application\/fhir\+json/);
+    expect(res.headers.get('x-request-id')).toBe('req-123');
+    expect(res.headers.get('x-correlation-id')).toBe('corr-9');
+    const outcome = await res.json();
+    expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
+    expect(outcome.issue[0].details.coding[0]).toMatchObject({ system: 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode', code: 'NOT_FOUND' });
+  });
+
+  it('takes TraceID as the request id, and makes one when none is given', async () => {
+    expect((await service.fetch('/health/live', { headers: { traceid: 'trace-1' } })).headers.get('x-request-id')).toBe('trace-1');
+    const made = (await service.fetch('/health/live')).headers.get('x-request-id');
+    expect(made).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('reports live and ready with the checks that make it ready', async () => {
+    expect(await (await service.fetch('/health/live')).json()).toEqual({ status: 'ok' });
+    const ready = await service.fetch('/health/ready');
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: { ok: true }, migrations: { ok: true }, draining: { ok: true } } });
+  });
+
+  it('lets several instances start at once on one database (migrations under an advisory lock)', async () => {
+    const databaseUrl = await createTestDatabase();
+    // Shared DATA_DIR only for the dev signing key, so one token is good on every instance.
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'cpis-multi-'));
+    const instances = await Promise.all([1, 2, 3].map(() => startTestService({ databaseUrl, dataDir })));
+    try {
+      for (const instance of instances) expect((await instance.fetch('/health/ready')).status).toBe(200);
+      // Data written through one instance is read through another.
+      const token = await laToken(instances[0] as TestService, syntheticLaCode());
+      await (instances[0] as TestService).fetch('/la/v1/organisation', {
+        method: 'PUT', token, body: JSON.stringify(organisation), headers: { 'content-type': 'application/json' },
+      });
+      expect((await (await (instances[2] as TestService).fetch('/la/v1/organisation', { token })).json()).edtPhone).toBe(organisation.edtPhone);
+    } finally {
+      await Promise.all(instances.map((i) => i.stop()));
+    }
+  });
+
+  it('reports not ready while draining', async () => {
+    const instance = await startTestService();
+    instance.composition.setDraining();
+    const res = await instance.fetch('/health/ready');
+    expect(res.status).toBe(503);
+    expect((await res.json()).checks.draining.ok).toBe(false);
+    await instance.stop();
+  });
+});
