@@ -8,6 +8,10 @@ import { createPublishBatch } from './app/publish-batch.ts';
 import { createRecordValidator } from './app/record-validator.ts';
 import { createGetOrganisation, createUpdateOrganisation, type OrganisationUpdate } from './app/manage-organisation.ts';
 import { createListPlans } from './app/list-plans.ts';
+import { createLookupChild } from './app/lookup-child.ts';
+import { createReadNotifications } from './app/read-notifications.ts';
+import { createAcknowledgeNotifications } from './app/acknowledge-notifications.ts';
+import type { AckSelector } from './ports.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
 import { createPool } from '../adapters/postgres/pool.ts';
 import { migrate } from '../adapters/postgres/migrate.ts';
@@ -15,6 +19,8 @@ import { createPostgresUploadStore } from '../adapters/postgres/upload-store.ts'
 import { createPostgresOrganisationStore } from '../adapters/postgres/organisation-store.ts';
 import { createPostgresPlanStore } from '../adapters/postgres/plan-store.ts';
 import { createPostgresReadiness } from '../adapters/postgres/readiness.ts';
+import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts';
+import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { loadOrCreateDevKey } from '../adapters/auth/dev-keys.ts';
 import { createJwksVerifier, createLocalKeysVerifier } from '../adapters/auth/verify-token.ts';
 
@@ -27,6 +33,8 @@ export type Composition = {
 };
 
 export const systemClock: Clock = { now: () => new Date() };
+
+const SOFTWARE = { name: 'cpis-open', version: '0.1.0' };
 
 /** Connects to the configured PostgreSQL, or starts the embedded one, and applies migrations. */
 export async function openDatabase(config: Config, logger: Logger): Promise<{ pool: pg.Pool; url: string; embedded?: EmbeddedPostgres }> {
@@ -61,6 +69,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const { pool, url, embedded } = await openDatabase(config, logger);
 
   const organisations = createPostgresOrganisationStore(pool);
+  const lookups = createPostgresLookupStore(pool);
+  const notifications = createPostgresNotificationStore(pool);
   const readiness: ReadinessProbe[] = [createPostgresReadiness(pool)];
   let draining = false;
   const app = createHttpApp({
@@ -69,13 +79,21 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     readiness,
     isDraining: () => draining,
     limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes },
+    publicBaseUrl: config.publicBaseUrl,
+    software: SOFTWARE,
     useCases: {
       publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pool), clock, validateRecord: createRecordValidator() }),
       getOrganisation: createGetOrganisation({ organisations }),
       updateOrganisation: createUpdateOrganisation({ organisations }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
+      lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays }),
+      readNotifications: createReadNotifications({ notifications }),
+      acknowledgeNotifications: createAcknowledgeNotifications({ notifications, audit: lookups, clock }),
     },
-    validators: { organisation: compileSchema<OrganisationUpdate>(createAjv(), 'organisation.schema.json') },
+    validators: {
+      organisation: compileSchema<OrganisationUpdate>(createAjv(), 'organisation.schema.json'),
+      ack: compileSchema<AckSelector>(createAjv(), 'notification-ack.schema.json'),
+    },
   });
 
   return {

@@ -2,6 +2,8 @@ import type { Acknowledgement } from './domain/acknowledgement.ts';
 import type { Identity } from './domain/identity.ts';
 import type { Organisation } from './domain/organisation.ts';
 import type { Plan } from './domain/plan.ts';
+import type { AccessRecord } from './domain/lookup.ts';
+import type { Notification, NotificationBody } from './domain/notification.ts';
 
 /** The time, injected so that tests can move it. */
 export interface Clock {
@@ -48,4 +50,38 @@ export interface PlanStore {
 /** What readiness depends on. */
 export interface ReadinessProbe {
   check(): Promise<Record<string, { ok: boolean; detail?: string }>>;
+}
+
+/** A plan as held, with its row id and last update (for the FHIR view). */
+export type HeldPlan = Plan & { id: string; updatedAt: string };
+
+/** One entry of the audit trail: who did what to which NHS number, and how it ended. */
+export type AuditEntry = {
+  at: Date;
+  action: string;
+  outcome: 'found' | 'not-found' | 'denied' | 'invalid' | 'ok';
+  identity: Identity;
+  nhsNumber: string | null;
+  unscheduled: boolean | null;
+  requestId: string;
+  detail?: Record<string, unknown>;
+};
+
+/** Reads the register for care settings and records what they saw. */
+export interface LookupStore {
+  findByNhsNumber(nhsNumber: string): Promise<{ plans: HeldPlan[]; organisations: Organisation[] }>;
+  /** Audits the search and, unless it repeats one by the same user within 24 hours, records the access and queues the notifications, in one transaction. */
+  recordAccess(audit: AuditEntry, notifications: { laCode: string; body: NotificationBody }[]): Promise<{ laCode: string; eventNumber: number }[]>;
+  recordAudit(audit: AuditEntry): Promise<void>;
+  recentAccesses(nhsNumber: string, limit: number): Promise<AccessRecord[]>;
+}
+
+export type AckSelector = { upTo: number } | { eventNumbers: number[] };
+
+/** An LA's mailbox over the notification outbox. */
+export interface NotificationStore {
+  list(laCode: string, after: number, limit: number): Promise<Notification[]>;
+  /** Marks the selected, not yet acknowledged notifications of one LA; returns the event numbers it marked. */
+  acknowledge(laCode: string, selector: AckSelector, by: string, at: Date): Promise<number[]>;
+  lastEventNumber(laCode: string): Promise<number>;
 }

@@ -6,6 +6,12 @@ import type { ReadinessProbe, TokenVerifier } from '../ports.ts';
 import type { createPublishBatch } from '../app/publish-batch.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../app/manage-organisation.ts';
 import type { createListPlans } from '../app/list-plans.ts';
+import type { createLookupChild } from '../app/lookup-child.ts';
+import type { createReadNotifications } from '../app/read-notifications.ts';
+import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
+import type { AckSelector } from '../ports.ts';
+import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
+import { notificationsRouter } from './la/notifications.routes.ts';
 import { authenticate } from './authenticate.ts';
 import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
@@ -21,13 +27,18 @@ export type HttpDeps = {
   readiness: ReadinessProbe[];
   isDraining: () => boolean;
   limits: { uploadMaxBytes: number; jsonMaxBytes: number };
+  publicBaseUrl: string;
+  software: { name: string; version: string };
   useCases: {
     publishBatch: ReturnType<typeof createPublishBatch>;
     getOrganisation: ReturnType<typeof createGetOrganisation>;
     updateOrganisation: ReturnType<typeof createUpdateOrganisation>;
     listPlans: ReturnType<typeof createListPlans>;
+    lookupChild: ReturnType<typeof createLookupChild>;
+    readNotifications: ReturnType<typeof createReadNotifications>;
+    acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
   };
-  validators: { organisation: ValidateFunction<OrganisationUpdate> };
+  validators: { organisation: ValidateFunction<OrganisationUpdate>; ack: ValidateFunction<AckSelector> };
 };
 
 /** Builds the Express application: middleware, routers and the one error handler. */
@@ -40,14 +51,21 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
   app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
 
+  app.use(
+    FHIR_BASE_PATH,
+    fhirRouter({ verifier: deps.verifier, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),
+  );
+
   const la = Router();
   const laSystem: Role[] = ['la-system'];
   la.use('/organisation', authenticate(deps.verifier, laSystem));
   la.use('/uploads', authenticate(deps.verifier, laSystem));
   la.use('/plans', authenticate(deps.verifier, laSystem));
+  la.use('/notifications', authenticate(deps.verifier, ['la-system', 'social-worker']));
   la.use(organisationRouter({ ...deps.useCases, validateOrganisation: deps.validators.organisation, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   la.use(uploadsRouter({ publishBatch: deps.useCases.publishBatch, maxBytes: deps.limits.uploadMaxBytes }));
   la.use(plansRouter(deps.useCases));
+  la.use(notificationsRouter({ ...deps.useCases, validateAck: deps.validators.ack, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use('/la/v1', la);
 
   app.use(notFoundHandler);

@@ -1,0 +1,19 @@
+import type pg from 'pg';
+import type { AuditEntry } from '../../src/ports.ts';
+
+/** Parameters of one audit row, in INSERT column order. */
+export function auditValues(a: AuditEntry): unknown[] {
+  return [
+    a.at, a.action, a.outcome, a.identity.sub, a.identity.name, a.identity.role, a.identity.org, a.identity.orgName,
+    a.identity.setting ?? null, a.nhsNumber, a.unscheduled, a.requestId, a.detail ? JSON.stringify(a.detail) : null,
+  ];
+}
+
+export const INSERT_AUDIT = `INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_name, user_role, organisation_code,
+  organisation_name, setting, nhs_number, unscheduled, request_id, detail)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;
+
+/** Appends one row to the audit trail, on the given pool or transaction client. */
+export async function insertAudit(db: pg.Pool | pg.PoolClient, entry: AuditEntry): Promise<void> {
+  await db.query(INSERT_AUDIT, auditValues(entry));
+}

@@ -1,0 +1,66 @@
+import { AppError, invalidSearchData } from '../domain/app-error.ts';
+import { authoriseSearch, readKindOf } from '../domain/access-rules.ts';
+import { londonDateOf } from '../domain/dates.ts';
+import type { Identity } from '../domain/identity.ts';
+import type { LookupResult, VisiblePlan } from '../domain/lookup.ts';
+import { checkNhsNumber } from '../domain/nhs-number.ts';
+import { accessNotifications } from '../domain/notification.ts';
+import { effectiveEndOf, visibilityOf, type VisibilityWindows } from '../domain/visibility.ts';
+import type { AuditEntry, Clock, HeldPlan, LookupStore } from '../ports.ts';
+
+export const HISTORY_LENGTH = 25;
+
+/** A search as the FHIR facade hands it over: the candidate NHS number is checked here, and audited. */
+export type LookupRequest = {
+  resourceType: 'CareTeam' | 'Flag' | 'AuditEvent';
+  patient: { ok: true; value: string } | { ok: false; diagnostics: string };
+  unscheduledHeader: string | undefined;
+  requestId: string;
+};
+
+function toVisible(plans: HeldPlan[], today: string, windows: VisibilityWindows): VisiblePlan[] {
+  return plans.flatMap((plan) => {
+    const visibility = visibilityOf(plan, today, windows);
+    if (visibility === 'gone') return [];
+    return [{ ...plan, status: visibility, effectiveEndDate: visibility === 'inactive' ? effectiveEndOf(plan) : plan.endDate }];
+  });
+}
+
+/**
+ * A care setting looks a child up (domain.md §5): every search is audited; an unscheduled
+ * CareTeam or Flag search that finds a visible plan records the access and notifies each owning LA.
+ */
+export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; windows: VisibilityWindows }) {
+  return async function lookupChild(identity: Identity, request: LookupRequest): Promise<LookupResult> {
+    const at = deps.clock.now();
+    const audit = (outcome: AuditEntry['outcome'], nhsNumber: string | null, unscheduled: boolean | null, detail?: Record<string, unknown>): AuditEntry => ({
+      at, action: `search:${request.resourceType}`, outcome, identity, nhsNumber, unscheduled, requestId: request.requestId, detail,
+    });
+    const candidate = request.patient.ok ? checkNhsNumber(request.patient.value) : undefined;
+    const nhsNumber = candidate?.ok ? candidate.value : null;
+    let unscheduled: boolean | null = null;
+    try {
+      const kind = readKindOf(request.unscheduledHeader);
+      unscheduled = kind === 'unscheduled';
+      authoriseSearch(identity, kind);
+      if (!request.patient.ok) throw invalidSearchData(request.patient.diagnostics, 'patient:identifier');
+      if (nhsNumber === null) throw invalidSearchData('patient:identifier is not a valid NHS number', 'patient:identifier');
+    } catch (error) {
+      if (error instanceof AppError) {
+        await deps.lookups.recordAudit(audit(error.status === 403 ? 'denied' : 'invalid', nhsNumber, unscheduled, { code: error.spineCode }));
+      }
+      throw error;
+    }
+
+    const held = await deps.lookups.findByNhsNumber(nhsNumber);
+    const plans = toVisible(held.plans, londonDateOf(at), deps.windows);
+    const organisations = held.organisations.filter((o) => plans.some((p) => p.laCode === o.code));
+    if (plans.length > 0 && unscheduled && request.resourceType !== 'AuditEvent') {
+      await deps.lookups.recordAccess(audit('found', nhsNumber, true), accessNotifications(plans, organisations, identity, at));
+    } else {
+      await deps.lookups.recordAudit(audit(plans.length > 0 ? 'found' : 'not-found', nhsNumber, unscheduled));
+    }
+    const accesses = plans.length > 0 ? await deps.lookups.recentAccesses(nhsNumber, HISTORY_LENGTH) : [];
+    return { nhsNumber, plans, organisations, accesses, at };
+  };
+}

@@ -1,0 +1,29 @@
+import { accessDenied, preconditionFailed } from './app-error.ts';
+import { ACTIVITY, type Identity } from './identity.ts';
+
+/** Unscheduled reads notify the LA; scheduled settings read silently (domain.md §5). */
+export type ReadKind = 'unscheduled' | 'silent';
+
+export const UNSCHEDULED_HEADER = 'IsUnscheduledAccessEvent';
+
+/** The kind of read from IsUnscheduledAccessEvent: absent means unscheduled, the safe default. */
+export function readKindOf(header: string | undefined): ReadKind {
+  if (header === undefined) return 'unscheduled';
+  const value = header.trim().toLowerCase();
+  if (value === 'true') return 'unscheduled';
+  if (value === 'false') return 'silent';
+  throw preconditionFailed(`${UNSCHEDULED_HEADER} must be true or false`, UNSCHEDULED_HEADER);
+}
+
+/** Only clinicians search; B0107 may view and notify, B0170 may only read silently (NHS national RBAC). */
+export function authoriseSearch(identity: Identity, kind: ReadKind): void {
+  if (identity.role !== 'clinician') throw accessDenied(`role ${identity.role} may not search the register`);
+  const may = identity.activities.includes(ACTIVITY.viewAndNotify) || (kind === 'silent' && identity.activities.includes(ACTIVITY.silentRead));
+  if (!may) {
+    throw accessDenied(
+      kind === 'unscheduled'
+        ? `an unscheduled read needs activity ${ACTIVITY.viewAndNotify}`
+        : `a silent read needs activity ${ACTIVITY.silentRead} or ${ACTIVITY.viewAndNotify}`,
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.d.ts';
+import { fhirInstant } from './mappers/fhir-values.ts';
+
+/** One row of the interactions table: what a client may ask of one resource type. */
+export type FhirInteraction = {
+  resourceType: 'CareTeam' | 'Flag' | 'AuditEvent';
+  interaction: 'search-type';
+  searchParams: readonly { name: string; type: 'reference' | 'token'; documentation: string }[];
+  documentation: string;
+};
+
+export type CapabilityOptions = {
+  /** Absolute base of the FHIR API, e.g. https://cpis.example/cpis/FHIR/R4. */
+  baseUrl: string;
+  software: { name: string; version: string };
+  /** When this statement was issued (CapabilityStatement.date is required). */
+  at: Date;
+};
+
+const SECURITY =
+  'Every request but GET /metadata needs Authorization: Bearer <JWT> signed by a trusted issuer. ' +
+  'Only the clinician role may search. Header IsUnscheduledAccessEvent: true|false says what kind of read it is ' +
+  '(absent means true): an unscheduled read needs activity B0107, records the access and notifies the LA; ' +
+  'a scheduled (silent) read needs B0170 or B0107 and records nothing in the history.';
+
+/**
+ * What this server does, derived from the same interactions table that routes the requests, so the two
+ * cannot drift (https://hl7.org/fhir/R4/capabilitystatement.html; kind "instance" describes this deployment).
+ */
+export function toCapabilityStatement(interactions: readonly FhirInteraction[], options: CapabilityOptions): CapabilityStatement {
+  const resource = resourcesOf(interactions);
+  return {
+    resourceType: 'CapabilityStatement',
+    name: 'CpisCapabilityStatement',
+    title: 'Child protection information sharing: FHIR R4 query API',
+    status: 'active',
+    date: fhirInstant(options.at),
+    kind: 'instance',
+    software: { name: options.software.name, version: options.software.version },
+    implementation: { description: 'Child protection information sharing for care settings', url: options.baseUrl },
+    fhirVersion: '4.0.1',
+    format: ['json'],
+    rest: [
+      {
+        mode: 'server',
+        security: { cors: false, description: SECURITY },
+        ...(resource.length ? { resource } : {}),
+      },
+    ],
+  };
+}
+
+// Rows for one resource type are merged into one entry, keeping the table's order.
+function resourcesOf(interactions: readonly FhirInteraction[]): CapabilityStatementRestResource[] {
+  const byType = new Map<string, CapabilityStatementRestResource>();
+  for (const row of interactions) {
+    const entry = byType.get(row.resourceType) ?? { type: row.resourceType };
+    byType.set(row.resourceType, {
+      ...entry,
+      interaction: [...(entry.interaction ?? []), { code: row.interaction, documentation: row.documentation }],
+      ...withSearchParams(entry, row),
+    });
+  }
+  return [...byType.values()];
+}
+
+function withSearchParams(entry: CapabilityStatementRestResource, row: FhirInteraction): Pick<CapabilityStatementRestResource, 'searchParam'> {
+  const known = entry.searchParam ?? [];
+  const added = row.searchParams
+    .filter((p) => !known.some((k) => k.name === p.name))
+    .map((p) => ({ name: p.name, type: p.type, documentation: p.documentation }));
+  const searchParam = [...known, ...added];
+  return searchParam.length ? { searchParam } : {};
+}

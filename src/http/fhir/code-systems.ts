@@ -1,0 +1,56 @@
+import type { LacLegalStatus, PlanType } from '../../domain/plan.ts';
+
+// Every system, identifier and extension URI the FHIR facade emits lives here, so that a client
+// sees one URI per concept everywhere (api.md: "one code-system URI for each, used everywhere").
+
+/** National identifier systems (https://digital.nhs.uk/developer/guides-and-documentation/building-healthcare-software/fhir). */
+export const IDENTIFIER_SYSTEM = {
+  nhsNumber: 'https://fhir.nhs.uk/Id/nhs-number',
+  odsCode: 'https://fhir.nhs.uk/Id/ods-organization-code',
+} as const;
+
+const CPIS_BASE = 'https://fhir.cpis.example';
+
+/** The service's own code systems. */
+export const CPIS_SYSTEM = {
+  planType: `${CPIS_BASE}/CodeSystem/plan-type`,
+  lacLegalStatus: `${CPIS_BASE}/CodeSystem/lac-legal-status`,
+  contactPurpose: `${CPIS_BASE}/CodeSystem/contact-purpose`,
+  careSetting: `${CPIS_BASE}/CodeSystem/care-setting`,
+  userRole: `${CPIS_BASE}/CodeSystem/user-role`,
+} as const;
+
+/** The service's own extensions. */
+export const CPIS_EXTENSION = {
+  lacLegalStatus: `${CPIS_BASE}/StructureDefinition/lac-legal-status`,
+} as const;
+
+/** HL7 terminology the facade borrows (https://terminology.hl7.org/). */
+export const HL7_SYSTEM = {
+  flagCategory: 'http://terminology.hl7.org/CodeSystem/flag-category',
+  auditEventType: 'http://terminology.hl7.org/CodeSystem/audit-event-type',
+  restfulInteraction: 'http://hl7.org/fhir/restful-interaction',
+  auditSourceType: 'http://terminology.hl7.org/CodeSystem/security-source-type',
+  auditEntityType: 'http://terminology.hl7.org/CodeSystem/audit-entity-type',
+  objectRole: 'http://terminology.hl7.org/CodeSystem/object-role',
+  participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
+  roleClass: 'http://terminology.hl7.org/CodeSystem/v3-RoleClass',
+} as const;
+
+export const PLAN_TYPE_DISPLAY = {
+  CPP: 'Child protection plan',
+  LAC: 'Looked after child',
+  UCPP: 'Unborn child protection plan',
+} as const satisfies Record<PlanType, string>;
+
+export const LAC_LEGAL_STATUS_DISPLAY = {
+  S31: 'Care order (Children Act 1989 s31)',
+  S38: 'Interim care order (s38)',
+  S20: 'Accommodated by agreement (s20)',
+} as const satisfies Record<LacLegalStatus, string>;
+
+/** Which of an LA's two phones a contact is. */
+export const CONTACT_PURPOSE = {
+  officeHours: { code: 'office-hours', display: 'Office hours' },
+  outOfHours: { code: 'out-of-hours', display: 'Out of hours: Emergency Duty Team' },
+} as const;

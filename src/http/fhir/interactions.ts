@@ -1,0 +1,65 @@
+import type { Resource } from 'fhir/r4.d.ts';
+import type { LookupResult } from '../../domain/lookup.ts';
+import type { FhirInteraction } from './capability-statement.ts';
+import { IDENTIFIER_SYSTEM } from './code-systems.ts';
+import { toAuditEvent } from './mappers/audit-event.mapper.ts';
+import { toCareTeam } from './mappers/care-team.mapper.ts';
+import { toFlag } from './mappers/flag.mapper.ts';
+import { toOrganization } from './mappers/organization.mapper.ts';
+import { toPatient } from './mappers/patient.mapper.ts';
+
+/** A row of the table: the capability it declares, and how a lookup result becomes its Bundle entries. */
+export type FhirSearch = FhirInteraction & { entries(result: LookupResult): { matches: Resource[]; includes: Resource[] } };
+
+const BY_PATIENT = [
+  {
+    name: 'patient:identifier',
+    type: 'token',
+    documentation: `${IDENTIFIER_SYSTEM.nhsNumber}|<NHS number>: the child (or, for UCPP, the mother), traced on PDS first.`,
+  },
+  { name: 'patient', type: 'reference', documentation: 'The NHS number alone, or Patient/<NHS number>.' },
+] as const;
+
+function orgOf(result: LookupResult, laCode: string) {
+  const org = result.organisations.find((o) => o.code === laCode);
+  if (!org) throw new Error('plan without its organisation');
+  return org;
+}
+
+/** The Patient, the owning LAs (with both phones) and the recent history travel with every plan search. */
+function context(result: LookupResult): Resource[] {
+  if (result.plans.length === 0) return [];
+  return [
+    toPatient(result.nhsNumber, result.plans),
+    ...result.organisations.map((o) => toOrganization(o, result.at)),
+    ...result.accesses.map((a) => toAuditEvent(a, result.nhsNumber)),
+  ];
+}
+
+/** The FHIR facade: every search it serves. The router and the CapabilityStatement both read this. */
+export const FHIR_SEARCHES: readonly FhirSearch[] = [
+  {
+    resourceType: 'CareTeam',
+    interaction: 'search-type',
+    searchParams: BY_PATIENT,
+    documentation: 'One CareTeam per visible plan (CPP, LAC, UCPP) with the LA as managingOrganization. Unscheduled: records the access and notifies the LA.',
+    entries: (r) => ({ matches: r.plans.map((p) => toCareTeam(p, orgOf(r, p.laCode))), includes: context(r) }),
+  },
+  {
+    resourceType: 'Flag',
+    interaction: 'search-type',
+    searchParams: BY_PATIENT,
+    documentation: 'The same plans as Flags, for clients that follow the NHS Patient Flags shape.',
+    entries: (r) => ({ matches: r.plans.map((p) => toFlag(p, orgOf(r, p.laCode))), includes: context(r) }),
+  },
+  {
+    resourceType: 'AuditEvent',
+    interaction: 'search-type',
+    searchParams: BY_PATIENT,
+    documentation: 'The access history: the 25 most recent unscheduled accesses, newest first. Repeat views by one user within 24 hours show once.',
+    entries: (r) => ({
+      matches: r.accesses.map((a) => toAuditEvent(a, r.nhsNumber)),
+      includes: r.plans.length ? [toPatient(r.nhsNumber, r.plans)] : [],
+    }),
+  },
+];

@@ -1,0 +1,61 @@
+import type { AuditEvent, AuditEventAgent } from 'fhir/r4.d.ts';
+import type { AccessRecord } from '../../../domain/lookup.ts';
+import { CPIS_SYSTEM, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../code-systems.ts';
+import { fhirId, fhirInstant, fhirText } from './fhir-values.ts';
+import { patientReference } from './references.ts';
+
+/** One recorded access to a child's record, for the access history (domain.md §5). */
+export function toAuditEvent(access: AccessRecord, nhsNumber: string): AuditEvent {
+  // A lookup is a FHIR search: a RESTful operation whose action is Execute
+  // (https://hl7.org/fhir/R4/auditevent.html, https://hl7.org/fhir/R4/valueset-audit-event-action.html).
+  return {
+    resourceType: 'AuditEvent',
+    id: fhirId(access.id),
+    type: { system: HL7_SYSTEM.auditEventType, code: 'rest', display: 'RESTful Operation' },
+    subtype: [{ system: HL7_SYSTEM.restfulInteraction, code: 'search-type', display: 'search type' }],
+    action: 'E',
+    recorded: fhirInstant(access.accessedAt),
+    outcome: '0',
+    agent: [userAgent(access), organisationAgent(access)],
+    source: {
+      observer: { display: 'CPIS child protection information sharing service' },
+      type: [{ system: HL7_SYSTEM.auditSourceType, code: '4', display: 'Application Server' }],
+    },
+    entity: [
+      {
+        what: patientReference(nhsNumber),
+        type: { system: HL7_SYSTEM.auditEntityType, code: '1', display: 'Person' },
+        role: { system: HL7_SYSTEM.objectRole, code: '1', display: 'Patient' },
+      },
+    ],
+  };
+}
+
+/** The person who looked the child up: the requestor. */
+function userAgent(access: AccessRecord): AuditEventAgent {
+  const id = fhirText(access.userId);
+  const name = fhirText(access.userName);
+  const role = fhirText(access.userRole);
+  return {
+    who: { type: 'Practitioner', ...(id ? { identifier: { value: id } } : {}), ...(name ? { display: name } : {}) },
+    ...(name ? { name } : {}),
+    requestor: true,
+    ...(role ? { role: [{ coding: [{ system: CPIS_SYSTEM.userRole, code: role }], text: role }] } : {}),
+  };
+}
+
+/** The care setting the person worked in: its organisation and, when known, what kind of setting it is. */
+function organisationAgent(access: AccessRecord): AuditEventAgent {
+  const code = fhirText(access.organisationCode);
+  const name = fhirText(access.organisationName);
+  const setting = fhirText(access.setting);
+  return {
+    who: {
+      type: 'Organization',
+      ...(code ? { identifier: { system: IDENTIFIER_SYSTEM.odsCode, value: code } } : {}),
+      ...(name ? { display: name } : {}),
+    },
+    requestor: false,
+    ...(setting ? { role: [{ coding: [{ system: CPIS_SYSTEM.careSetting, code: setting }], text: setting }] } : {}),
+  };
+}

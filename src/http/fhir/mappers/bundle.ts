@@ -1,0 +1,53 @@
+import type { Bundle, BundleEntry, Resource } from 'fhir/r4.d.ts';
+import { fhirInstant } from './fhir-values.ts';
+
+export type SearchsetInput = {
+  /** Absolute base of the FHIR API, e.g. https://cpis.example/cpis/FHIR/R4 (a trailing slash is ignored). */
+  baseUrl: string;
+  /** What the search found: counted in `total`. */
+  matches: readonly Resource[];
+  /** Resources the matches refer to (Patient, Organization): never counted. */
+  includes?: readonly Resource[];
+  /** When the search ran: becomes `timestamp` and `meta.lastUpdated`. */
+  at?: Date;
+  /** The request URL as the client sent it, for `link` self. */
+  selfUrl?: string;
+};
+
+/**
+ * A searchset Bundle (https://hl7.org/fhir/R4/bundle.html#searchset). `total` counts matches only
+ * (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.total). A fullUrl is absolute and appears once (invariant
+ * bdl-7, https://hl7.org/fhir/R4/bundle.html#invs), so a resource both matched and included is a match.
+ */
+export function toSearchsetBundle({ baseUrl, matches, includes = [], at, selfUrl }: SearchsetInput): Bundle {
+  const base = baseUrl.replace(/\/+$/, '');
+  const seen = new Set<string>();
+  const matched = entriesOf(base, matches, 'match', seen);
+  const entry = [...matched, ...entriesOf(base, includes, 'include', seen)];
+  const instant = at ? fhirInstant(at) : undefined;
+  return {
+    resourceType: 'Bundle',
+    ...(instant ? { meta: { lastUpdated: instant } } : {}),
+    type: 'searchset',
+    ...(instant ? { timestamp: instant } : {}),
+    total: matched.length,
+    ...(selfUrl ? { link: [{ relation: 'self', url: selfUrl }] } : {}),
+    ...(entry.length ? { entry } : {}),
+  };
+}
+
+function entriesOf(base: string, resources: readonly Resource[], mode: 'match' | 'include', seen: Set<string>): BundleEntry[] {
+  const entries: BundleEntry[] = [];
+  for (const resource of resources) {
+    const fullUrl = `${base}/${resource.resourceType}/${idOf(resource)}`;
+    if (seen.has(fullUrl)) continue;
+    seen.add(fullUrl);
+    entries.push({ fullUrl, resource, search: { mode } });
+  }
+  return entries;
+}
+
+function idOf(resource: Resource): string {
+  if (!resource.id) throw new Error(`A ${resource.resourceType} in a searchset needs an id for its fullUrl`);
+  return resource.id;
+}

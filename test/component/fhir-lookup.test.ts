@@ -1,0 +1,209 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import type { CareTeam, Flag, Organization, Patient } from 'fhir/r4.d.ts';
+import { childRecord, syntheticLaCode, syntheticNhsNumber, yearsAgo } from '../support/synthetic.ts';
+import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
+import { clinicianToken, failureOf, fhirClient, includes, matches, NHS_SYSTEM, searchFor } from '../support/care-setting.ts';
+import { validateFhir } from '../support/fhir-schema.ts';
+
+let service: TestService;
+let db: pg.Pool;
+let seq = 0;
+beforeAll(async () => {
+  service = await startTestService();
+  db = new pg.Pool({ connectionString: service.databaseUrl, max: 2 });
+});
+afterAll(async () => {
+  await db?.end();
+  await service?.stop();
+});
+
+const phones = { officeHoursPhone: '0113 496 0100', edtPhone: '0113 496 0199' };
+
+/** A fresh LA with its phones set, holding the given records. */
+async function laWith(records: Record<string, unknown>[], name = 'Testshire') {
+  const org = syntheticLaCode();
+  const token = await laToken(service, org);
+  await service.fetch('/la/v1/organisation', {
+    method: 'PUT', token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, ...phones }),
+  });
+  const ack = await (await uploadJson(service, token, ++seq, records)).json();
+  expect(ack.rejected).toBe(0);
+  return { org, token };
+}
+
+async function auditRows(requestIdOrNhs: string) {
+  const { rows } = await db.query('SELECT * FROM audit_events WHERE nhs_number = $1 ORDER BY id', [requestIdOrNhs]);
+  return rows;
+}
+
+describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
+  it('returns a valid searchset with the plan, the Patient and the LA, records the access and notifies the LA', async () => {
+    const record = childRecord({ familyName: 'Fhirchild', givenNames: 'Ada Mae' });
+    const la = await laWith([record]);
+    const token = await clinicianToken(service, { sub: 'dr-a' });
+    const bundle = await searchFor(service, token, 'CareTeam', record.nhsNumber as string);
+
+    expect(validateFhir(bundle)).toEqual([]);
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
+    for (const entry of bundle.entry ?? []) expect(entry.fullUrl).toMatch(new RegExp(`^${service.url}/cpis/FHIR/R4/\\w+/[\\w.-]+$`));
+    const [careTeam] = matches(bundle) as CareTeam[];
+    expect(careTeam).toMatchObject({ resourceType: 'CareTeam', status: 'active', period: { start: record.startDate } });
+    expect(careTeam?.category?.[0]?.coding?.[0]?.code).toBe('CPP');
+    expect(careTeam?.managingOrganization?.[0]?.reference).toBe(`Organization/${la.org}`);
+    const patient = includes(bundle).find((r) => r.resourceType === 'Patient') as Patient;
+    expect(patient.identifier?.[0]).toEqual({ system: NHS_SYSTEM, value: record.nhsNumber });
+    expect(patient.name?.[0]).toMatchObject({ family: 'Fhirchild', given: ['Ada', 'Mae'] });
+    expect(patient.birthDate).toBe(record.birthDate);
+    const organization = includes(bundle).find((r) => r.resourceType === 'Organization') as Organization;
+    const numbers = (organization.telecom ?? []).map((t) => t.value);
+    expect(numbers).toEqual(expect.arrayContaining([phones.officeHoursPhone, phones.edtPhone]));
+    expect(JSON.stringify(organization.contact)).toMatch(/office-hours/);
+    expect(JSON.stringify(organization.contact)).toMatch(/out-of-hours/);
+
+    const mailbox = await (await service.fetch('/la/v1/notifications', { token: la.token })).json();
+    expect(mailbox.notifications).toHaveLength(1);
+    expect(mailbox.notifications[0]).toMatchObject({
+      eventNumber: 1, type: 'access',
+      subject: { nhsNumber: record.nhsNumber, familyName: 'Fhirchild', givenNames: 'Ada Mae', birthDate: record.birthDate },
+      plan: { type: 'CPP', startDate: record.startDate },
+      accessedBy: { name: 'Dr Test Clinician', userId: 'dr-a', organisationCode: 'RXX01', organisationName: 'Example General Hospital ED', setting: 'emergency-department' },
+      acknowledgedAt: null, acknowledgedBy: null,
+    });
+    expect(typeof mailbox.notifications[0].outOfHours).toBe('boolean');
+
+    const history = await searchFor(service, token, 'AuditEvent', record.nhsNumber as string);
+    expect(validateFhir(history)).toEqual([]);
+    expect(history.total).toBe(1);
+    const audit = await auditRows(record.nhsNumber as string);
+    expect(audit.map((r) => [r.action, r.outcome, r.unscheduled])).toEqual([
+      ['search:CareTeam', 'found', true],
+      ['search:AuditEvent', 'found', true],
+    ]);
+    expect(audit[0]).toMatchObject({ user_id: 'dr-a', organisation_code: 'RXX01', setting: 'emergency-department' });
+    expect(audit[0].request_id).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('accepts patient=<NHS number> and returns the same plans as Flags', async () => {
+    const record = childRecord({ planType: 'LAC', lacLegalStatus: 'S38' });
+    const la = await laWith([record]);
+    const token = await clinicianToken(service, { sub: 'dr-flag' });
+    const bundle = (await fhirClient(service, token).search({ resourceType: 'Flag', searchParams: { patient: record.nhsNumber as string } })) as unknown as import('fhir/r4.d.ts').Bundle;
+    expect(validateFhir(bundle)).toEqual([]);
+    const [flag] = matches(bundle) as Flag[];
+    expect(flag).toMatchObject({ resourceType: 'Flag', status: 'active', author: { reference: `Organization/${la.org}` } });
+    expect(flag?.code.coding?.[0]?.code).toBe('LAC');
+    expect(JSON.stringify(flag)).toContain('S38');
+  });
+
+  it('answers 200 with an empty searchset when no plan is held, and notifies no one', async () => {
+    const token = await clinicianToken(service);
+    const nhs = syntheticNhsNumber();
+    const bundle = await searchFor(service, token, 'CareTeam', nhs);
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 0 });
+    expect(bundle.entry ?? []).toEqual([]);
+    expect(validateFhir(bundle)).toEqual([]);
+    expect((await auditRows(nhs)).map((r) => r.outcome)).toEqual(['not-found']);
+  });
+
+  it('serves the CapabilityStatement without a token, derived from the implemented searches', async () => {
+    const statement = (await new (await import('fhir-kit-client')).Client({ baseUrl: `${service.url}/cpis/FHIR/R4` }).capabilityStatement()) as unknown as import('fhir/r4.d.ts').CapabilityStatement;
+    expect(validateFhir(statement)).toEqual([]);
+    expect(statement.fhirVersion).toBe('4.0.1');
+    const resources = statement.rest?.[0]?.resource ?? [];
+    expect(resources.map((r) => r.type).sort()).toEqual(['AuditEvent', 'CareTeam', 'Flag']);
+    for (const r of resources) expect(r.interaction?.map((i) => i.code)).toEqual(['search-type']);
+  });
+});
+
+describe('access rules', () => {
+  it('lets only clinicians search', async () => {
+    for (const role of ['la-system', 'social-worker', 'ops']) {
+      const token = await service.token({ role, org: syntheticLaCode() });
+      const failure = await failureOf(searchFor(service, token, 'CareTeam', syntheticNhsNumber()));
+      expect(failure).toMatchObject({ status: 403, code: 'ACCESS_DENIED' });
+    }
+  });
+
+  it('needs B0107 for an unscheduled read, and B0170 or B0107 for a silent one', async () => {
+    const record = childRecord();
+    await laWith([record]);
+    const nhs = record.nhsNumber as string;
+    const silentOnly = await clinicianToken(service, { sub: 'gp-1', activities: ['B0170'], setting: 'gp' });
+    expect(await failureOf(searchFor(service, silentOnly, 'CareTeam', nhs))).toMatchObject({ status: 403, code: 'ACCESS_DENIED' });
+    expect((await searchFor(service, silentOnly, 'CareTeam', nhs, { IsUnscheduledAccessEvent: 'false' })).total).toBe(1);
+    const none = await clinicianToken(service, { sub: 'nobody', activities: [] });
+    expect(await failureOf(searchFor(service, none, 'CareTeam', nhs, { IsUnscheduledAccessEvent: 'false' }))).toMatchObject({ status: 403 });
+    const full = await clinicianToken(service, { sub: 'hv-1', setting: 'health-visiting' });
+    expect((await searchFor(service, full, 'Flag', nhs, { IsUnscheduledAccessEvent: 'false' })).total).toBe(1);
+    const outcomes = (await auditRows(nhs)).map((r) => [r.user_id, r.outcome, r.unscheduled]);
+    expect(outcomes).toEqual([
+      ['gp-1', 'denied', true],
+      ['gp-1', 'found', false],
+      ['nobody', 'denied', false],
+      ['hv-1', 'found', false],
+    ]);
+  });
+
+  it('refuses a bad IsUnscheduledAccessEvent with 400 PRECONDITION_FAILED', async () => {
+    const token = await clinicianToken(service);
+    const failure = await failureOf(searchFor(service, token, 'CareTeam', syntheticNhsNumber(), { IsUnscheduledAccessEvent: 'maybe' }));
+    expect(failure).toMatchObject({ status: 400, code: 'PRECONDITION_FAILED' });
+    expect(failure.body.issue[0]?.expression).toEqual(['IsUnscheduledAccessEvent']);
+  });
+
+  it('refuses a bad or missing NHS number with 400 INVALID_SEARCH_DATA, never echoing it', async () => {
+    const token = await clinicianToken(service);
+    const client = fhirClient(service, token);
+    const cases: Record<string, string>[] = [
+      { 'patient:identifier': `${NHS_SYSTEM}|9990000019` },
+      { 'patient:identifier': `${NHS_SYSTEM}|1111111111` },
+      { 'patient:identifier': `https://example.org/other|9990000018` },
+      { patient: 'not-a-number' },
+      {},
+    ];
+    for (const searchParams of cases) {
+      const failure = await failureOf(client.search({ resourceType: 'CareTeam', searchParams }));
+      expect(failure).toMatchObject({ status: 400, code: 'INVALID_SEARCH_DATA' });
+      expect(JSON.stringify(failure.body)).not.toContain('9990000019');
+    }
+  });
+});
+
+describe('silent reads and visibility windows', () => {
+  it('records no history and notifies no one for a silent read, but audits it', async () => {
+    const record = childRecord();
+    const la = await laWith([record]);
+    const token = await clinicianToken(service, { sub: 'school-nurse', setting: 'school-nursing' });
+    const bundle = await searchFor(service, token, 'CareTeam', record.nhsNumber as string, { IsUnscheduledAccessEvent: 'false' });
+    expect(bundle.total).toBe(1);
+    expect((await (await service.fetch('/la/v1/notifications', { token: la.token })).json()).notifications).toEqual([]);
+    expect((await searchFor(service, token, 'AuditEvent', record.nhsNumber as string, { IsUnscheduledAccessEvent: 'false' })).total).toBe(0);
+    expect((await auditRows(record.nhsNumber as string)).map((r) => [r.action, r.unscheduled])).toEqual([
+      ['search:CareTeam', false],
+      ['search:AuditEvent', false],
+    ]);
+  });
+
+  it('shows ended plans as inactive inside their window (365 days, 28 for UCPP) and hides them after', async () => {
+    const inside = childRecord({ startDate: yearsAgo(3), endDate: yearsAgo(0, 300) });
+    const outside = childRecord({ startDate: yearsAgo(3), endDate: yearsAgo(0, 400) });
+    const ucppInside = childRecord({ planType: 'UCPP', birthDate: yearsAgo(25), startDate: yearsAgo(1), endDate: yearsAgo(0, 20) });
+    const ucppOutside = childRecord({ planType: 'UCPP', birthDate: yearsAgo(25), startDate: yearsAgo(1), endDate: yearsAgo(0, 30) });
+    const deleted = childRecord();
+    const la = await laWith([inside, outside, ucppInside, ucppOutside, deleted]);
+    await uploadJson(service, la.token, ++seq, [{ ...deleted, deleteDate: yearsAgo(0) }]);
+    const token = await clinicianToken(service, { sub: 'dr-window' });
+    const statusOf = async (r: Record<string, unknown>) => (matches(await searchFor(service, token, 'CareTeam', r.nhsNumber as string)) as CareTeam[]).map((c) => c.status);
+    expect(await statusOf(inside)).toEqual(['inactive']);
+    expect(await statusOf(outside)).toEqual([]);
+    expect(await statusOf(ucppInside)).toEqual(['inactive']);
+    expect(await statusOf(ucppOutside)).toEqual([]);
+    expect(await statusOf(deleted)).toEqual([]);
+    // Only the two visible plans notified the LA.
+    const mailbox = await (await service.fetch('/la/v1/notifications', { token: la.token })).json();
+    expect(mailbox.notifications.map((n: { subject: { nhsNumber: string } }) => n.subject.nhsNumber).sort()).toEqual(
+      [inside.nhsNumber, ucppInside.nhsNumber].sort(),
+    );
+  });
+});

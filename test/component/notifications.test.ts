@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEvent, CareTeam } from 'fhir/r4.d.ts';
+import { childRecord, syntheticLaCode, yearsAgo } from '../support/synthetic.ts';
+import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
+import { clinicianToken, matches, searchFor } from '../support/care-setting.ts';
+import { HOUR, movableClock } from '../support/clock.ts';
+import { addDays, addYears } from '../../src/domain/dates.ts';
+
+const clock = movableClock();
+let service: TestService;
+let seq = 0;
+beforeAll(async () => {
+  service = await startTestService({ clock });
+});
+afterAll(async () => {
+  await service?.stop();
+});
+
+async function laWith(records: Record<string, unknown>[], officeHours?: object) {
+  const org = syntheticLaCode();
+  const token = await laToken(service, org);
+  await service.fetch('/la/v1/organisation', {
+    method: 'PUT', token, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `${org} Council`, officeHoursPhone: '020 7946 0000', edtPhone: '020 7946 0999', ...(officeHours ? { officeHours } : {}) }),
+  });
+  if (records.length) expect((await (await uploadJson(service, token, ++seq, records)).json()).rejected).toBe(0);
+  return { org, token };
+}
+
+const mailboxOf = async (token: string, query = '') => (await service.fetch(`/la/v1/notifications${query}`, { token })).json();
+
+describe('24-hour de-duplication (injected clock)', () => {
+  it('shows repeat views by the same user once and notifies once; a new day or another user counts again', async () => {
+    const record = childRecord();
+    const nhs = record.nhsNumber as string;
+    const la = await laWith([record]);
+    const drA = await clinicianToken(service, { sub: 'dedupe-a' });
+    const drB = await clinicianToken(service, { sub: 'dedupe-b' });
+    await searchFor(service, drA, 'CareTeam', nhs);
+    clock.advance(HOUR);
+    await searchFor(service, drA, 'Flag', nhs);
+    clock.advance(22 * HOUR);
+    await searchFor(service, drA, 'CareTeam', nhs);
+    expect((await mailboxOf(la.token)).notifications).toHaveLength(1);
+    await searchFor(service, drB, 'CareTeam', nhs);
+    clock.advance(2 * HOUR); // 25 hours after dr A's first view
+    await searchFor(service, drA, 'CareTeam', nhs);
+    const { notifications } = await mailboxOf(la.token);
+    expect(notifications.map((n: { eventNumber: number; accessedBy: { userId: string } }) => [n.eventNumber, n.accessedBy.userId])).toEqual([
+      [1, 'dedupe-a'],
+      [2, 'dedupe-b'],
+      [3, 'dedupe-a'],
+    ]);
+    const history = await searchFor(service, drA, 'AuditEvent', nhs);
+    expect(history.total).toBe(3);
+    const recorded = (matches(history) as AuditEvent[]).map((a) => a.recorded);
+    expect([...recorded].sort().reverse()).toEqual(recorded);
+  });
+
+  it('ends a plan on the subject\'s 18th birthday: inactive afterwards, inside the window', async () => {
+    const birthDate = addDays(addYears(yearsAgo(0), -18), 5); // turns 18 in five days
+    const record = childRecord({ birthDate, startDate: yearsAgo(2) });
+    await laWith([record]);
+    const token = await clinicianToken(service, { sub: 'dr-18' });
+    const statusNow = (matches(await searchFor(service, token, 'CareTeam', record.nhsNumber as string)) as CareTeam[])[0]?.status;
+    expect(statusNow).toBe('active');
+    const saved = clock.now();
+    clock.advance(30 * 24 * HOUR);
+    const later = (matches(await searchFor(service, token, 'CareTeam', record.nhsNumber as string)) as CareTeam[])[0];
+    clock.set(saved);
+    expect(later?.status).toBe('inactive');
+    expect(later?.period?.end).toBe(addYears(birthDate, 18));
+  });
+
+  it('returns the 25 most recent accesses, newest first', async () => {
+    const record = childRecord();
+    await laWith([record]);
+    for (let i = 0; i < 30; i++) {
+      clock.advance(60_000);
+      await searchFor(service, await clinicianToken(service, { sub: `viewer-${i}` }), 'CareTeam', record.nhsNumber as string);
+    }
+    const history = await searchFor(service, await clinicianToken(service, { sub: 'viewer-0' }), 'AuditEvent', record.nhsNumber as string);
+    const events = matches(history) as AuditEvent[];
+    expect(events).toHaveLength(25);
+    expect(JSON.stringify(events[0])).toContain('viewer-29');
+    expect(JSON.stringify(events[24])).toContain('viewer-5');
+  });
+});
+
+describe('the LA wall and the mailbox', () => {
+  it('tells each owning LA only of its own plans, and no other LA', async () => {
+    const record = childRecord();
+    const home = await laWith([record]);
+    const placing = await laWith([{ ...record, planType: 'LAC', lacLegalStatus: 'S31' }]);
+    const bystander = await laWith([childRecord()]);
+    await searchFor(service, await clinicianToken(service, { sub: 'wall-dr' }), 'CareTeam', record.nhsNumber as string);
+    const homeBox = await mailboxOf(home.token);
+    const placingBox = await mailboxOf(placing.token);
+    expect(homeBox.notifications).toHaveLength(1);
+    expect(homeBox.notifications[0].plans).toEqual([expect.objectContaining({ type: 'CPP' })]);
+    expect(placingBox.notifications).toHaveLength(1);
+    expect(placingBox.notifications[0].plans).toEqual([expect.objectContaining({ type: 'LAC' })]);
+    expect((await mailboxOf(bystander.token)).notifications).toEqual([]);
+    // A bystander's acknowledgement touches nothing of another LA's.
+    const ack = await service.fetch('/la/v1/notifications/ack', { method: 'POST', token: bystander.token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ upTo: 10 }) });
+    expect(await ack.json()).toEqual({ acknowledged: [] });
+    expect((await mailboxOf(home.token)).notifications[0].acknowledgedAt).toBeNull();
+  });
+
+  it('pages after an event number and records who acknowledged what, and when', async () => {
+    const records = [childRecord(), childRecord(), childRecord()];
+    const la = await laWith(records);
+    const dr = await clinicianToken(service, { sub: 'page-dr' });
+    for (const r of records) await searchFor(service, dr, 'CareTeam', r.nhsNumber as string);
+    const page = await mailboxOf(la.token, '?after=1&limit=1');
+    expect(page.notifications.map((n: { eventNumber: number }) => n.eventNumber)).toEqual([2]);
+    expect(page.lastEventNumber).toBe(3);
+    const worker = await service.token({ role: 'social-worker', org: la.org, sub: 'sw-duty-1', name: 'Duty Worker' });
+    const post = (body: unknown) => service.fetch('/la/v1/notifications/ack', { method: 'POST', token: worker, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect(await (await post({ eventNumbers: [2] })).json()).toEqual({ acknowledged: [2] });
+    expect(await (await post({ upTo: 3 })).json()).toEqual({ acknowledged: [1, 3] });
+    const all = (await mailboxOf(worker)).notifications;
+    for (const n of all) expect(n).toMatchObject({ acknowledgedBy: 'sw-duty-1', acknowledgedAt: clock.now().toISOString() });
+    const bad = await post({ upTo: 'all', extra: 1 });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    const clinician = await service.fetch('/la/v1/notifications', { token: dr });
+    expect(clinician.status).toBe(403);
+  });
+
+  it('marks notifications out of hours from the LA\'s office hours', async () => {
+    const always = { timeZone: 'Europe/London', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], opens: '00:00', closes: '23:59' };
+    const never = { ...always, closes: '00:00' };
+    const a = childRecord();
+    const b = childRecord();
+    const open = await laWith([a], always);
+    const closed = await laWith([b], never);
+    const saved = clock.now();
+    clock.set(new Date('2026-03-11T12:00:00Z'));
+    const dr = await clinicianToken(service, { sub: 'ooh-dr' });
+    await searchFor(service, dr, 'CareTeam', a.nhsNumber as string);
+    await searchFor(service, dr, 'CareTeam', b.nhsNumber as string);
+    clock.set(saved);
+    expect((await mailboxOf(open.token)).notifications[0].outOfHours).toBe(false);
+    expect((await mailboxOf(closed.token)).notifications[0].outOfHours).toBe(true);
+  });
+});
+
+describe('event numbers under concurrency', () => {
+  it('stay contiguous per LA with 60 simultaneous lookups over two instances', async () => {
+    const second = await startTestService({ clock, databaseUrl: service.databaseUrl, dataDir: service.dataDir });
+    try {
+      const las = await Promise.all([0, 1, 2, 3].map(() => laWith(Array.from({ length: 15 }, () => childRecord()))));
+      const children = await Promise.all(las.map(async (la) => (await (await service.fetch('/la/v1/plans?limit=100', { token: la.token })).json()).plans as { nhsNumber: string }[]));
+      const lookups = children.flatMap((plans, i) =>
+        plans.map(async (p, j) => {
+          const target = (i + j) % 2 === 0 ? service : second;
+          const token = await clinicianToken(target, { sub: `burst-${i}-${j}` });
+          return searchFor(target, token, j % 2 ? 'Flag' : 'CareTeam', p.nhsNumber);
+        }),
+      );
+      expect(lookups).toHaveLength(60);
+      const bundles = await Promise.all(lookups);
+      for (const b of bundles) expect(b.total).toBe(1);
+      for (const la of las) {
+        const { notifications, lastEventNumber } = await mailboxOf(la.token, '?limit=1000');
+        expect(notifications.map((n: { eventNumber: number }) => n.eventNumber)).toEqual(Array.from({ length: 15 }, (_, k) => k + 1));
+        expect(lastEventNumber).toBe(15);
+      }
+    } finally {
+      await second.stop();
+    }
+  });
+});

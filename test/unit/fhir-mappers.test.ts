@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import type { CareTeam, Organization, Patient } from 'fhir/r4.d.ts';
+import type { AccessRecord, VisiblePlan } from '../../src/domain/lookup.ts';
+import { DEFAULT_OFFICE_HOURS, type Organisation } from '../../src/domain/organisation.ts';
+import { CONTACT_PURPOSE, CPIS_EXTENSION, CPIS_SYSTEM, IDENTIFIER_SYSTEM } from '../../src/http/fhir/code-systems.ts';
+import { toCapabilityStatement, type FhirInteraction } from '../../src/http/fhir/capability-statement.ts';
+import { toAuditEvent } from '../../src/http/fhir/mappers/audit-event.mapper.ts';
+import { toSearchsetBundle } from '../../src/http/fhir/mappers/bundle.ts';
+import { toCareTeam } from '../../src/http/fhir/mappers/care-team.mapper.ts';
+import { toFlag } from '../../src/http/fhir/mappers/flag.mapper.ts';
+import { toOrganization } from '../../src/http/fhir/mappers/organization.mapper.ts';
+import { toPatient } from '../../src/http/fhir/mappers/patient.mapper.ts';
+import { validateFhir } from '../support/fhir-schema.ts';
+
+const NHS = '9990000018';
+const BASE = 'https://cpis.example.org/cpis/FHIR/R4';
+// Wednesday 14 January 2026 (GMT): 14:00 is in office hours, 02:00 is not.
+const IN_HOURS = new Date('2026-01-14T14:00:00Z');
+const OUT_OF_HOURS = new Date('2026-01-14T02:00:00Z');
+
+const exampleshire: Organisation = {
+  code: 'TEX001',
+  name: 'Exampleshire',
+  officeHoursPhone: '0113 496 0100',
+  edtPhone: '0113 496 0199',
+  officeHours: DEFAULT_OFFICE_HOURS,
+};
+
+function plan(overrides: Partial<VisiblePlan> = {}): VisiblePlan {
+  return {
+    id: '101', laCode: exampleshire.code, nhsNumber: NHS, familyName: 'Testchild', givenNames: 'Alex Sam',
+    birthDate: '2018-03-02', postcode: 'LS1 4AP', addressLines: ['1 Example Street', 'Leeds'], planType: 'CPP',
+    lacLegalStatus: null, startDate: '2025-05-01', endDate: null, deleteDate: null, localId: 'EX-42',
+    status: 'active', effectiveEndDate: null, updatedAt: '2026-01-10T09:30:00.000Z', ...overrides,
+  };
+}
+
+const lacPlan = plan({ id: '102', planType: 'LAC', lacLegalStatus: 'S31', status: 'inactive', endDate: '2025-12-01', effectiveEndDate: '2025-12-01' });
+
+const access: AccessRecord = {
+  id: '7001', accessedAt: '2026-01-14T02:05:09.123Z', userId: 'dr-a', userName: 'Dr Ada Example', userRole: 'clinician',
+  organisationCode: 'RXX01', organisationName: 'Example Hospital ED', setting: 'emergency-department',
+};
+
+const sampleTable: readonly FhirInteraction[] = [
+  { resourceType: 'CareTeam', interaction: 'search-type', documentation: 'Plans as care teams',
+    searchParams: [{ name: 'patient:identifier', type: 'token', documentation: 'NHS number' }, { name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }] },
+  { resourceType: 'Flag', interaction: 'search-type', documentation: 'Plans as flags', searchParams: [{ name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }] },
+  { resourceType: 'AuditEvent', interaction: 'search-type', documentation: 'Access history', searchParams: [] },
+];
+
+describe('toCareTeam', () => {
+  it('maps status, plan type, period, subject and the responsible LA', () => {
+    const careTeam = toCareTeam(plan(), exampleshire);
+    expect(careTeam).toMatchObject({
+      resourceType: 'CareTeam', id: '101', status: 'active', name: 'Child protection plan (Exampleshire)',
+      period: { start: '2025-05-01' }, meta: { lastUpdated: '2026-01-10T09:30:00.000Z' },
+      subject: { reference: `Patient/${NHS}`, identifier: { system: IDENTIFIER_SYSTEM.nhsNumber, value: NHS } },
+      managingOrganization: [{ reference: 'Organization/TEX001', display: 'Exampleshire' }],
+    });
+    expect(careTeam.category?.[0]?.coding).toEqual([{ system: CPIS_SYSTEM.planType, code: 'CPP', display: 'Child protection plan' }]);
+    expect(careTeam.period?.end).toBeUndefined();
+    expect(careTeam.extension).toBeUndefined();
+    expect(validateFhir(careTeam)).toEqual([]);
+  });
+
+  it('gives an ended LAC plan its end date and its legal status', () => {
+    const careTeam = toCareTeam(lacPlan, exampleshire);
+    expect(careTeam.status).toBe('inactive');
+    expect(careTeam.period).toEqual({ start: '2025-05-01', end: '2025-12-01' });
+    expect(careTeam.extension).toEqual([{
+      url: CPIS_EXTENSION.lacLegalStatus,
+      valueCodeableConcept: { coding: [{ system: CPIS_SYSTEM.lacLegalStatus, code: 'S31', display: 'Care order (Children Act 1989 s31)' }], text: 'Care order (Children Act 1989 s31)' },
+    }]);
+    expect(validateFhir(careTeam)).toEqual([]);
+  });
+});
+
+describe('toFlag', () => {
+  it('maps the plan type to code, the LA to author, and keeps the legal status', () => {
+    const flag = toFlag(lacPlan, exampleshire);
+    expect(flag).toMatchObject({
+      resourceType: 'Flag', id: '102', status: 'inactive', period: { start: '2025-05-01', end: '2025-12-01' },
+      subject: { reference: `Patient/${NHS}` }, author: { reference: 'Organization/TEX001', display: 'Exampleshire' },
+    });
+    expect(flag.code.coding).toEqual([{ system: CPIS_SYSTEM.planType, code: 'LAC', display: 'Looked after child' }]);
+    expect(flag.extension?.[0]?.valueCodeableConcept?.coding?.[0]?.code).toBe('S31');
+    expect(validateFhir(flag)).toEqual([]);
+    expect(validateFhir(toFlag(plan({ planType: 'UCPP' }), exampleshire))).toEqual([]);
+  });
+});
+
+describe('toPatient', () => {
+  it('takes the demographics of the most recently updated plan', () => {
+    const older = plan({ id: '1', familyName: 'Oldname', updatedAt: '2025-01-01T00:00:00.000Z' });
+    const newer = plan({ id: '2', familyName: 'Newname', givenNames: ' Ada  Mae ', updatedAt: '2026-01-12T08:00:00.000Z' });
+    const patient = toPatient(NHS, [older, newer]);
+    expect(patient).toEqual<Patient>({
+      resourceType: 'Patient', id: NHS, meta: { lastUpdated: '2026-01-12T08:00:00.000Z' },
+      identifier: [{ system: IDENTIFIER_SYSTEM.nhsNumber, value: NHS }],
+      name: [{ use: 'official', family: 'Newname', given: ['Ada', 'Mae'] }], birthDate: '2018-03-02',
+      address: [{ use: 'home', line: ['1 Example Street', 'Leeds'], postalCode: 'LS1 4AP' }],
+    });
+    expect(validateFhir(patient)).toEqual([]);
+  });
+
+  it('turns no-break spaces into plain ones and leaves out what is blank', () => {
+    const patient = toPatient(NHS, [plan({ familyName: 'Test\u00a0Child', postcode: null, addressLines: ['  ', '\u00a0'] })]);
+    expect(patient.name?.[0]?.family).toBe('Test Child');
+    expect(patient.address).toBeUndefined();
+    expect(validateFhir(patient)).toEqual([]);
+  });
+
+  it('knows only the NHS number when there is no plan', () => {
+    expect(toPatient(NHS, [])).toEqual({ resourceType: 'Patient', id: NHS, identifier: [{ system: IDENTIFIER_SYSTEM.nhsNumber, value: NHS }] });
+  });
+});
+
+describe('toOrganization', () => {
+  const purposeOf = (org: Organization, rank: number) =>
+    org.contact?.find((c) => c.telecom?.[0]?.rank === rank)?.purpose?.coding?.[0];
+
+  it('ranks the office-hours phone first in office hours, and tells both phones apart', () => {
+    const org = toOrganization(exampleshire, IN_HOURS);
+    expect(org).toMatchObject({ resourceType: 'Organization', id: 'TEX001', name: 'Exampleshire', identifier: [{ system: IDENTIFIER_SYSTEM.odsCode, value: 'TEX001' }] });
+    expect(org.telecom).toEqual([
+      { system: 'phone', value: '0113 496 0100', use: 'work', rank: 1 },
+      { system: 'phone', value: '0113 496 0199', use: 'work', rank: 2 },
+    ]);
+    expect(purposeOf(org, 1)).toEqual({ system: CPIS_SYSTEM.contactPurpose, code: CONTACT_PURPOSE.officeHours.code, display: CONTACT_PURPOSE.officeHours.display });
+    expect(purposeOf(org, 2)?.code).toBe('out-of-hours');
+    expect(org.contact?.map((c) => c.purpose?.text)).toEqual(['Children’s social care (office hours)', 'Emergency Duty Team (out of hours)']);
+    expect(validateFhir(org)).toEqual([]);
+  });
+
+  it('ranks the EDT phone first out of hours, including summer-time evenings', () => {
+    for (const at of [OUT_OF_HOURS, new Date('2026-07-15T16:30:00Z'), new Date('2026-01-17T12:00:00Z')]) {
+      const org = toOrganization(exampleshire, at);
+      expect(org.telecom?.[0]).toEqual({ system: 'phone', value: '0113 496 0199', use: 'work', rank: 1 });
+      expect(purposeOf(org, 1)?.code).toBe('out-of-hours');
+    }
+  });
+
+  it('omits a missing phone, and ranks the remaining one first', () => {
+    const org = toOrganization({ ...exampleshire, edtPhone: null }, OUT_OF_HOURS);
+    expect(org.telecom).toEqual([{ system: 'phone', value: '0113 496 0100', use: 'work', rank: 1 }]);
+    expect(org.contact?.map((c) => c.purpose?.coding?.[0]?.code)).toEqual(['office-hours']);
+    const none = toOrganization({ ...exampleshire, edtPhone: null, officeHoursPhone: null }, IN_HOURS);
+    expect(none.telecom).toBeUndefined();
+    expect(none.contact).toBeUndefined();
+    expect(validateFhir(none)).toEqual([]);
+  });
+});
+
+describe('toAuditEvent', () => {
+  it('records when, who (name, id, role), from which organisation and setting, about which child', () => {
+    const event = toAuditEvent(access, NHS);
+    expect(event).toMatchObject({ resourceType: 'AuditEvent', id: '7001', recorded: '2026-01-14T02:05:09.123Z', source: { observer: { display: expect.any(String) } } });
+    const [user, organisation] = event.agent;
+    expect(user).toMatchObject({ requestor: true, name: 'Dr Ada Example', who: { identifier: { value: 'dr-a' }, display: 'Dr Ada Example' } });
+    expect(user?.role?.[0]?.coding?.[0]).toEqual({ system: CPIS_SYSTEM.userRole, code: 'clinician' });
+    expect(organisation).toMatchObject({ requestor: false, who: { identifier: { system: IDENTIFIER_SYSTEM.odsCode, value: 'RXX01' }, display: 'Example Hospital ED' } });
+    expect(organisation?.role?.[0]?.coding?.[0]).toEqual({ system: CPIS_SYSTEM.careSetting, code: 'emergency-department' });
+    expect(event.entity?.[0]?.what).toMatchObject({ reference: `Patient/${NHS}`, identifier: { value: NHS } });
+    expect(validateFhir(event)).toEqual([]);
+  });
+
+  it('stays valid when the setting is unknown', () => {
+    const event = toAuditEvent({ ...access, setting: null }, NHS);
+    expect(event.agent[1]?.role).toBeUndefined();
+    expect(validateFhir(event)).toEqual([]);
+  });
+});
+
+describe('toSearchsetBundle', () => {
+  const careTeams = [toCareTeam(plan(), exampleshire), toCareTeam(lacPlan, exampleshire)];
+  const patient = toPatient(NHS, [plan(), lacPlan]);
+  const organization = toOrganization(exampleshire, IN_HOURS);
+
+  it('counts only the matches, gives absolute fullUrls and marks each entry match or include', () => {
+    const bundle = toSearchsetBundle({ baseUrl: `${BASE}/`, matches: careTeams, includes: [patient, organization, organization], at: IN_HOURS });
+    expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 2, timestamp: '2026-01-14T14:00:00.000Z' });
+    expect(bundle.entry?.map((e) => [e.fullUrl, e.search?.mode])).toEqual([
+      [`${BASE}/CareTeam/101`, 'match'],
+      [`${BASE}/CareTeam/102`, 'match'],
+      [`${BASE}/Patient/${NHS}`, 'include'],
+      [`${BASE}/Organization/TEX001`, 'include'],
+    ]);
+    expect(validateFhir(bundle)).toEqual([]);
+  });
+
+  it('is an empty searchset with total 0 when nothing is visible', () => {
+    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [], includes: [], selfUrl: `${BASE}/CareTeam?patient=${NHS}` });
+    expect(bundle).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0, link: [{ relation: 'self', url: `${BASE}/CareTeam?patient=${NHS}` }] });
+    expect(validateFhir(bundle)).toEqual([]);
+  });
+
+  it('validates as a history of AuditEvents', () => {
+    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [toAuditEvent(access, NHS), toAuditEvent({ ...access, id: '7000' }, NHS)], at: OUT_OF_HOURS });
+    expect(bundle.total).toBe(2);
+    expect(validateFhir(bundle)).toEqual([]);
+  });
+});
+
+describe('toCapabilityStatement', () => {
+  it('describes the interactions table as a FHIR 4.0.1 server', () => {
+    const statement = toCapabilityStatement(sampleTable, { baseUrl: BASE, software: { name: 'cpis-open', version: '0.1.0' }, at: IN_HOURS });
+    expect(statement).toMatchObject({ status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], implementation: { url: BASE } });
+    const [rest] = statement.rest ?? [];
+    expect(rest?.mode).toBe('server');
+    expect(rest?.security?.description).toMatch(/Bearer.*IsUnscheduledAccessEvent/s);
+    expect(rest?.resource?.map((r) => [r.type, r.interaction?.map((i) => i.code), r.searchParam?.map((p) => `${p.name}:${p.type}`)])).toEqual([
+      ['CareTeam', ['search-type'], ['patient:identifier:token', 'patient:reference']],
+      ['Flag', ['search-type'], ['patient:reference']],
+      ['AuditEvent', ['search-type'], undefined],
+    ]);
+    expect(validateFhir(statement)).toEqual([]);
+  });
+});
+
+describe('validateFhir (the harness itself)', () => {
+  const valid = (): CareTeam => toCareTeam(plan(), exampleshire);
+
+  it('rejects a status outside the value set, an unknown element and a no-break space', () => {
+    expect(validateFhir({ ...valid(), status: 'bogus' })).toContainEqual(expect.stringMatching(/^\/status .*allowed values/));
+    expect(validateFhir({ ...valid(), colour: 'red' })).toContainEqual(expect.stringContaining('(colour)'));
+    expect(validateFhir({ ...valid(), name: 'Child\u00a0protection plan' })).toContainEqual(expect.stringMatching(/^\/name must match pattern/));
+  });
+
+  it('rejects empty strings, arrays and objects, which the schema alone lets through', () => {
+    expect(validateFhir({ ...valid(), name: '' })).toContainEqual('/name must not be an empty string');
+    expect(validateFhir({ ...valid(), category: [] })).toContainEqual('/category must not be an empty array');
+    expect(validateFhir({ ...valid(), period: {} })).toContainEqual('/period must not be an empty object');
+  });
+
+  it('reports an invalid entry of a bundle at its path, checked by its own type', () => {
+    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [{ ...valid(), status: 'bogus' } as unknown as CareTeam] });
+    expect(validateFhir(bundle)).toEqual([expect.stringMatching(/^\/entry\/0\/resource\/status .*allowed values/)]);
+  });
+
+  it('rejects something that is not a resource, and a bad date', () => {
+    expect(validateFhir({ id: 'x' })).toEqual(['(root): not a resource (no resourceType)']);
+    expect(validateFhir(toCareTeam(plan({ startDate: '01/05/2025' }), exampleshire))).toContainEqual(expect.stringMatching(/^\/period\/start must match pattern/));
+  });
+
+  it('is backed by mappers that refuse ids FHIR cannot carry', () => {
+    expect(() => toCareTeam(plan({ id: 'plan 101' }), exampleshire)).toThrow(/FHIR id/);
+  });
+});
