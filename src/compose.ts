@@ -12,6 +12,10 @@ import { createLookupChild } from './app/lookup-child.ts';
 import { createReadNotifications } from './app/read-notifications.ts';
 import { createAcknowledgeNotifications } from './app/acknowledge-notifications.ts';
 import type { AckSelector } from './ports.ts';
+import { createIssueStreamTicket } from './app/issue-stream-ticket.ts';
+import { createFanout } from './realtime/fanout.ts';
+import { attachStream } from './realtime/stream-server.ts';
+import type { Server } from 'node:http';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
 import { createPool } from '../adapters/postgres/pool.ts';
 import { migrate } from '../adapters/postgres/migrate.ts';
@@ -21,6 +25,8 @@ import { createPostgresPlanStore } from '../adapters/postgres/plan-store.ts';
 import { createPostgresReadiness } from '../adapters/postgres/readiness.ts';
 import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts';
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
+import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
+import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
 import { loadOrCreateDevKey } from '../adapters/auth/dev-keys.ts';
 import { createJwksVerifier, createLocalKeysVerifier } from '../adapters/auth/verify-token.ts';
 
@@ -29,6 +35,10 @@ export type Composition = {
   pool: pg.Pool;
   databaseUrl: string;
   setDraining(): void;
+  /** Serves the notification stream on the server's upgrade path. */
+  attachRealtime(server: Server): void;
+  /** Closes every socket with 1001 (going away). */
+  closeSockets(): void;
   close(): Promise<void>;
 };
 
@@ -71,7 +81,14 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const organisations = createPostgresOrganisationStore(pool);
   const lookups = createPostgresLookupStore(pool);
   const notifications = createPostgresNotificationStore(pool);
-  const readiness: ReadinessProbe[] = [createPostgresReadiness(pool)];
+  const tickets = createPostgresTicketStore(pool);
+  const fanout = createFanout({ store: notifications, wakeups: createOutboxListener({ url, logger }), logger, sweepMs: config.stream.sweepMs });
+  await fanout.start();
+  const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, audit: lookups, clock });
+  const readiness: ReadinessProbe[] = [
+    createPostgresReadiness(pool),
+    { check: async () => ({ fanout: fanout.isListening() ? { ok: true } : { ok: false, detail: 'notification listener is not connected' } }) },
+  ];
   let draining = false;
   const app = createHttpApp({
     logger,
@@ -88,7 +105,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays }),
       readNotifications: createReadNotifications({ notifications }),
-      acknowledgeNotifications: createAcknowledgeNotifications({ notifications, audit: lookups, clock }),
+      acknowledgeNotifications,
+      issueStreamTicket: createIssueStreamTicket({ tickets, clock, ttlSeconds: config.stream.ticketTtlSeconds }),
     },
     validators: {
       organisation: compileSchema<OrganisationUpdate>(createAjv(), 'organisation.schema.json'),
@@ -96,6 +114,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     },
   });
 
+  let stream: ReturnType<typeof attachStream> | undefined;
   return {
     app,
     pool,
@@ -103,7 +122,16 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     setDraining: () => {
       draining = true;
     },
+    attachRealtime: (server) => {
+      stream = attachStream(server, {
+        verifier, tickets, fanout, notifications, acknowledgeNotifications, clock, logger,
+        heartbeatMs: config.stream.heartbeatMs, maxFrameBytes: config.stream.maxFrameBytes,
+      });
+    },
+    closeSockets: () => stream?.close(),
     close: async () => {
+      stream?.close();
+      await fanout.stop();
       await pool.end();
       await embedded?.stop();
     },

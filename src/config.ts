@@ -29,6 +29,7 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   visibilityDays: Readonly<PlanTypeDays>;
   publicBaseUrl: string;
+  stream: Readonly<{ heartbeatMs: number; ticketTtlSeconds: number; maxFrameBytes: number; sweepMs: number }>;
 }>;
 
 type Env = Record<string, string | undefined>;
@@ -91,5 +92,11 @@ export function loadConfig(env: Env = process.env): Config {
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
     visibilityDays: Object.freeze({ CPP: v.VISIBILITY_DAYS_CPP, LAC: v.VISIBILITY_DAYS_LAC, UCPP: v.VISIBILITY_DAYS_UCPP }),
     publicBaseUrl: v.PUBLIC_BASE_URL,
+    stream: Object.freeze({
+      heartbeatMs: v.STREAM_HEARTBEAT_SECONDS * 1000,
+      ticketTtlSeconds: v.STREAM_TICKET_TTL_SECONDS,
+      maxFrameBytes: v.STREAM_MAX_FRAME_BYTES,
+      sweepMs: v.OUTBOX_SWEEP_MS,
+    }),
   });
 }

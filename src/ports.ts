@@ -85,3 +85,16 @@ export interface NotificationStore {
   acknowledge(laCode: string, selector: AckSelector, by: string, at: Date): Promise<number[]>;
   lastEventNumber(laCode: string): Promise<number>;
 }
+
+/** Wake-ups when an LA's outbox grows (undefined: any LA may have new rows). Only a hint: the outbox is the truth. */
+export interface OutboxWakeups {
+  start(onWake: (laCode: string | undefined) => void): Promise<void>;
+  stop(): Promise<void>;
+  isListening(): boolean;
+}
+
+/** Single-use, short-lived tickets that let a browser open the stream without a token in the URL. */
+export interface TicketStore {
+  issue(identity: Identity, at: Date, ttlSeconds: number): Promise<{ ticket: string; expiresAt: string }>;
+  redeem(ticket: string, at: Date): Promise<Identity | undefined>;
+}

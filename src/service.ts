@@ -12,6 +12,7 @@ export type RunningService = { url: string; server: Server; composition: Composi
 export async function startService(config: Config, options: { logger: Logger; clock?: Clock }): Promise<RunningService> {
   const composition = await compose(config, options);
   const server = createServer({ requestTimeout: 15 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, composition.app);
+  composition.attachRealtime(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
@@ -25,6 +26,7 @@ export async function startService(config: Config, options: { logger: Logger; cl
   const stop = () =>
     (stopping ??= (async () => {
       composition.setDraining();
+      composition.closeSockets();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);

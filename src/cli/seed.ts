@@ -82,7 +82,9 @@ function examples(seed: number, perLa: number): string[] {
   const found = new Map<string, string>();
   for (let k = 0; k < perLa && found.size < 3; k++) {
     const r = syntheticRecord(0, k, seed, asOf);
-    if (!r.endDate && !found.has(r.planType)) found.set(r.planType, `  ${spaced(r.nhsNumber)}  ${DEMO_LAS[0]?.code} ${r.planType}${r.lacLegalStatus ? ` (${r.lacLegalStatus})` : r.planType === 'UCPP' ? ' (expectant mother)' : ''}`);
+    if (r.endDate || found.has(r.planType)) continue;
+    const note = r.lacLegalStatus ? ` (${r.lacLegalStatus})` : r.planType === 'UCPP' ? ' (expectant mother)' : '';
+    found.set(r.planType, `  ${spaced(r.nhsNumber)}  ${DEMO_LAS[0]?.code} ${r.planType}${note}`);
   }
   return [...found.values()];
 }

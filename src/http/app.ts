@@ -9,6 +9,7 @@ import type { createListPlans } from '../app/list-plans.ts';
 import type { createLookupChild } from '../app/lookup-child.ts';
 import type { createReadNotifications } from '../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
+import type { createIssueStreamTicket } from '../app/issue-stream-ticket.ts';
 import type { AckSelector } from '../ports.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
 import { notificationsRouter } from './la/notifications.routes.ts';
@@ -37,6 +38,7 @@ export type HttpDeps = {
     lookupChild: ReturnType<typeof createLookupChild>;
     readNotifications: ReturnType<typeof createReadNotifications>;
     acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
+    issueStreamTicket: ReturnType<typeof createIssueStreamTicket>;
   };
   validators: { organisation: ValidateFunction<OrganisationUpdate>; ack: ValidateFunction<AckSelector> };
 };
@@ -58,7 +60,9 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
   const la = Router();
   const laSystem: Role[] = ['la-system'];
-  la.use('/organisation', authenticate(deps.verifier, laSystem));
+  // Duty social workers read their LA's details (the console's banner); only the LA system changes them.
+  la.get('/organisation', authenticate(deps.verifier, ['la-system', 'social-worker']));
+  la.put('/organisation', authenticate(deps.verifier, laSystem));
   la.use('/uploads', authenticate(deps.verifier, laSystem));
   la.use('/plans', authenticate(deps.verifier, laSystem));
   la.use('/notifications', authenticate(deps.verifier, ['la-system', 'social-worker']));

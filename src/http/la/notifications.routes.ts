@@ -4,6 +4,7 @@ import { invalidRequest } from '../../domain/app-error.ts';
 import type { AckSelector } from '../../ports.ts';
 import type { createReadNotifications } from '../../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../../app/acknowledge-notifications.ts';
+import type { createIssueStreamTicket } from '../../app/issue-stream-ticket.ts';
 import { fieldOf } from '../../schemas.ts';
 
 const MAX_LIMIT = 1000;
@@ -19,6 +20,7 @@ function wholeNumber(value: unknown, name: string, fallback: number, min: number
 export function notificationsRouter(deps: {
   readNotifications: ReturnType<typeof createReadNotifications>;
   acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
+  issueStreamTicket: ReturnType<typeof createIssueStreamTicket>;
   validateAck: ValidateFunction<AckSelector>;
   jsonMaxBytes: number;
 }): Router {
@@ -34,6 +36,9 @@ export function notificationsRouter(deps: {
       throw invalidRequest(errors.map((e) => ({ diagnostics: `${fieldOf(e)} ${e.message ?? 'is invalid'} (send {"upTo": n} or {"eventNumbers": [...]})`, expression: [fieldOf(e)] })));
     }
     res.json(await deps.acknowledgeNotifications(req.identity, req.body, req.requestId));
+  });
+  router.post('/notifications/stream-tickets', async (req, res) => {
+    res.status(201).json(await deps.issueStreamTicket(req.identity));
   });
   return router;
 }
