@@ -27,7 +27,8 @@ import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts'
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
-import { loadOrCreateDevKey } from '../adapters/auth/dev-keys.ts';
+import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
+import type { DevSignIn } from './http/console/console.routes.ts';
 import { createJwksVerifier, createLocalKeysVerifier } from '../adapters/auth/verify-token.ts';
 
 export type Composition = {
@@ -62,12 +63,21 @@ export async function openDatabase(config: Config, logger: Logger): Promise<{ po
   return { pool, url, embedded };
 }
 
-/** Picks the token verifier for AUTH_MODE. */
-export async function createVerifier(config: Config): Promise<TokenVerifier> {
+/** Picks the token verifier for AUTH_MODE; in dev mode also the console's demo sign-in. */
+export async function createVerifier(config: Config): Promise<{ verifier: TokenVerifier; devSignIn?: DevSignIn }> {
   const options = { issuer: config.auth.issuer, audience: config.auth.audience, algorithms: config.auth.algorithms, clockSkewSeconds: config.auth.clockSkewSeconds };
-  if (config.auth.mode === 'jwks') return createJwksVerifier(config.auth.jwksUrl, config.auth.jwksCooldownSeconds, options);
+  if (config.auth.mode === 'jwks') return { verifier: createJwksVerifier(config.auth.jwksUrl, config.auth.jwksCooldownSeconds, options) };
   const key = await loadOrCreateDevKey(config.dataDir);
-  return createLocalKeysVerifier([key.publicJwk], options);
+  const ttlSeconds = 8 * 3600;
+  const devSignIn: DevSignIn = async (org, name) => ({
+    token: await mintDevToken(
+      key,
+      { sub: `demo-worker-${org.toLowerCase()}`, role: 'social-worker', org, name, org_name: org },
+      { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds },
+    ),
+    expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+  });
+  return { verifier: createLocalKeysVerifier([key.publicJwk], options), devSignIn };
 }
 
 /** The one composition root: adapters from config, use cases wired to them, and the HTTP app. */
@@ -75,7 +85,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   if (config.pds.mode !== 'off') throw new Error(`PDS_MODE=${config.pds.mode} is not available yet; use PDS_MODE=off`);
-  const verifier = await createVerifier(config);
+  const { verifier, devSignIn } = await createVerifier(config);
   const { pool, url, embedded } = await openDatabase(config, logger);
 
   const organisations = createPostgresOrganisationStore(pool);
@@ -97,6 +107,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     isDraining: () => draining,
     limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes },
     publicBaseUrl: config.publicBaseUrl,
+    console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,
     useCases: {
       publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pool), clock, validateRecord: createRecordValidator() }),

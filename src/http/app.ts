@@ -13,6 +13,7 @@ import type { createIssueStreamTicket } from '../app/issue-stream-ticket.ts';
 import type { AckSelector } from '../ports.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
 import { notificationsRouter } from './la/notifications.routes.ts';
+import { consoleRouter, type DevSignIn } from './console/console.routes.ts';
 import { authenticate } from './authenticate.ts';
 import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
@@ -29,6 +30,7 @@ export type HttpDeps = {
   isDraining: () => boolean;
   limits: { uploadMaxBytes: number; jsonMaxBytes: number };
   publicBaseUrl: string;
+  console: { authMode: 'dev' | 'jwks'; devSignIn?: DevSignIn };
   software: { name: string; version: string };
   useCases: {
     publishBatch: ReturnType<typeof createPublishBatch>;
@@ -53,6 +55,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
 
   app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
 
+  app.use('/console', consoleRouter({ ...deps.console, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use(
     FHIR_BASE_PATH,
     fhirRouter({ verifier: deps.verifier, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),

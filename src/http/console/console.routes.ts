@@ -1,0 +1,27 @@
+import express, { Router } from 'express';
+import { fileURLToPath } from 'node:url';
+import { invalidRequest, notFound } from '../../domain/app-error.ts';
+
+const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+const ORG_CODE = /^[A-Za-z0-9]{1,12}$/;
+
+/** Mints a demo social worker's token; present only in AUTH_MODE=dev. */
+export type DevSignIn = (org: string, name: string) => Promise<{ token: string; expiresAt: string }>;
+
+/** The duty console: static files (no token needed), its session mode, and the dev-only demo sign-in. */
+export function consoleRouter(deps: { authMode: 'dev' | 'jwks'; devSignIn?: DevSignIn; jsonMaxBytes: number }): Router {
+  const router = Router();
+  router.get('/session', (_req, res) => {
+    res.json({ authMode: deps.authMode, demoSignIn: deps.authMode === 'dev' && deps.devSignIn !== undefined });
+  });
+  router.post('/dev-sign-in', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
+    if (deps.authMode !== 'dev' || !deps.devSignIn) throw notFound('demo sign-in exists only in AUTH_MODE=dev');
+    const body = (req.body ?? {}) as { org?: unknown; name?: unknown };
+    if (typeof body.org !== 'string' || !ORG_CODE.test(body.org))
+      throw invalidRequest([{ diagnostics: 'org must be an LA code of 1 to 12 letters and digits', expression: ['org'] }]);
+    const name = typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 100) : 'Demo duty social worker';
+    res.status(201).json(await deps.devSignIn(body.org.toUpperCase(), name));
+  });
+  router.use(express.static(STATIC_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 }));
+  return router;
+}
