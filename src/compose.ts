@@ -27,6 +27,7 @@ import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts'
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
+import { createPrometheusMetrics } from '../adapters/metrics/prometheus.ts';
 import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
 import type { DevSignIn } from './http/console/console.routes.ts';
 import { createJwksVerifier, createLocalKeysVerifier } from '../adapters/auth/verify-token.ts';
@@ -92,7 +93,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const lookups = createPostgresLookupStore(pool);
   const notifications = createPostgresNotificationStore(pool);
   const tickets = createPostgresTicketStore(pool);
-  const fanout = createFanout({ store: notifications, wakeups: createOutboxListener({ url, logger }), logger, sweepMs: config.stream.sweepMs });
+  const metrics = createPrometheusMetrics({ unacknowledgedByLa: () => notifications.unacknowledgedByLa() });
+  const fanout = createFanout({ store: notifications, wakeups: createOutboxListener({ url, logger }), logger, sweepMs: config.stream.sweepMs, metrics });
   await fanout.start();
   const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, audit: lookups, clock });
   const readiness: ReadinessProbe[] = [
@@ -103,6 +105,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const app = createHttpApp({
     logger,
     verifier,
+    metrics,
     readiness,
     isDraining: () => draining,
     limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes },
@@ -114,7 +117,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       getOrganisation: createGetOrganisation({ organisations }),
       updateOrganisation: createUpdateOrganisation({ organisations }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
-      lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays }),
+      lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),
       readNotifications: createReadNotifications({ notifications }),
       acknowledgeNotifications,
       issueStreamTicket: createIssueStreamTicket({ tickets, clock, ttlSeconds: config.stream.ticketTtlSeconds }),
@@ -136,7 +139,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     attachRealtime: (server) => {
       stream = attachStream(server, {
         verifier, tickets, fanout, notifications, acknowledgeNotifications, clock, logger,
-        heartbeatMs: config.stream.heartbeatMs, maxFrameBytes: config.stream.maxFrameBytes,
+        heartbeatMs: config.stream.heartbeatMs, maxFrameBytes: config.stream.maxFrameBytes, metrics,
       });
     },
     closeSockets: () => stream?.close(),

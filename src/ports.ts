@@ -84,6 +84,8 @@ export interface NotificationStore {
   /** Marks the selected, not yet acknowledged notifications of one LA; returns the event numbers it marked. */
   acknowledge(laCode: string, selector: AckSelector, by: string, at: Date): Promise<number[]>;
   lastEventNumber(laCode: string): Promise<number>;
+  /** Unacknowledged notifications per LA, for metrics. */
+  unacknowledgedByLa(): Promise<Map<string, number>>;
 }
 
 /** Wake-ups when an LA's outbox grows (undefined: any LA may have new rows). Only a hint: the outbox is the truth. */
@@ -97,4 +99,14 @@ export interface OutboxWakeups {
 export interface TicketStore {
   issue(identity: Identity, at: Date, ttlSeconds: number): Promise<{ ticket: string; expiresAt: string }>;
   redeem(ticket: string, at: Date): Promise<Identity | undefined>;
+}
+
+/** What the service counts for operators. Labels never carry patient data: LA codes, routes, outcomes. */
+export interface Metrics {
+  requestObserved(method: string, route: string, status: number, seconds: number): void;
+  lookupObserved(resource: string, kind: string, outcome: string): void;
+  notificationsCreated(laCode: string, count: number): void;
+  notificationDelivered(laCode: string, lagSeconds: number): void;
+  socketsChanged(delta: number): void;
+  exposition(): Promise<{ contentType: string; body: string }>;
 }

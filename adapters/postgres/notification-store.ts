@@ -42,6 +42,12 @@ export function createPostgresNotificationStore(pool: pg.Pool): NotificationStor
       );
       return rows.map((r) => Number(r.event_number)).sort((a, b) => a - b);
     },
+    async unacknowledgedByLa() {
+      const { rows } = await pool.query<{ la_code: string; n: string }>(
+        'SELECT la_code, count(*) AS n FROM notifications WHERE acknowledged_at IS NULL GROUP BY la_code',
+      );
+      return new Map(rows.map((r) => [r.la_code, Number(r.n)]));
+    },
     async lastEventNumber(laCode) {
       const { rows } = await pool.query<{ last_event_number: string }>('SELECT last_event_number FROM la_event_counters WHERE la_code = $1', [laCode]);
       return rows[0] ? Number(rows[0].last_event_number) : 0;

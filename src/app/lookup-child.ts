@@ -6,9 +6,11 @@ import type { LookupResult, VisiblePlan } from '../domain/lookup.ts';
 import { checkNhsNumber } from '../domain/nhs-number.ts';
 import { accessNotifications } from '../domain/notification.ts';
 import { effectiveEndOf, visibilityOf, type VisibilityWindows } from '../domain/visibility.ts';
-import type { AuditEntry, Clock, HeldPlan, LookupStore } from '../ports.ts';
+import type { AuditEntry, Clock, HeldPlan, LookupStore, Metrics } from '../ports.ts';
 
 export const HISTORY_LENGTH = 25;
+
+const kindLabel = (unscheduled: boolean | null) => (unscheduled === null ? 'unknown' : unscheduled ? 'unscheduled' : 'silent');
 
 /** A search as the FHIR facade hands it over: the candidate NHS number is checked here, and audited. */
 export type LookupRequest = {
@@ -30,7 +32,7 @@ function toVisible(plans: HeldPlan[], today: string, windows: VisibilityWindows)
  * A care setting looks a child up (domain.md §5): every search is audited; an unscheduled
  * CareTeam or Flag search that finds a visible plan records the access and notifies each owning LA.
  */
-export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; windows: VisibilityWindows }) {
+export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; windows: VisibilityWindows; metrics: Metrics }) {
   return async function lookupChild(identity: Identity, request: LookupRequest): Promise<LookupResult> {
     const at = deps.clock.now();
     const audit = (outcome: AuditEntry['outcome'], nhsNumber: string | null, unscheduled: boolean | null, detail?: Record<string, unknown>): AuditEntry => ({
@@ -47,7 +49,9 @@ export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; wi
       if (nhsNumber === null) throw invalidSearchData('patient:identifier is not a valid NHS number', 'patient:identifier');
     } catch (error) {
       if (error instanceof AppError) {
-        await deps.lookups.recordAudit(audit(error.status === 403 ? 'denied' : 'invalid', nhsNumber, unscheduled, { code: error.spineCode }));
+        const outcome = error.status === 403 ? 'denied' : 'invalid';
+        await deps.lookups.recordAudit(audit(outcome, nhsNumber, unscheduled, { code: error.spineCode }));
+        deps.metrics.lookupObserved(request.resourceType, kindLabel(unscheduled), outcome);
       }
       throw error;
     }
@@ -56,10 +60,12 @@ export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; wi
     const plans = toVisible(held.plans, londonDateOf(at), deps.windows);
     const organisations = held.organisations.filter((o) => plans.some((p) => p.laCode === o.code));
     if (plans.length > 0 && unscheduled && request.resourceType !== 'AuditEvent') {
-      await deps.lookups.recordAccess(audit('found', nhsNumber, true), accessNotifications(plans, organisations, identity, at));
+      const created = await deps.lookups.recordAccess(audit('found', nhsNumber, true), accessNotifications(plans, organisations, identity, at));
+      for (const { laCode } of created) deps.metrics.notificationsCreated(laCode, 1);
     } else {
       await deps.lookups.recordAudit(audit(plans.length > 0 ? 'found' : 'not-found', nhsNumber, unscheduled));
     }
+    deps.metrics.lookupObserved(request.resourceType, kindLabel(unscheduled), plans.length > 0 ? 'found' : 'not-found');
     const accesses = plans.length > 0 ? await deps.lookups.recentAccesses(nhsNumber, HISTORY_LENGTH) : [];
     return { nhsNumber, plans, organisations, accesses, at };
   };

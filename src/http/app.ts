@@ -10,7 +10,8 @@ import type { createLookupChild } from '../app/lookup-child.ts';
 import type { createReadNotifications } from '../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import type { createIssueStreamTicket } from '../app/issue-stream-ticket.ts';
-import type { AckSelector } from '../ports.ts';
+import type { AckSelector, Metrics } from '../ports.ts';
+import { metricsRouter, observeRequests } from './metrics.routes.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
 import { notificationsRouter } from './la/notifications.routes.ts';
 import { consoleRouter, type DevSignIn } from './console/console.routes.ts';
@@ -26,6 +27,7 @@ import { uploadsRouter } from './la/uploads.routes.ts';
 export type HttpDeps = {
   logger: Logger;
   verifier: TokenVerifier;
+  metrics: Metrics;
   readiness: ReadinessProbe[];
   isDraining: () => boolean;
   limits: { uploadMaxBytes: number; jsonMaxBytes: number };
@@ -52,6 +54,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('etag', false);
   app.use(requestId);
   app.use(createRequestLogger(deps.logger));
+  app.use(observeRequests(deps.metrics));
+  app.use('/metrics', metricsRouter({ metrics: deps.metrics, verifier: deps.verifier }));
 
   app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
 

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
-import type { NotificationStore, OutboxWakeups } from '../ports.ts';
+import type { Metrics, NotificationStore, OutboxWakeups } from '../ports.ts';
 import { createLaChannel, type LaChannel, type Subscriber } from './la-channel.ts';
 
 /**
  * Fans the outbox out to this instance's sockets. LISTEN/NOTIFY only says "look now"; a sweep on a
  * timer looks anyway, so a lost wake-up delays a notification by at most one sweep, never loses it.
  */
-export function createFanout(deps: { store: Pick<NotificationStore, 'list'>; wakeups: OutboxWakeups; logger: Logger; sweepMs: number }) {
+export function createFanout(deps: { store: Pick<NotificationStore, 'list'>; wakeups: OutboxWakeups; logger: Logger; sweepMs: number; metrics: Metrics }) {
   const channels = new Map<string, LaChannel>();
   let sweep: NodeJS.Timeout | undefined;
   const onError = (error: unknown) => deps.logger.error({ err: (error as Error).message }, 'notification delivery failed; retrying on the next wake-up');
@@ -25,7 +25,7 @@ export function createFanout(deps: { store: Pick<NotificationStore, 'list'>; wak
     subscribe(sub: Subscriber): Promise<void> {
       let channel = channels.get(sub.laCode);
       if (!channel) {
-        channel = createLaChannel(sub.laCode, deps.store, onError);
+        channel = createLaChannel(sub.laCode, deps.store, onError, deps.metrics);
         channels.set(sub.laCode, channel);
       }
       return channel.join(sub);

@@ -1,5 +1,5 @@
 import type { Notification } from '../domain/notification.ts';
-import type { NotificationStore } from '../ports.ts';
+import type { Metrics, NotificationStore } from '../ports.ts';
 
 /** One open stream: the LA it belongs to and the last event number it has been sent. */
 export type Subscriber = { laCode: string; lastSent: number; send(notification: Notification): void };
@@ -12,7 +12,7 @@ const PAGE = 500;
  * what a read sees is always a prefix: a subscriber that replayed to the end and then joins misses
  * nothing, and a row it already has is skipped, never sent twice.
  */
-export function createLaChannel(laCode: string, store: Pick<NotificationStore, 'list'>, onError: (error: unknown) => void) {
+export function createLaChannel(laCode: string, store: Pick<NotificationStore, 'list'>, onError: (error: unknown) => void, metrics: Pick<Metrics, 'notificationDelivered'>) {
   const subscribers = new Set<Subscriber>();
   const departed = new WeakSet<Subscriber>();
   let joining = 0;
@@ -36,6 +36,7 @@ export function createLaChannel(laCode: string, store: Pick<NotificationStore, '
     if (n.eventNumber <= sub.lastSent) return;
     sub.lastSent = n.eventNumber;
     sub.send(n);
+    metrics.notificationDelivered(laCode, (Date.now() - Date.parse(n.occurredAt)) / 1000);
   };
 
   return {

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, accessDenied, invalidRequest, notFound, unauthorised } from '../domain/app-error.ts';
 import { LA_ROLES, type Identity } from '../domain/identity.ts';
-import type { Clock, NotificationStore, TicketStore, TokenVerifier } from '../ports.ts';
+import type { Clock, Metrics, NotificationStore, TicketStore, TokenVerifier } from '../ports.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import { bearerOf } from '../http/authenticate.ts';
 import { toOperationOutcome } from '../http/operation-outcome.ts';
@@ -27,6 +27,7 @@ export type StreamDeps = {
   logger: Logger;
   heartbeatMs: number;
   maxFrameBytes: number;
+  metrics: Metrics;
 };
 
 /** Refuses an upgrade with an OperationOutcome, as any HTTP error would be. */
@@ -98,7 +99,9 @@ export function attachStream(server: Server, deps: StreamDeps) {
       send({ type: 'heartbeat', lastEventNumber: sub.lastSent });
     }, deps.heartbeatMs);
     ws.on('pong', () => (alive = true));
+    deps.metrics.socketsChanged(1);
     ws.on('close', () => {
+      deps.metrics.socketsChanged(-1);
       clearInterval(heartbeat);
       deps.fanout.unsubscribe(sub);
     });

@@ -1,0 +1,43 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Metrics } from '../../src/ports.ts';
+
+/** Prometheus metrics on a registry of this instance's own (never the global one). */
+export function createPrometheusMetrics(deps: { unacknowledgedByLa: () => Promise<Map<string, number>> }): Metrics {
+  const registry = new Registry();
+  // Process metrics, including nodejs_eventloop_lag_* (event-loop delay).
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  const requests = new Counter({ name: 'cpis_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'cpis_http_request_duration_seconds', help: 'HTTP request latency by route', labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10], registers: [registry],
+  });
+  const lookups = new Counter({ name: 'cpis_lookups_total', help: 'Care-setting searches by resource, kind of read and outcome', labelNames: ['resource', 'kind', 'outcome'], registers: [registry] });
+  const created = new Counter({ name: 'cpis_notifications_created_total', help: 'Notifications queued by this instance, by LA', labelNames: ['la'], registers: [registry] });
+  const delivered = new Counter({ name: 'cpis_notifications_delivered_total', help: 'Notification frames sent by this instance, by LA', labelNames: ['la'], registers: [registry] });
+  const lag = new Histogram({
+    name: 'cpis_outbox_lag_seconds', help: 'Time from a notification being committed to its frame being sent',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30], registers: [registry],
+  });
+  const sockets = new Gauge({ name: 'cpis_open_sockets', help: 'Notification stream sockets open on this instance', registers: [registry] });
+  new Gauge({
+    name: 'cpis_notifications_unacknowledged', help: 'Notifications not yet acknowledged, by LA (whole service)', labelNames: ['la'], registers: [registry],
+    async collect() {
+      this.reset();
+      for (const [la, n] of await deps.unacknowledgedByLa()) this.set({ la }, n);
+    },
+  });
+  return {
+    requestObserved(method, route, status, seconds) {
+      requests.inc({ method, route, status: String(status) });
+      latency.observe({ method, route }, seconds);
+    },
+    lookupObserved: (resource, kind, outcome) => lookups.inc({ resource, kind, outcome }),
+    notificationsCreated: (la, count) => created.inc({ la }, count),
+    notificationDelivered(la, lagSeconds) {
+      delivered.inc({ la });
+      lag.observe(Math.max(0, lagSeconds));
+    },
+    socketsChanged: (delta) => sockets.inc(delta),
+    exposition: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+  };
+}

@@ -1,0 +1,29 @@
+import { Router, type Request, type RequestHandler } from 'express';
+import type { Metrics, TokenVerifier } from '../ports.ts';
+import { authenticate } from './authenticate.ts';
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const isLoopback = (req: Request) => LOOPBACK.has(req.socket.remoteAddress ?? '');
+
+/** Counts every request by its route pattern (never the raw URL, which may carry an NHS number). */
+export function observeRequests(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
+      metrics.requestObserved(req.method, route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  };
+}
+
+/** GET /metrics: open on loopback (a local scraper or sidecar), otherwise for role=ops tokens. */
+export function metricsRouter(deps: { metrics: Metrics; verifier: TokenVerifier }): Router {
+  const router = Router();
+  const ops = authenticate(deps.verifier, ['ops']);
+  router.get('/', (req, res, next) => (isLoopback(req) ? next() : ops(req, res, next)), async (_req, res) => {
+    const { contentType, body } = await deps.metrics.exposition();
+    res.type(contentType).send(body);
+  });
+  return router;
+}
