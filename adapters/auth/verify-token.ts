@@ -24,7 +24,7 @@ function reasonOf(error: unknown): string {
 
 function toIdentity(claims: JWTPayload): Identity {
   const c = claims as Record<string, unknown>;
-  return Object.freeze({
+  return {
     sub: String(c.sub),
     name: typeof c.name === 'string' ? c.name : String(c.sub),
     role: c.role as Role,
@@ -32,11 +32,41 @@ function toIdentity(claims: JWTPayload): Identity {
     orgName: typeof c.org_name === 'string' ? c.org_name : String(c.org),
     setting: typeof c.setting === 'string' ? c.setting : undefined,
     activities: Object.freeze(Array.isArray(c.activities) ? (c.activities as string[]) : []),
-  });
+  };
 }
+
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Remembers tokens already verified until they expire: a care system sends the same token with
+ * every lookup, and an ECDSA or RSA verification per request would cost more than the lookup.
+ */
+function withCache(inner: TokenVerifier): TokenVerifier {
+  const cache = new Map<string, { identity: Identity; expiresAtMs: number }>();
+  return {
+    async verify(token) {
+      const hit = cache.get(token);
+      if (hit && hit.expiresAtMs > Date.now()) return hit.identity;
+      if (hit) cache.delete(token);
+      const identity = await inner.verify(token);
+      const exp = (identity as Identity & { [EXPIRES]?: number })[EXPIRES];
+      if (exp !== undefined) {
+        if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+        cache.set(token, { identity, expiresAtMs: exp * 1000 });
+      }
+      return identity;
+    },
+  };
+}
+
+const EXPIRES = Symbol('exp');
 
 /** Verifies signature, algorithm, kid, iss, aud, exp and nbf, then the service's own claims. */
 export function createTokenVerifier(getKey: GetKey, options: VerifyOptions): TokenVerifier {
+  return withCache(createUncachedVerifier(getKey, options));
+}
+
+function createUncachedVerifier(getKey: GetKey, options: VerifyOptions): TokenVerifier {
   return {
     async verify(token) {
       if (token.length > MAX_TOKEN_LENGTH) throw unauthorised('token is too long');
@@ -64,7 +94,7 @@ export function createTokenVerifier(getKey: GetKey, options: VerifyOptions): Tok
         const fields = [...new Set((validateClaims.errors ?? []).map(fieldOf))];
         throw unauthorised(`token claims missing or invalid: ${fields.join(', ')}`);
       }
-      return toIdentity(payload);
+      return Object.freeze(Object.assign(toIdentity(payload), { [EXPIRES]: payload.exp }));
     },
   };
 }

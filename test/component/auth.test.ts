@@ -89,6 +89,21 @@ describe('token verification (dev mode)', () => {
     expect((await service.fetch('/la/v1/organisation', { token: withinSkew })).status).toBe(200);
   });
 
+  it('stops accepting a token, verified and cached before, once it expires', async () => {
+    const strict = await startTestService({ env: { AUTH_CLOCK_SKEW_SECONDS: '0' } });
+    try {
+      const token = await strict.token({ role: 'la-system', org: syntheticLaCode() }, 1);
+      expect((await strict.fetch('/la/v1/organisation', { token })).status).toBe(200);
+      expect((await strict.fetch('/la/v1/organisation', { token })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      const res = await strict.fetch('/la/v1/organisation', { token });
+      expect(res.status).toBe(401);
+      expect((await res.json()).issue[0].diagnostics).toMatch(/expired/);
+    } finally {
+      await strict.stop();
+    }
+  });
+
   it('refuses a wrong issuer or audience', async () => {
     const key = await loadOrCreateDevKey(service.dataDir);
     const { importJWK } = await import('jose');
