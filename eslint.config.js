@@ -15,4 +15,17 @@ export default tseslint.config(
     files: ['src/cli/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
+  {
+    // The duty console's browser modules: plain ES modules served as they are, no build step.
+    files: ['src/http/console/static/**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2024,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'WebSocket', 'sessionStorage', 'Intl', 'URL', 'AbortSignal', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
+    },
+  },
 );
