@@ -13,6 +13,10 @@ import { createReadNotifications } from './app/read-notifications.ts';
 import { createAcknowledgeNotifications } from './app/acknowledge-notifications.ts';
 import type { AckSelector } from './ports.ts';
 import { createIssueStreamTicket } from './app/issue-stream-ticket.ts';
+import { createVerifyDemographics } from './app/verify-demographics.ts';
+import { createRecheckNhsNumbers, type RecheckSummary } from './app/recheck-nhs-numbers.ts';
+import { startPeriodicJob } from './app/periodic-job.ts';
+import type { Demographics, Metrics } from './ports.ts';
 import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
 import type { Server } from 'node:http';
@@ -27,6 +31,8 @@ import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts'
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
+import { createPostgresRecheckStore } from '../adapters/postgres/recheck-store.ts';
+import { createDemographics } from '../adapters/pds/create-demographics.ts';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.ts';
 import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
 import type { DevSignIn } from './http/console/console.routes.ts';
@@ -42,6 +48,8 @@ export type Composition = {
   /** Closes every socket with 1001 (going away). */
   closeSockets(): void;
   close(): Promise<void>;
+  /** One pass of the PDS re-check job, when PDS_MODE is not off (tests and operators' tools call it directly). */
+  recheckNhsNumbers?: () => Promise<RecheckSummary>;
 };
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -81,11 +89,43 @@ export async function createVerifier(config: Config): Promise<{ verifier: TokenV
   return { verifier: createLocalKeysVerifier([key.publicJwk], options), devSignIn };
 }
 
+// Due numbers claimed per pass of the re-check job.
+const RECHECK_BATCH = 50;
+
+/** PDS_MODE other than off: the upload cross-check and the re-check job, sharing one PDS adapter and so one rate limit. */
+function composePds(config: Config, demographics: Demographics, deps: { pool: pg.Pool; clock: Clock; logger: Logger; metrics: Metrics }) {
+  const { pds } = config;
+  const recheckNhsNumbers = createRecheckNhsNumbers({
+    store: createPostgresRecheckStore(deps.pool), demographics, clock: deps.clock, windows: config.visibilityDays,
+    intervalSeconds: pds.recheckIntervalSeconds, ratePerSecond: pds.recheckRatePerSecond, batchSize: RECHECK_BATCH, metrics: deps.metrics,
+  });
+  const runPass = async (signal: AbortSignal) => {
+    const summary = await recheckNhsNumbers(signal);
+    if (summary.claimed > 0) deps.logger.info({ recheck: summary }, 'PDS re-check pass');
+    return { more: summary.claimed === RECHECK_BATCH && !summary.pdsUnavailable };
+  };
+  return {
+    verifyDemographics: createVerifyDemographics({ demographics, concurrency: pds.maxConcurrency, retryAfterSeconds: pds.breakerCooldownSeconds }),
+    recheckNhsNumbers: () => recheckNhsNumbers(),
+    startRecheckJob: () =>
+      pds.recheckPollSeconds === 0
+        ? undefined
+        : startPeriodicJob({
+            run: runPass,
+            idleMs: pds.recheckPollSeconds * 1000,
+            onError: (error) => {
+              const e = error as Error & { code?: string };
+              deps.logger.error({ err: { type: e?.name, message: e?.message, code: e?.code, stack: e?.stack } }, 'PDS re-check pass failed');
+            },
+          }),
+  };
+}
+
 /** The one composition root: adapters from config, use cases wired to them, and the HTTP app. */
 export async function compose(config: Config, options: { logger: Logger; clock?: Clock }): Promise<Composition> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  if (config.pds.mode !== 'off') throw new Error(`PDS_MODE=${config.pds.mode} is not available yet; use PDS_MODE=off`);
+  const demographics = config.pds.mode === 'off' ? undefined : await createDemographics(config.pds, { clock, logger });
   const { verifier, devSignIn } = await createVerifier(config);
   const { pool, url, embedded } = await openDatabase(config, logger);
 
@@ -96,6 +136,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const metrics = createPrometheusMetrics({ unacknowledgedByLa: () => notifications.unacknowledgedByLa() });
   const fanout = createFanout({ store: notifications, wakeups: createOutboxListener({ url, logger }), logger, sweepMs: config.stream.sweepMs, metrics });
   await fanout.start();
+  const pds = demographics && composePds(config, demographics, { pool, clock, logger, metrics });
+  const recheckJob = pds?.startRecheckJob();
   const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, audit: lookups, clock });
   const readiness: ReadinessProbe[] = [
     createPostgresReadiness(pool),
@@ -113,7 +155,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,
     useCases: {
-      publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pool), clock, validateRecord: createRecordValidator() }),
+      publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pool), clock, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
       getOrganisation: createGetOrganisation({ organisations }),
       updateOrganisation: createUpdateOrganisation({ organisations }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
@@ -143,8 +185,10 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       });
     },
     closeSockets: () => stream?.close(),
+    recheckNhsNumbers: pds?.recheckNhsNumbers,
     close: async () => {
       stream?.close();
+      await recheckJob?.stop();
       await fanout.stop();
       await pool.end();
       await embedded?.stop();

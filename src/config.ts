@@ -22,7 +22,24 @@ export type Config = Readonly<{
     algorithms: readonly string[];
     clockSkewSeconds: number;
   }>;
-  pds: Readonly<{ mode: 'off' | 'sandbox' | 'live'; baseUrl: string }>;
+  pds: Readonly<{
+    mode: 'off' | 'sandbox' | 'live';
+    baseUrl: string;
+    tokenUrl: string;
+    apiKey: string;
+    privateKeyFile: string;
+    keyId: string;
+    timeoutMs: number;
+    maxRetries: number;
+    backoffMs: number;
+    breakerFailures: number;
+    breakerCooldownSeconds: number;
+    rateLimitPerSecond: number;
+    maxConcurrency: number;
+    recheckIntervalSeconds: number;
+    recheckRatePerSecond: number;
+    recheckPollSeconds: number;
+  }>;
   rateLimitPerSecond: number;
   uploadMaxBytes: number;
   jsonMaxBytes: number;
@@ -85,7 +102,24 @@ export function loadConfig(env: Env = process.env): Config {
       algorithms: Object.freeze((v.AUTH_ALGORITHMS as string).split(',')),
       clockSkewSeconds: v.AUTH_CLOCK_SKEW_SECONDS,
     }),
-    pds: Object.freeze({ mode: v.PDS_MODE, baseUrl: v.PDS_BASE_URL }),
+    pds: Object.freeze({
+      mode: v.PDS_MODE,
+      baseUrl: v.PDS_BASE_URL,
+      tokenUrl: v.PDS_TOKEN_URL,
+      apiKey: v.PDS_API_KEY,
+      privateKeyFile: v.PDS_PRIVATE_KEY_FILE,
+      keyId: v.PDS_KEY_ID,
+      timeoutMs: v.PDS_TIMEOUT_MS,
+      maxRetries: v.PDS_MAX_RETRIES,
+      backoffMs: v.PDS_BACKOFF_MS,
+      breakerFailures: v.PDS_BREAKER_FAILURES,
+      breakerCooldownSeconds: v.PDS_BREAKER_COOLDOWN_SECONDS,
+      rateLimitPerSecond: v.PDS_RATE_LIMIT_PER_SECOND,
+      maxConcurrency: v.PDS_MAX_CONCURRENCY,
+      recheckIntervalSeconds: v.PDS_RECHECK_INTERVAL_SECONDS,
+      recheckRatePerSecond: v.PDS_RECHECK_RATE_PER_SECOND,
+      recheckPollSeconds: v.PDS_RECHECK_POLL_SECONDS,
+    }),
     rateLimitPerSecond: v.RATE_LIMIT_PER_SECOND,
     uploadMaxBytes: v.UPLOAD_MAX_BYTES,
     jsonMaxBytes: v.JSON_MAX_BYTES,

@@ -4,6 +4,7 @@ import type { Organisation } from './domain/organisation.ts';
 import type { Plan } from './domain/plan.ts';
 import type { AccessRecord } from './domain/lookup.ts';
 import type { Notification, NotificationBody } from './domain/notification.ts';
+import type { Inactivity, PdsResult } from './domain/demographics.ts';
 
 /** The time, injected so that tests can move it. */
 export interface Clock {
@@ -109,4 +110,25 @@ export interface Metrics {
   notificationDelivered(laCode: string, lagSeconds: number): void;
   socketsChanged(delta: number): void;
   exposition(): Promise<{ contentType: string; body: string }>;
+}
+
+/** The NHS Personal Demographics Service: looks one person up by NHS number; never throws, answers `unavailable` instead. */
+export interface Demographics {
+  lookUp(nhsNumber: string): Promise<PdsResult>;
+}
+
+/** What became of one held NHS number that PDS no longer confirms. */
+export type Retirement = Inactivity & { nhsNumber: string; at: Date };
+
+/** Held NHS numbers and when PDS should next confirm each is still current; safe with several instances. */
+export interface NhsNumberRecheckStore {
+  /** Schedules newly held numbers `intervalMs` ahead, then leases up to `limit` due ones that no other instance holds. */
+  claimDue(now: Date, limit: number, leaseMs: number, intervalMs: number): Promise<string[]>;
+  /** Records that PDS still confirms the number, and when to ask again. */
+  markChecked(nhsNumber: string, checkedAt: Date, nextCheckAt: Date): Promise<void>;
+  /** In one transaction: removes the number's plans, queues the notifications built from them, audits it and stops tracking it. */
+  retire(
+    retirement: Retirement,
+    build: (plans: HeldPlan[], organisations: Organisation[]) => { laCode: string; body: NotificationBody }[],
+  ): Promise<{ laCode: string; eventNumber: number }[]>;
 }

@@ -15,5 +15,5 @@ export const INSERT_AUDIT = `INSERT INTO audit_events (recorded_at, action, outc
 
 /** Appends one row to the audit trail, on the given pool or transaction client. */
 export async function insertAudit(db: pg.Pool | pg.PoolClient, entry: AuditEntry): Promise<void> {
-  await db.query(INSERT_AUDIT, auditValues(entry));
+  await db.query({ name: 'audit-insert', text: INSERT_AUDIT, values: auditValues(entry) });
 }

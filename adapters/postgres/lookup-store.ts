@@ -23,26 +23,28 @@ FROM accesses WHERE nhs_number = $1 ORDER BY accessed_at DESC, id DESC LIMIT $2`
 export function createPostgresLookupStore(pool: pg.Pool): LookupStore {
   return {
     async findByNhsNumber(nhsNumber) {
-      const { rows } = await pool.query<Row>(FIND, [nhsNumber]);
+      // Named statements are parsed and planned once per connection: the lookup path runs them thousands of times a second.
+      const { rows } = await pool.query<Row>({ name: 'lookup-find', text: FIND, values: [nhsNumber] });
       const plans: HeldPlan[] = rows.map((r) => ({ ...toPlan(r), id: r.id, updatedAt: r.updated_at.toISOString() }));
       const organisations = [...new Map(rows.map((r) => [r.org.code, toOrganisation(r.org)])).values()];
       return { plans, organisations };
     },
     async recordAccess(audit, notifications) {
-      const { rows } = await pool.query<{ la_code: string; event_number: string }>(
-        'SELECT la_code, event_number FROM record_access($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
-        [
+      const { rows } = await pool.query<{ la_code: string; event_number: string }>({
+        name: 'lookup-record-access',
+        text: 'SELECT la_code, event_number FROM record_access($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
+        values: [
           audit.nhsNumber, audit.at, audit.identity.sub, audit.identity.name, audit.identity.role, audit.identity.org,
           audit.identity.orgName, audit.identity.setting ?? null, audit.requestId, audit.action, JSON.stringify(notifications),
         ],
-      );
+      });
       return rows.map((r) => ({ laCode: r.la_code, eventNumber: Number(r.event_number) }));
     },
     async recordAudit(audit: AuditEntry) {
       await insertAudit(pool, audit);
     },
     async recentAccesses(nhsNumber, limit) {
-      const { rows } = await pool.query(RECENT, [nhsNumber, limit]);
+      const { rows } = await pool.query({ name: 'lookup-recent', text: RECENT, values: [nhsNumber, limit] });
       return rows.map(
         (r): AccessRecord => ({
           id: String(r.id),

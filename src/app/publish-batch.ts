@@ -5,6 +5,8 @@ import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { Clock, LastBatch, UploadStore } from '../ports.ts';
 import type { RecordValidator } from './record-validator.ts';
+import { createStaging } from './verified-staging.ts';
+import type { DemographicsVerifier } from './verify-demographics.ts';
 
 /** One record as read off the wire: parsed, or unreadable with a reason. */
 export type RawRecord = { ok: true; value: unknown } | { ok: false; message: string };
@@ -23,8 +25,11 @@ function checkSequence(sequenceNumber: number, last: LastBatch): Acknowledgement
   return undefined;
 }
 
-/** Publishes an LA's batch: every record is checked, valid ones load in one transaction with the acknowledgement. */
-export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; validateRecord: RecordValidator }) {
+/**
+ * Publishes an LA's batch: every record is checked (and, with `verifyDemographics`, cross-checked on PDS),
+ * valid ones load in one transaction with the acknowledgement.
+ */
+export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; validateRecord: RecordValidator; verifyDemographics?: DemographicsVerifier }) {
   return async function publishBatch(identity: Identity, source: BatchSource): Promise<PublishOutcome> {
     const receivedAt = deps.clock.now();
     const today = londonDateOf(receivedAt);
@@ -39,6 +44,7 @@ export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; v
         return checkSequence(sequenceNumber, last);
       };
       const rejections: RecordRejection[] = [];
+      const staging = createStaging(session, rejections, deps.verifyDemographics);
       let index = 0;
       let replay = replayIfResent();
       for await (const raw of replay ? [] : source.records) {
@@ -47,7 +53,7 @@ export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; v
           rejections.push({ index, result: RECORD_RESULT.failure, detail: { code: 'UNREADABLE', field: '(record)', message: raw.message } });
         } else {
           const check = deps.validateRecord(raw.value, identity.org, today);
-          if (check.ok) await session.stage(index, check.plan);
+          if (check.ok) await staging.add(index, check.plan);
           else rejections.push({ index, result: check.result, detail: check.detail });
         }
         index++;
@@ -59,6 +65,7 @@ export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; v
       }
       const sequenceNumber = source.sequenceNumber();
       if (sequenceNumber === undefined) throw invalidRequest([{ diagnostics: 'sequenceNumber is required', expression: ['sequenceNumber'] }], 'required');
+      await staging.flush();
       const loaded = await session.apply();
       const acknowledgement: Acknowledgement = {
         uploadId: randomUUID(),
@@ -68,7 +75,8 @@ export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; v
         loaded,
         rejected: rejections.length,
         receivedAt: receivedAt.toISOString(),
-        records: rejections,
+        // PDS answers come back per chunk, after later records' own failures: list them in record order.
+        records: rejections.sort((a, b) => a.index - b.index),
       };
       await session.commit(acknowledgement, identity.sub);
       return { replayed: false, acknowledgement };

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { HeldPlan, NhsNumberRecheckStore, Retirement } from '../../src/ports.ts';
+import { PLAN_COLUMNS, toPlan, type PlanRow } from './plan-store.ts';
+import { toOrganisation } from './organisation-store.ts';
+import { INSERT_AUDIT } from './audit.ts';
+
+type Row = PlanRow & { updated_at: Date; org: Parameters<typeof toOrganisation>[0] };
+
+const SCHEDULE_NEW = `UPDATE pds_rechecks SET next_check_at = $1::timestamptz + $2 * interval '1 millisecond' WHERE next_check_at IS NULL`;
+
+// A number whose plans have all gone (deleted, purged) is no business of ours: PDS is never asked about it.
+const FORGET_UNHELD = `
+DELETE FROM pds_rechecks r
+WHERE r.next_check_at <= $1 AND NOT EXISTS (SELECT 1 FROM plans p WHERE p.nhs_number = r.nhs_number)`;
+
+// SKIP LOCKED: instances claiming at once each take different rows; the lease keeps them apart afterwards.
+const CLAIM = `
+WITH due AS (
+  SELECT nhs_number FROM pds_rechecks
+  WHERE next_check_at <= $1 AND (leased_until IS NULL OR leased_until <= $1)
+  ORDER BY next_check_at
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+)
+UPDATE pds_rechecks r SET leased_until = $1::timestamptz + $3 * interval '1 millisecond'
+FROM due WHERE r.nhs_number = due.nhs_number
+RETURNING r.nhs_number`;
+
+// Locks the number's plans first (then counters, then the tracking row), the order uploads cannot reverse.
+const HELD = `
+SELECT ${PLAN_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, p.updated_at,
+       json_build_object('code', o.code, 'name', o.name, 'office_hours_phone', o.office_hours_phone,
+                         'edt_phone', o.edt_phone, 'office_hours', o.office_hours) AS org
+FROM plans p JOIN organisations o ON o.code = p.la_code
+WHERE p.nhs_number = $1
+ORDER BY p.la_code, p.start_date, p.id
+FOR UPDATE OF p`;
+
+const QUEUE = `INSERT INTO notifications (la_code, event_number, type, occurred_at, nhs_number, body)
+  VALUES ($1, next_event_number($1), 'inactive-nhs-number', $2, $3, $4) RETURNING event_number`;
+
+/** Audits a retirement as the system acting for the owning LA; data in PostgreSQL, never a log line. */
+function auditValues(r: Retirement, laCode: string, eventNumber: number): unknown[] {
+  const detail = { reason: r.reason, replacementNhsNumber: r.replacementNhsNumber, eventNumber };
+  return [r.at, 'pds:inactive-nhs-number', 'ok', 'cpis-pds-recheck', 'PDS re-check job', 'system', laCode, null, null, r.nhsNumber, null, randomUUID(), JSON.stringify(detail)];
+}
+
+/** The PDS re-check work table in PostgreSQL. */
+export function createPostgresRecheckStore(pool: pg.Pool): NhsNumberRecheckStore {
+  return {
+    async claimDue(now, limit, leaseMs, intervalMs) {
+      await pool.query(SCHEDULE_NEW, [now, intervalMs]);
+      await pool.query(FORGET_UNHELD, [now]);
+      const { rows } = await pool.query<{ nhs_number: string }>(CLAIM, [now, limit, leaseMs]);
+      return rows.map((r) => r.nhs_number);
+    },
+    async markChecked(nhsNumber, checkedAt, nextCheckAt) {
+      await pool.query('UPDATE pds_rechecks SET next_check_at = $2, last_checked_at = $3, leased_until = NULL WHERE nhs_number = $1', [
+        nhsNumber, nextCheckAt, checkedAt,
+      ]);
+    },
+    async retire(retirement, build) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const { rows } = await client.query<Row>(HELD, [retirement.nhsNumber]);
+        const plans: HeldPlan[] = rows.map((r) => ({ ...toPlan(r), id: r.id, updatedAt: r.updated_at.toISOString() }));
+        const organisations = [...new Map(rows.map((r) => [r.org.code, toOrganisation(r.org)])).values()];
+        // In LA-code order, as record_access() takes the same counter locks.
+        const notifications = build(plans, organisations).sort((a, b) => (a.laCode < b.laCode ? -1 : 1));
+        const created: { laCode: string; eventNumber: number }[] = [];
+        for (const n of notifications) {
+          const result = await client.query<{ event_number: string }>(QUEUE, [n.laCode, retirement.at, retirement.nhsNumber, JSON.stringify(n.body)]);
+          const eventNumber = Number(result.rows[0]?.event_number);
+          await client.query(INSERT_AUDIT, auditValues(retirement, n.laCode, eventNumber));
+          created.push({ laCode: n.laCode, eventNumber });
+        }
+        await client.query('DELETE FROM plans WHERE nhs_number = $1', [retirement.nhsNumber]);
+        await client.query('DELETE FROM pds_rechecks WHERE nhs_number = $1', [retirement.nhsNumber]);
+        await client.query('COMMIT');
+        return created;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+}

@@ -1,0 +1,34 @@
+import type { RecordRejection } from '../domain/acknowledgement.ts';
+import type { Plan } from '../domain/plan.ts';
+import type { BatchSession } from '../ports.ts';
+import type { DemographicsVerifier } from './verify-demographics.ts';
+
+// Records wait in chunks so that PDS lookups run concurrently without holding a whole batch in memory.
+const CHUNK = 200;
+
+/** Where a batch's valid plans go: straight into the session, or first through the PDS cross-check. */
+export type Staging = { add(index: number, plan: Plan): Promise<void>; flush(): Promise<void> };
+
+/** Stages plans into a batch session; with a verifier, only those PDS confirms, the others joining the rejections. */
+export function createStaging(session: BatchSession, rejections: RecordRejection[], verify: DemographicsVerifier | undefined): Staging {
+  const pending: { index: number; plan: Plan }[] = [];
+  const flush = async () => {
+    if (!verify || pending.length === 0) return;
+    const chunk = pending.splice(0);
+    const checks = await verify(chunk.map((p) => p.plan));
+    for (const [i, { index, plan }] of chunk.entries()) {
+      const check = checks[i];
+      if (check?.ok) await session.stage(index, plan);
+      else if (check) rejections.push({ index, result: check.result, detail: check.detail });
+    }
+  };
+  return {
+    async add(index, plan) {
+      // A delete date removes what is already held: there is nothing to verify.
+      if (!verify || plan.deleteDate !== null) return session.stage(index, plan);
+      pending.push({ index, plan });
+      if (pending.length >= CHUNK) await flush();
+    },
+    flush,
+  };
+}
