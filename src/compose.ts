@@ -150,7 +150,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     metrics,
     readiness,
     isDraining: () => draining,
-    limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes },
+    limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes, ratePerSecond: config.rateLimitPerSecond },
     publicBaseUrl: config.publicBaseUrl,
     console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,

@@ -15,7 +15,8 @@ import { metricsRouter, observeRequests } from './metrics.routes.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
 import { notificationsRouter } from './la/notifications.routes.ts';
 import { consoleRouter, type DevSignIn } from './console/console.routes.ts';
-import { authenticate } from './authenticate.ts';
+import { authenticate as authenticateWith } from './authenticate.ts';
+import { createRateLimiter } from './rate-limit.ts';
 import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
 import { requestId } from './request-id.ts';
@@ -30,7 +31,7 @@ export type HttpDeps = {
   metrics: Metrics;
   readiness: ReadinessProbe[];
   isDraining: () => boolean;
-  limits: { uploadMaxBytes: number; jsonMaxBytes: number };
+  limits: { uploadMaxBytes: number; jsonMaxBytes: number; ratePerSecond: number };
   publicBaseUrl: string;
   console: { authMode: 'dev' | 'jwks'; devSignIn?: DevSignIn };
   software: { name: string; version: string };
@@ -49,6 +50,8 @@ export type HttpDeps = {
 
 /** Builds the Express application: middleware, routers and the one error handler. */
 export function createHttpApp(deps: HttpDeps): express.Express {
+  const limiter = createRateLimiter(deps.limits.ratePerSecond);
+  const authenticate: typeof authenticateWith = (verifier, roles) => authenticateWith(verifier, roles, limiter);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -62,7 +65,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use('/console', consoleRouter({ ...deps.console, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use(
     FHIR_BASE_PATH,
-    fhirRouter({ verifier: deps.verifier, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),
+    fhirRouter({ verifier: deps.verifier, limiter, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),
   );
 
   const la = Router();

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { accessDenied, unauthorised } from '../domain/app-error.ts';
 import type { Identity, Role } from '../domain/identity.ts';
 import type { TokenVerifier } from '../ports.ts';
+import type { RateLimiter } from './rate-limit.ts';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -16,10 +17,11 @@ export function bearerOf(header: string | undefined): string {
   return match[1];
 }
 
-/** Requires a verified bearer token with one of the given roles. */
-export function authenticate(verifier: TokenVerifier, roles: readonly Role[]): RequestHandler {
+/** Requires a verified bearer token with one of the given roles, within the caller's rate limit. */
+export function authenticate(verifier: TokenVerifier, roles: readonly Role[], limiter?: RateLimiter): RequestHandler {
   return async (req, _res, next) => {
     const identity = await verifier.verify(bearerOf(req.get('authorization')));
+    limiter?.take(`${identity.org}:${identity.sub}`);
     if (!roles.includes(identity.role)) throw accessDenied(`role ${identity.role} may not use this endpoint`);
     req.identity = identity;
     next();

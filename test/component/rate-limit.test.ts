@@ -1,0 +1,31 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticLaCode } from '../support/synthetic.ts';
+import { laToken, startTestService, type TestService } from '../support/service.ts';
+import { clinicianToken } from '../support/care-setting.ts';
+
+let service: TestService;
+beforeAll(async () => {
+  service = await startTestService({ env: { RATE_LIMIT_PER_SECOND: '5' } });
+});
+afterAll(async () => {
+  await service?.stop();
+});
+
+describe('RATE_LIMIT_PER_SECOND (per token subject)', () => {
+  it('answers 429 TOO_MANY_REQUESTS with Retry-After above the limit, per subject, and recovers', async () => {
+    const token = await laToken(service, syntheticLaCode());
+    const statuses = [];
+    for (let i = 0; i < 8; i++) statuses.push((await service.fetch('/la/v1/organisation', { token })).status);
+    expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
+    expect(statuses.slice(5)).toContain(429);
+    const limited = await service.fetch('/la/v1/organisation', { token });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await limited.json()).issue[0].details.coding[0].code).toBe('TOO_MANY_REQUESTS');
+    // Another caller is not held back by the first one's burst, on the FHIR API too.
+    const other = await clinicianToken(service, { sub: 'someone-else' });
+    expect((await service.fetch('/cpis/FHIR/R4/CareTeam?patient=9990000018', { token: other })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect((await service.fetch('/la/v1/organisation', { token })).status).toBe(200);
+  });
+});
