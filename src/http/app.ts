@@ -1,4 +1,5 @@
 import express, { Router } from 'express';
+import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { ValidateFunction } from 'ajv';
 import type { Role } from '../domain/identity.ts';
@@ -54,6 +55,19 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   const authenticate: typeof authenticateWith = (verifier, roles) => authenticateWith(verifier, roles, limiter);
   const app = express();
   app.disable('x-powered-by');
+  // Security headers on every answer; the console needs nothing inline and talks only to this origin.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'], imgSrc: ["'self'", 'data:'],
+          objectSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"],
+        },
+      },
+      referrerPolicy: { policy: 'no-referrer' },
+    }),
+  );
   app.set('etag', false);
   app.use(requestId);
   app.use(createRequestLogger(deps.logger));

@@ -116,3 +116,15 @@ describe('errors, request ids and health', () => {
     await instance.stop();
   });
 });
+
+describe('security headers', () => {
+  it('sends helmet headers and a strict CSP, and no CORS grant', async () => {
+    const res = await service.fetch('/console/', { headers: { origin: 'https://elsewhere.example' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(res.headers.get('strict-transport-security')).toMatch(/max-age=/);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

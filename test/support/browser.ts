@@ -31,7 +31,10 @@ export async function freePort(): Promise<number> {
 
 /** Waits until a JavaScript expression is truthy in the page (string form: the test tsconfig has no DOM types). */
 export async function waitInPage(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
-  await page.waitForFunction(expression, undefined, { timeout: timeoutMs, polling: 50 });
+  // Passed as a function, not a string: Playwright compiles a string predicate inside the page with
+  // eval, which the console's Content-Security-Policy rightly forbids.
+  const predicate = new Function(`return (${expression});`) as () => unknown;
+  await page.waitForFunction(predicate, undefined, { timeout: timeoutMs, polling: 50 });
 }
 
 /** Everything the page wrote to its console and every uncaught error, to assert the page stays quiet. */
