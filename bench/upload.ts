@@ -20,7 +20,7 @@ const TARGET_RATIO_TO_COPY = 0.35;
 
 type FormResult = {
   form: UploadForm; laCode: string; ms: number; rowsPerSecond: number; status: number;
-  /** Until the service had read the whole body (it reads as fast as it validates and stages), then until the ack. */
+  /** Until the service had read the body (to within socket buffers: it reads only as fast as it validates and stages), then to the ack. */
   phasesMs: { streaming: number; afterBody: number } | undefined;
   ack: Pick<Acknowledgement, 'result' | 'processed' | 'loaded' | 'rejected'> | undefined;
   memoryMiB: { rssBefore: number; rssAfter: number; peak: number; peakResetWorked: boolean; sampledPeakRss: number };
@@ -63,10 +63,10 @@ async function uploadOnce(child: ChildService, token: string, form: UploadForm, 
     ack = undefined;
   }
   return {
-    form, laCode, ms, rowsPerSecond: rate(records, ms), status: reply.status,
+    form, laCode, ms: Math.round(ms), rowsPerSecond: rate(records, ms), status: reply.status,
     phasesMs: reply.sentAt === undefined ? undefined : { streaming: Math.round(reply.sentAt - started), afterBody: Math.round(started + ms - reply.sentAt) },
     ack: ack?.result ? { result: ack.result, processed: ack.processed, loaded: ack.loaded, rejected: ack.rejected } : undefined,
-    memoryMiB: { rssBefore: before.rssMiB, rssAfter: after.rssMiB, peak: after.hwmMiB, peakResetWorked, sampledPeakRss: Math.max(sampledPeakRss, after.rssMiB) },
+    memoryMiB: { rssBefore: Math.round(before.rssMiB), rssAfter: Math.round(after.rssMiB), peak: Math.round(after.hwmMiB), peakResetWorked, sampledPeakRss: Math.round(Math.max(sampledPeakRss, after.rssMiB)) },
   };
 }
 
