@@ -1,18 +1,10 @@
 import type pg from 'pg';
 import type { AccessRecord } from '../../src/domain/lookup.ts';
-import type { AuditEntry, HeldPlan, LookupStore } from '../../src/ports.ts';
-import { PLAN_COLUMNS, toPlan, type PlanRow } from './plan-store.ts';
-import { toOrganisation } from './organisation-store.ts';
+import type { AuditEntry, LookupStore } from '../../src/ports.ts';
+import { SELECT_HELD_PLANS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
 import { insertAudit } from './audit.ts';
 
-type Row = PlanRow & { updated_at: Date; org: Parameters<typeof toOrganisation>[0] };
-
-const FIND = `
-SELECT ${PLAN_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, p.updated_at,
-       json_build_object('code', o.code, 'name', o.name, 'office_hours_phone', o.office_hours_phone,
-                         'edt_phone', o.edt_phone, 'office_hours', o.office_hours) AS org
-FROM plans p JOIN organisations o ON o.code = p.la_code
-WHERE p.nhs_number = $1
+const FIND = `${SELECT_HELD_PLANS}
 ORDER BY p.start_date DESC, p.id`;
 
 const RECENT = `
@@ -24,10 +16,8 @@ export function createPostgresLookupStore(pool: pg.Pool): LookupStore {
   return {
     async findByNhsNumber(nhsNumber) {
       // Named statements are parsed and planned once per connection: the lookup path runs them thousands of times a second.
-      const { rows } = await pool.query<Row>({ name: 'lookup-find', text: FIND, values: [nhsNumber] });
-      const plans: HeldPlan[] = rows.map((r) => ({ ...toPlan(r), id: r.id, updatedAt: r.updated_at.toISOString() }));
-      const organisations = [...new Map(rows.map((r) => [r.org.code, toOrganisation(r.org)])).values()];
-      return { plans, organisations };
+      const { rows } = await pool.query<HeldPlanRow>({ name: 'lookup-find', text: FIND, values: [nhsNumber] });
+      return toHeldPlans(rows);
     },
     async recordAccess(audit, notifications) {
       const { rows } = await pool.query<{ la_code: string; event_number: string }>({

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { HeldPlan, NhsNumberRecheckStore, Retirement } from '../../src/ports.ts';
-import { PLAN_COLUMNS, toPlan, type PlanRow } from './plan-store.ts';
-import { toOrganisation } from './organisation-store.ts';
+import type { NhsNumberRecheckStore, Retirement } from '../../src/ports.ts';
+import { SELECT_HELD_PLANS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
 import { INSERT_AUDIT } from './audit.ts';
 
-type Row = PlanRow & { updated_at: Date; org: Parameters<typeof toOrganisation>[0] };
 
 const SCHEDULE_NEW = `UPDATE pds_rechecks SET next_check_at = $1::timestamptz + $2 * interval '1 millisecond' WHERE next_check_at IS NULL`;
 
@@ -28,12 +26,7 @@ FROM due WHERE r.nhs_number = due.nhs_number
 RETURNING r.nhs_number`;
 
 // Locks the number's plans first (then counters, then the tracking row), the order uploads cannot reverse.
-const HELD = `
-SELECT ${PLAN_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, p.updated_at,
-       json_build_object('code', o.code, 'name', o.name, 'office_hours_phone', o.office_hours_phone,
-                         'edt_phone', o.edt_phone, 'office_hours', o.office_hours) AS org
-FROM plans p JOIN organisations o ON o.code = p.la_code
-WHERE p.nhs_number = $1
+const HELD = `${SELECT_HELD_PLANS}
 ORDER BY p.la_code, p.start_date, p.id
 FOR UPDATE OF p`;
 
@@ -64,9 +57,8 @@ export function createPostgresRecheckStore(pool: pg.Pool): NhsNumberRecheckStore
       const client = await pool.connect();
       try {
         await client.query('BEGIN');
-        const { rows } = await client.query<Row>(HELD, [retirement.nhsNumber]);
-        const plans: HeldPlan[] = rows.map((r) => ({ ...toPlan(r), id: r.id, updatedAt: r.updated_at.toISOString() }));
-        const organisations = [...new Map(rows.map((r) => [r.org.code, toOrganisation(r.org)])).values()];
+        const { rows } = await client.query<HeldPlanRow>(HELD, [retirement.nhsNumber]);
+        const { plans, organisations } = toHeldPlans(rows);
         // In LA-code order, as record_access() takes the same counter locks.
         const notifications = build(plans, organisations).sort((a, b) => (a.laCode < b.laCode ? -1 : 1));
         const created: { laCode: string; eventNumber: number }[] = [];
