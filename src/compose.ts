@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { Config } from './config.ts';
 import type { Clock, ReadinessProbe, TokenVerifier } from './ports.ts';
 import { createAjv, compileSchema } from './schemas.ts';
+import { errorForLog } from './logger.ts';
 import { createHttpApp } from './http/app.ts';
 import { createPublishBatch } from './app/publish-batch.ts';
 import { createRecordValidator } from './app/record-validator.ts';
@@ -113,10 +114,7 @@ function composePds(config: Config, demographics: Demographics, deps: { pool: pg
         : startPeriodicJob({
             run: runPass,
             idleMs: pds.recheckPollSeconds * 1000,
-            onError: (error) => {
-              const e = error as Error & { code?: string };
-              deps.logger.error({ err: { type: e?.name, message: e?.message, code: e?.code, stack: e?.stack } }, 'PDS re-check pass failed');
-            },
+            onError: (error) => deps.logger.error({ err: errorForLog(error) }, 'PDS re-check pass failed'),
           }),
   };
 }

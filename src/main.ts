@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from './config.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, errorForLog } from './logger.ts';
 import { startService } from './service.ts';
 
 let config;
@@ -25,7 +25,7 @@ try {
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error({ err: (error as Error).message }, 'shutdown failed');
+        logger.error({ err: errorForLog(error) }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -33,6 +33,6 @@ try {
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
 } catch (error) {
-  logger.fatal({ err: (error as Error).message }, 'start-up failed');
+  logger.fatal({ err: errorForLog(error) }, 'start-up failed');
   process.exit(1);
 }

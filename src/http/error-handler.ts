@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError, invalidRequest, notFound, payloadTooLarge, unsupportedMediaType } from '../domain/app-error.ts';
 import { toOperationOutcome } from './operation-outcome.ts';
+import { errorForLog } from '../logger.ts';
 
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
@@ -20,9 +21,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
     const appError = error instanceof AppError ? error : fromLibraryError(error as object);
     const known = appError ?? new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error; quote the request id to the service operator');
     if (!appError) {
-      const e = error as Error & { code?: string };
-      // Full detail for the operator, with no request data: stack, class and driver code only.
-      (req.log ?? logger).error({ err: { type: e?.name, message: e?.message, code: e?.code, stack: e?.stack } }, 'unhandled error');
+      (req.log ?? logger).error({ err: errorForLog(error) }, 'unhandled error');
     }
     if (res.headersSent) {
       res.destroy();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics, NotificationStore, OutboxWakeups } from '../ports.ts';
 import { createLaChannel, type LaChannel, type Subscriber } from './la-channel.ts';
+import { errorForLog } from '../logger.ts';
 
 /**
  * Fans the outbox out to this instance's sockets. LISTEN/NOTIFY only says "look now"; a sweep on a
@@ -9,7 +10,7 @@ import { createLaChannel, type LaChannel, type Subscriber } from './la-channel.t
 export function createFanout(deps: { store: Pick<NotificationStore, 'list'>; wakeups: OutboxWakeups; logger: Logger; sweepMs: number; metrics: Metrics }) {
   const channels = new Map<string, LaChannel>();
   let sweep: NodeJS.Timeout | undefined;
-  const onError = (error: unknown) => deps.logger.error({ err: (error as Error).message }, 'notification delivery failed; retrying on the next wake-up');
+  const onError = (error: unknown) => deps.logger.error({ err: errorForLog(error) }, 'notification delivery failed; retrying on the next wake-up');
 
   const wake = (laCode: string | undefined) => {
     if (laCode === undefined) for (const channel of channels.values()) channel.pump();

@@ -12,6 +12,7 @@ import { toOperationOutcome } from '../http/operation-outcome.ts';
 import type { Fanout } from './fanout.ts';
 import { parseClientFrame, type ServerFrame } from './frames.ts';
 import type { Subscriber } from './la-channel.ts';
+import { errorForLog } from '../logger.ts';
 
 export const STREAM_PATH = '/la/v1/notifications/stream';
 /** Close code sent to every socket when the instance shuts down (RFC 6455 "going away"). */
@@ -69,14 +70,14 @@ export function attachStream(server: Server, deps: StreamDeps) {
       const after = afterOf(url);
       wss.handleUpgrade(req, socket, head, (ws) =>
         open(ws, identity, after).catch((error: unknown) => {
-          log.error({ err: (error as Error).message }, 'stream could not start');
+          log.error({ err: errorForLog(error) }, 'stream could not start');
           ws.close(1011, 'try again');
         }),
       );
     })().catch((error: unknown) => {
       if (error instanceof AppError) refuse(socket, error);
       else {
-        log.error({ err: (error as Error).message }, 'stream upgrade failed');
+        log.error({ err: errorForLog(error) }, 'stream upgrade failed');
         refuse(socket, new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error'));
       }
     });
@@ -113,7 +114,7 @@ export function attachStream(server: Server, deps: StreamDeps) {
       deps.acknowledgeNotifications(identity, { eventNumbers: [parsed.frame.eventNumber] }, connectionId).then(
         ({ acknowledged }) => send({ type: 'acknowledged', eventNumbers: acknowledged }),
         (error: unknown) => {
-          log.error({ err: (error as Error).message }, 'ack failed');
+          log.error({ err: errorForLog(error) }, 'ack failed');
           send({ type: 'error', operationOutcome: toOperationOutcome(new AppError(503, 'SERVICE_UNAVAILABLE', 'transient', 'ack not recorded; send it again')) as never });
         },
       );
