@@ -34,3 +34,10 @@ export function fieldOf(error: ErrorObject): string {
   if (child) return base ? `${base}.${child}` : child;
   return base || '(root)';
 }
+
+/** One OperationOutcome issue per failing field of an ajv validation, with an optional hint at the right shape. */
+export function schemaIssues(errors: ErrorObject[] | null | undefined, hint = ''): { diagnostics: string; expression: string[] }[] {
+  return (errors ?? [])
+    .filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if')
+    .map((e) => ({ diagnostics: `${fieldOf(e)} ${e.message ?? 'is invalid'}${hint ? ` (${hint})` : ''}`, expression: [fieldOf(e)] }));
+}

@@ -16,7 +16,7 @@ import { metricsRouter, observeRequests } from './metrics.routes.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
 import { notificationsRouter } from './la/notifications.routes.ts';
 import { consoleRouter, type DevSignIn } from './console/console.routes.ts';
-import { authenticate as authenticateWith } from './authenticate.ts';
+import { createAuthenticate } from './authenticate.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
@@ -51,8 +51,7 @@ export type HttpDeps = {
 
 /** Builds the Express application: middleware, routers and the one error handler. */
 export function createHttpApp(deps: HttpDeps): express.Express {
-  const limiter = createRateLimiter(deps.limits.ratePerSecond);
-  const authenticate: typeof authenticateWith = (verifier, roles) => authenticateWith(verifier, roles, limiter);
+  const authenticate = createAuthenticate(deps.verifier, createRateLimiter(deps.limits.ratePerSecond));
   const app = express();
   app.disable('x-powered-by');
   // Security headers on every answer; the console needs nothing inline and talks only to this origin.
@@ -72,24 +71,24 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use(requestId);
   app.use(createRequestLogger(deps.logger));
   app.use(observeRequests(deps.metrics));
-  app.use('/metrics', metricsRouter({ metrics: deps.metrics, verifier: deps.verifier }));
+  app.use('/metrics', metricsRouter({ metrics: deps.metrics, authenticate }));
 
   app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
 
   app.use('/console', consoleRouter({ ...deps.console, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use(
     FHIR_BASE_PATH,
-    fhirRouter({ verifier: deps.verifier, limiter, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),
+    fhirRouter({ authenticate, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),
   );
 
   const la = Router();
   const laSystem: Role[] = ['la-system'];
   // Duty social workers read their LA's details (the console's banner); only the LA system changes them.
-  la.get('/organisation', authenticate(deps.verifier, ['la-system', 'social-worker']));
-  la.put('/organisation', authenticate(deps.verifier, laSystem));
-  la.use('/uploads', authenticate(deps.verifier, laSystem));
-  la.use('/plans', authenticate(deps.verifier, laSystem));
-  la.use('/notifications', authenticate(deps.verifier, ['la-system', 'social-worker']));
+  la.get('/organisation', authenticate(['la-system', 'social-worker']));
+  la.put('/organisation', authenticate(laSystem));
+  la.use('/uploads', authenticate(laSystem));
+  la.use('/plans', authenticate(laSystem));
+  la.use('/notifications', authenticate(['la-system', 'social-worker']));
   la.use(organisationRouter({ ...deps.useCases, validateOrganisation: deps.validators.organisation, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   la.use(uploadsRouter({ publishBatch: deps.useCases.publishBatch, maxBytes: deps.limits.uploadMaxBytes }));
   la.use(plansRouter(deps.useCases));

@@ -17,11 +17,14 @@ export function bearerOf(header: string | undefined): string {
   return match[1];
 }
 
-/** Requires a verified bearer token with one of the given roles, within the caller's rate limit. */
-export function authenticate(verifier: TokenVerifier, roles: readonly Role[], limiter?: RateLimiter): RequestHandler {
-  return async (req, _res, next) => {
+/** Middleware that requires a verified bearer token with one of the given roles. */
+export type Authenticate = (roles: readonly Role[]) => RequestHandler;
+
+/** Every route's gate: verify the token, spend one request of the caller's rate limit, check the role. */
+export function createAuthenticate(verifier: TokenVerifier, limiter: RateLimiter): Authenticate {
+  return (roles) => async (req, _res, next) => {
     const identity = await verifier.verify(bearerOf(req.get('authorization')));
-    limiter?.take(`${identity.org}:${identity.sub}`);
+    limiter.take(`${identity.org}:${identity.sub}`);
     if (!roles.includes(identity.role)) throw accessDenied(`role ${identity.role} may not use this endpoint`);
     req.identity = identity;
     next();

@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler } from 'express';
-import type { Metrics, TokenVerifier } from '../ports.ts';
-import { authenticate } from './authenticate.ts';
+import type { Metrics } from '../ports.ts';
+import type { Authenticate } from './authenticate.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const isLoopback = (req: Request) => LOOPBACK.has(req.socket.remoteAddress ?? '');
@@ -18,9 +18,9 @@ export function observeRequests(metrics: Metrics): RequestHandler {
 }
 
 /** GET /metrics: open on loopback (a local scraper or sidecar), otherwise for role=ops tokens. */
-export function metricsRouter(deps: { metrics: Metrics; verifier: TokenVerifier }): Router {
+export function metricsRouter(deps: { metrics: Metrics; authenticate: Authenticate }): Router {
   const router = Router();
-  const ops = authenticate(deps.verifier, ['ops']);
+  const ops = deps.authenticate(['ops']);
   router.get('/', (req, res, next) => (isLoopback(req) ? next() : ops(req, res, next)), async (_req, res) => {
     const { contentType, body } = await deps.metrics.exposition();
     res.type(contentType).send(body);

@@ -2,7 +2,7 @@ import type { OperationOutcome } from 'fhir/r4.d.ts';
 import { invalidRequest } from '../domain/app-error.ts';
 import type { Notification } from '../domain/notification.ts';
 import { toOperationOutcome } from '../http/operation-outcome.ts';
-import { compileSchema, createAjv, fieldOf } from '../schemas.ts';
+import { compileSchema, createAjv, schemaIssues } from '../schemas.ts';
 
 export type ClientFrame = { type: 'ack'; eventNumber: number };
 
@@ -24,9 +24,7 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean): { ok
   } catch {
     return fail([{ diagnostics: 'frame is not valid JSON' }]);
   }
-  if (!validate(value)) {
-    return fail((validate.errors ?? []).map((e) => ({ diagnostics: `${fieldOf(e)} ${e.message ?? 'is invalid'} (expected {"type":"ack","eventNumber":n})`, expression: [fieldOf(e)] })));
-  }
+  if (!validate(value)) return fail(schemaIssues(validate.errors, 'expected {"type":"ack","eventNumber":n}'));
   return { ok: true, frame: value };
 }
 

@@ -1,9 +1,7 @@
 import { Router, type Request } from 'express';
 import { ROLES } from '../../domain/identity.ts';
-import type { TokenVerifier } from '../../ports.ts';
 import type { createLookupChild } from '../../app/lookup-child.ts';
-import { authenticate } from '../authenticate.ts';
-import type { RateLimiter } from '../rate-limit.ts';
+import type { Authenticate } from '../authenticate.ts';
 import { toCapabilityStatement } from './capability-statement.ts';
 import { FHIR_SEARCHES } from './interactions.ts';
 import { toSearchsetBundle } from './mappers/bundle.ts';
@@ -14,8 +12,7 @@ const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 /** The /cpis/FHIR/R4 facade: metadata (open) and one search route per row of FHIR_SEARCHES. */
 export function fhirRouter(deps: {
-  verifier: TokenVerifier;
-  limiter: RateLimiter;
+  authenticate: Authenticate;
   lookupChild: ReturnType<typeof createLookupChild>;
   publicBaseUrl: string;
   software: { name: string; version: string };
@@ -28,7 +25,7 @@ export function fhirRouter(deps: {
   });
 
   // Any role may reach the search; the access rules (and their audit) belong to the use case.
-  const anyone = authenticate(deps.verifier, ROLES, deps.limiter);
+  const anyone = deps.authenticate(ROLES);
   for (const search of FHIR_SEARCHES) {
     router.get(`/${search.resourceType}`, anyone, async (req, res) => {
       const result = await deps.lookupChild(req.identity, {

@@ -5,7 +5,7 @@ import type { AckSelector } from '../../ports.ts';
 import type { createReadNotifications } from '../../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../../app/acknowledge-notifications.ts';
 import type { createIssueStreamTicket } from '../../app/issue-stream-ticket.ts';
-import { fieldOf } from '../../schemas.ts';
+import { schemaIssues } from '../../schemas.ts';
 
 const MAX_LIMIT = 1000;
 
@@ -31,10 +31,7 @@ export function notificationsRouter(deps: {
     res.json(await deps.readNotifications(req.identity, after, limit));
   });
   router.post('/notifications/ack', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
-    if (!deps.validateAck(req.body)) {
-      const errors = (deps.validateAck.errors ?? []).filter((e) => e.keyword !== 'oneOf');
-      throw invalidRequest(errors.map((e) => ({ diagnostics: `${fieldOf(e)} ${e.message ?? 'is invalid'} (send {"upTo": n} or {"eventNumbers": [...]})`, expression: [fieldOf(e)] })));
-    }
+    if (!deps.validateAck(req.body)) throw invalidRequest(schemaIssues(deps.validateAck.errors, 'send {"upTo": n} or {"eventNumbers": [...]}'));
     res.json(await deps.acknowledgeNotifications(req.identity, req.body, req.requestId));
   });
   router.post('/notifications/stream-tickets', async (req, res) => {

@@ -2,7 +2,7 @@ import express, { Router } from 'express';
 import type { ValidateFunction } from 'ajv';
 import { invalidRequest } from '../../domain/app-error.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../../app/manage-organisation.ts';
-import { fieldOf } from '../../schemas.ts';
+import { schemaIssues } from '../../schemas.ts';
 
 /** GET|PUT /la/v1/organisation: the caller's own LA, never another. */
 export function organisationRouter(deps: {
@@ -17,10 +17,7 @@ export function organisationRouter(deps: {
   });
   router.put('/organisation', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
     if (!req.is('application/json')) throw invalidRequest('Content-Type must be application/json', 'not-supported');
-    if (!deps.validateOrganisation(req.body)) {
-      const errors = deps.validateOrganisation.errors ?? [];
-      throw invalidRequest(errors.map((e) => ({ diagnostics: `${fieldOf(e)} ${e.message ?? 'is invalid'}`, expression: [fieldOf(e)] })));
-    }
+    if (!deps.validateOrganisation(req.body)) throw invalidRequest(schemaIssues(deps.validateOrganisation.errors));
     res.json(await deps.updateOrganisation(req.identity, req.body));
   });
   return router;
