@@ -64,7 +64,7 @@ export async function run(args: string[]): Promise<void> {
   const config = loadConfig({ DATA_DIR: dataDir });
   const key = await loadOrCreateDevKey(dataDir);
   const mint = (claims: Parameters<typeof mintDevToken>[1]) => mintDevToken(key, claims, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 });
-  const service = await spawnService({ DATABASE_URL: await postgres.createDatabase('bench_alerts'), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DB_POOL_SIZE: '20', RATE_LIMIT_PER_SECOND: '0' });
+  const service = await spawnService({ DATABASE_URL: await postgres.createDatabase('bench_alerts'), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DB_POOL_SIZE: '20', RATE_LIMIT_PER_SECOND: '0', STREAM_MAX_CONNECTIONS_PER_CLIENT: '0' });
   const bareProcess = spawn(process.execPath, [BARE], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     // One synthetic register cut into LAs: LA la holds children la*perLa … (la+1)*perLa-1.

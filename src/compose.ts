@@ -5,6 +5,7 @@ import type { Clock, ReadinessProbe, TokenVerifier } from './ports.ts';
 import { createAjv, compileSchema } from './schemas.ts';
 import { errorForLog } from './logger.ts';
 import { createHttpApp } from './http/app.ts';
+import { createRateLimiter } from './http/rate-limit.ts';
 import { createPublishBatch } from './app/publish-batch.ts';
 import { createRecordValidator } from './app/record-validator.ts';
 import { createGetOrganisation, createUpdateOrganisation, type OrganisationUpdate } from './app/manage-organisation.ts';
@@ -142,13 +143,17 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     { check: async () => ({ fanout: fanout.isListening() ? { ok: true } : { ok: false, detail: 'notification listener is not connected' } }) },
   ];
   let draining = false;
+  // One budget per token subject for HTTP requests and stream upgrades alike.
+  const rateLimiter = createRateLimiter(config.rateLimitPerSecond);
   const app = createHttpApp({
     logger,
     verifier,
     metrics,
     readiness,
     isDraining: () => draining,
-    limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes, ratePerSecond: config.rateLimitPerSecond },
+    limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes, maxUrlLength: config.http.maxUrlLength },
+    rateLimiter,
+    corsOrigins: config.http.corsOrigins,
     publicBaseUrl: config.publicBaseUrl,
     console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,
@@ -179,7 +184,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     attachRealtime: (server) => {
       stream = attachStream(server, {
         verifier, tickets, fanout, notifications, acknowledgeNotifications, clock, logger,
-        heartbeatMs: config.stream.heartbeatMs, maxFrameBytes: config.stream.maxFrameBytes, metrics,
+        heartbeatMs: config.stream.heartbeatMs, maxFrameBytes: config.stream.maxFrameBytes, metrics, rateLimiter,
+        limits: { maxConnectionsPerClient: config.stream.maxConnectionsPerClient, maxFramesPerSecond: config.stream.maxFramesPerSecond, maxUrlLength: config.http.maxUrlLength },
       });
     },
     closeSockets: () => stream?.close(),

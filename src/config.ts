@@ -46,7 +46,15 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   visibilityDays: Readonly<PlanTypeDays>;
   publicBaseUrl: string;
-  stream: Readonly<{ heartbeatMs: number; ticketTtlSeconds: number; maxFrameBytes: number; sweepMs: number }>;
+  stream: Readonly<{
+    heartbeatMs: number; ticketTtlSeconds: number; maxFrameBytes: number; sweepMs: number;
+    maxConnectionsPerClient: number; maxFramesPerSecond: number;
+  }>;
+  http: Readonly<{
+    maxUrlLength: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number;
+    corsOrigins: readonly string[];
+  }>;
+  retention: Readonly<{ intervalSeconds: number; batchSize: number; notificationDays: number; auditDays: number }>;
 }>;
 
 type Env = Record<string, string | undefined>;
@@ -64,12 +72,47 @@ export class ConfigError extends Error {
 const ajv = createAjv({ coerceTypes: true, useDefaults: true });
 const validate = compileSchema<Record<string, unknown>>(ajv, 'config.schema.json');
 
+const corsOriginsOf = (list: string) => list.split(',').map((o) => o.trim()).filter(Boolean);
+
+/** A CORS origin as browsers send it; anything else (a path, "*", a default port, capitals) would never match one. */
+function corsOriginProblem(given: string): string | undefined {
+  let origin: string | undefined;
+  try {
+    const url = new URL(given);
+    if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+  } catch {
+    // not a URL at all: reported below
+  }
+  if (origin === given) return undefined;
+  const hint = origin ? ` (write it as ${JSON.stringify(origin)})` : '';
+  return `CORS_ORIGINS has ${JSON.stringify(given)}, which is not an origin: scheme://host[:port] with http or https, no path, no "*"${hint}`;
+}
+
+/** Rules a single property's schema cannot state: limits that depend on each other, and CORS origins. */
+function relatedProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const number = (name: string) => (typeof raw[name] === 'number' ? (raw[name] as number) : undefined);
+  const [headers, request] = [number('HEADERS_TIMEOUT_SECONDS'), number('REQUEST_TIMEOUT_SECONDS')];
+  if (headers !== undefined && request !== undefined && request < headers)
+    problems.push(`REQUEST_TIMEOUT_SECONDS (${request}) must be at least HEADERS_TIMEOUT_SECONDS (${headers}): the whole request includes its headers`);
+  const [url, header] = [number('MAX_URL_LENGTH'), number('MAX_HEADER_BYTES')];
+  if (url !== undefined && header !== undefined && url >= header)
+    problems.push(`MAX_URL_LENGTH (${url}) must be less than MAX_HEADER_BYTES (${header}): the URL counts towards the header limit`);
+  for (const origin of typeof raw.CORS_ORIGINS === 'string' ? corsOriginsOf(raw.CORS_ORIGINS) : []) {
+    const problem = corsOriginProblem(origin);
+    if (problem) problems.push(problem);
+  }
+  return problems;
+}
+
 /** Validates the environment against schemas/config.schema.json and returns a frozen Config. */
 export function loadConfig(env: Env = process.env): Config {
   // An empty variable means "not set", so its default applies.
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') raw[key] = value;
-  if (!validate(raw)) {
+  const valid = validate(raw);
+  const related = relatedProblems(raw);
+  if (!valid || related.length) {
     const problems = (validate.errors ?? [])
       .filter((e) => e.keyword !== 'if')
       .map((e) => {
@@ -80,7 +123,7 @@ export function loadConfig(env: Env = process.env): Config {
         const given = name in raw ? ` (got ${JSON.stringify(String(raw[name]))})` : '';
         return `${name} ${e.message ?? 'is invalid'}${given}`;
       });
-    throw new ConfigError([...new Set(problems)]);
+    throw new ConfigError([...new Set([...problems, ...related])]);
   }
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- shape guaranteed by the schema just checked
   const v = raw as Record<string, any>;
@@ -131,6 +174,22 @@ export function loadConfig(env: Env = process.env): Config {
       ticketTtlSeconds: v.STREAM_TICKET_TTL_SECONDS,
       maxFrameBytes: v.STREAM_MAX_FRAME_BYTES,
       sweepMs: v.OUTBOX_SWEEP_MS,
+      maxConnectionsPerClient: v.STREAM_MAX_CONNECTIONS_PER_CLIENT,
+      maxFramesPerSecond: v.STREAM_MAX_FRAMES_PER_SECOND,
+    }),
+    http: Object.freeze({
+      maxUrlLength: v.MAX_URL_LENGTH,
+      maxHeaderBytes: v.MAX_HEADER_BYTES,
+      headersTimeoutMs: v.HEADERS_TIMEOUT_SECONDS * 1000,
+      requestTimeoutMs: v.REQUEST_TIMEOUT_SECONDS * 1000,
+      keepAliveTimeoutMs: v.KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      corsOrigins: Object.freeze(corsOriginsOf(v.CORS_ORIGINS as string)),
+    }),
+    retention: Object.freeze({
+      intervalSeconds: v.RETENTION_INTERVAL_SECONDS,
+      batchSize: v.RETENTION_BATCH_SIZE,
+      notificationDays: v.NOTIFICATION_RETENTION_DAYS,
+      auditDays: v.AUDIT_RETENTION_DAYS,
     }),
   });
 }

@@ -4,6 +4,10 @@ import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Clock } from './ports.ts';
 import { compose, type Composition } from './compose.ts';
+import { answerClientErrors } from './http/client-errors.ts';
+
+// How often Node looks for requests past their headers or request timeout: the cut-off lands within this of the limit.
+const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 
 /** A listening instance of the service. */
 export type RunningService = { url: string; server: Server; composition: Composition; stop(): Promise<void> };
@@ -11,7 +15,18 @@ export type RunningService = { url: string; server: Server; composition: Composi
 /** Composes the service and listens; stop() drains in-flight requests, then closes the database. */
 export async function startService(config: Config, options: { logger: Logger; clock?: Clock }): Promise<RunningService> {
   const composition = await compose(config, options);
-  const server = createServer({ requestTimeout: 15 * 60_000, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, composition.app);
+  const { http } = config;
+  const server = createServer(
+    {
+      maxHeaderSize: http.maxHeaderBytes,
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
+      keepAliveTimeout: http.keepAliveTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    composition.app,
+  );
+  answerClientErrors(server, { logger: options.logger, limits: http });
   composition.attachRealtime(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

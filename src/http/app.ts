@@ -17,7 +17,9 @@ import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
 import { notificationsRouter } from './la/notifications.routes.ts';
 import { consoleRouter, type DevSignIn } from './console/console.routes.ts';
 import { createAuthenticate } from './authenticate.ts';
-import { createRateLimiter } from './rate-limit.ts';
+import type { RateLimiter } from './rate-limit.ts';
+import { createCors } from './cors.ts';
+import { limitUrlLength } from './url-limit.ts';
 import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
 import { requestId } from './request-id.ts';
@@ -32,7 +34,11 @@ export type HttpDeps = {
   metrics: Metrics;
   readiness: ReadinessProbe[];
   isDraining: () => boolean;
-  limits: { uploadMaxBytes: number; jsonMaxBytes: number; ratePerSecond: number };
+  limits: { uploadMaxBytes: number; jsonMaxBytes: number; maxUrlLength: number };
+  /** Per token subject; shared with the WebSocket upgrade path. */
+  rateLimiter: RateLimiter;
+  /** Browser origins allowed cross-origin on the APIs; none sends no CORS headers. */
+  corsOrigins: readonly string[];
   publicBaseUrl: string;
   console: { authMode: 'dev' | 'jwks'; devSignIn?: DevSignIn };
   software: { name: string; version: string };
@@ -51,7 +57,7 @@ export type HttpDeps = {
 
 /** Builds the Express application: middleware, routers and the one error handler. */
 export function createHttpApp(deps: HttpDeps): express.Express {
-  const authenticate = createAuthenticate(deps.verifier, createRateLimiter(deps.limits.ratePerSecond));
+  const authenticate = createAuthenticate(deps.verifier, deps.rateLimiter);
   const app = express();
   app.disable('x-powered-by');
   // Security headers on every answer; the console needs nothing inline and talks only to this origin.
@@ -71,6 +77,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use(requestId);
   app.use(createRequestLogger(deps.logger));
   app.use(observeRequests(deps.metrics));
+  app.use(limitUrlLength(deps.limits.maxUrlLength));
+  if (deps.corsOrigins.length) app.use([FHIR_BASE_PATH, '/la/v1'], createCors(deps.corsOrigins));
   app.use('/metrics', metricsRouter({ metrics: deps.metrics, authenticate }));
 
   app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
