@@ -137,7 +137,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   await fanout.start();
   const pds = demographics && composePds(config, demographics, { pool, clock, logger, metrics });
   const recheckJob = pds?.startRecheckJob();
-  const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, audit: lookups, clock });
+  const retention = composeRetention(config, { pool, clock, logger, metrics });
+  const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, clock });
   const readiness: ReadinessProbe[] = [
     createPostgresReadiness(pool),
     { check: async () => ({ fanout: fanout.isListening() ? { ok: true } : { ok: false, detail: 'notification listener is not connected' } }) },

@@ -31,8 +31,10 @@ export interface BatchSession {
   stage(index: number, plan: Plan): Promise<void>;
   /** Upserts staged plans, removes those with a delete date, and returns how many records were applied. */
   apply(): Promise<number>;
-  commit(acknowledgement: Acknowledgement, uploadedBy: string): Promise<void>;
-  abort(): Promise<void>;
+  /** Stores the acknowledgement and its audit row (the uploader is the audit's identity), and commits them with the plans. */
+  commit(acknowledgement: Acknowledgement, audit: AuditEntry): Promise<void>;
+  /** Rolls the batch back; with an audit entry, then records that the batch was refused or replayed. */
+  abort(audit?: AuditEntry): Promise<void>;
 }
 
 /** Opens batch sessions. */
@@ -60,7 +62,7 @@ export type HeldPlan = Plan & { id: string; updatedAt: string };
 export type AuditEntry = {
   at: Date;
   action: string;
-  outcome: 'found' | 'not-found' | 'denied' | 'invalid' | 'ok';
+  outcome: 'found' | 'not-found' | 'denied' | 'invalid' | 'unavailable' | 'ok';
   identity: Identity;
   nhsNumber: string | null;
   unscheduled: boolean | null;
@@ -82,8 +84,11 @@ export type AckSelector = { upTo: number } | { eventNumbers: number[] };
 /** An LA's mailbox over the notification outbox. */
 export interface NotificationStore {
   list(laCode: string, after: number, limit: number): Promise<Notification[]>;
-  /** Marks the selected, not yet acknowledged notifications of one LA; returns the event numbers it marked. */
-  acknowledge(laCode: string, selector: AckSelector, by: string, at: Date): Promise<number[]>;
+  /**
+   * Marks the selected, not yet acknowledged notifications of one LA as acknowledged by the audit's identity at its time,
+   * and audits it with the marked event numbers in its detail, in one transaction; returns the event numbers it marked.
+   */
+  acknowledge(laCode: string, selector: AckSelector, audit: AuditEntry): Promise<number[]>;
   lastEventNumber(laCode: string): Promise<number>;
   /** Unacknowledged notifications per LA, for metrics. */
   unacknowledgedByLa(): Promise<Map<string, number>>;

@@ -9,6 +9,11 @@ export function auditValues(a: AuditEntry): unknown[] {
   ];
 }
 
+/**
+ * One audit row. Its place in the hash chain (lane, seq, prev_hash, hash) is assigned by the insert trigger
+ * of migration 0006, whatever is passed. Insert audit rows last in a transaction: the chain lane the row
+ * takes stays locked until commit (see the migration).
+ */
 export const INSERT_AUDIT = `INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_name, user_role, organisation_code,
   organisation_name, setting, nhs_number, unscheduled, request_id, detail)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`;

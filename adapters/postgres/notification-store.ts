@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Notification, NotificationBody, NotificationType } from '../../src/domain/notification.ts';
 import type { NotificationStore } from '../../src/ports.ts';
+import { auditValues } from './audit.ts';
 
 type Row = {
   event_number: string;
@@ -23,6 +24,21 @@ export const toNotification = (r: Row): Notification => ({
   acknowledgedBy: r.acknowledged_by,
 });
 
+// One statement, so one transaction: the acknowledgement and its audit row (which names the event
+// numbers it marked) commit together or not at all. $1–$13 are the audit row, as in INSERT_AUDIT.
+const acknowledgeStatement = (upTo: boolean) => `
+WITH acked AS (
+  UPDATE notifications SET acknowledged_at = $1, acknowledged_by = $4
+  WHERE la_code = $14 AND acknowledged_at IS NULL AND ${upTo ? 'event_number <= $15' : 'event_number = ANY($15)'}
+  RETURNING event_number
+), audited AS (
+  INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_name, user_role, organisation_code,
+    organisation_name, setting, nhs_number, unscheduled, request_id, detail)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, COALESCE($13::jsonb, '{}'::jsonb) ||
+    jsonb_build_object('eventNumbers', COALESCE((SELECT jsonb_agg(event_number ORDER BY event_number) FROM acked), '[]'::jsonb)))
+)
+SELECT event_number FROM acked`;
+
 /** The mailbox over the outbox table. */
 export function createPostgresNotificationStore(pool: pg.Pool): NotificationStore {
   return {
@@ -33,13 +49,10 @@ export function createPostgresNotificationStore(pool: pg.Pool): NotificationStor
       );
       return rows.map(toNotification);
     },
-    async acknowledge(laCode, selector, by, at) {
-      const { rows } = await pool.query<{ event_number: string }>(
-        `UPDATE notifications SET acknowledged_at = $3, acknowledged_by = $4
-         WHERE la_code = $1 AND acknowledged_at IS NULL AND ${'upTo' in selector ? 'event_number <= $2' : 'event_number = ANY($2)'}
-         RETURNING event_number`,
-        [laCode, 'upTo' in selector ? selector.upTo : selector.eventNumbers, at, by],
-      );
+    async acknowledge(laCode, selector, audit) {
+      const { rows } = await pool.query<{ event_number: string }>(acknowledgeStatement('upTo' in selector), [
+        ...auditValues(audit), laCode, 'upTo' in selector ? selector.upTo : selector.eventNumbers,
+      ]);
       return rows.map((r) => Number(r.event_number)).sort((a, b) => a - b);
     },
     async unacknowledgedByLa() {

@@ -4,7 +4,8 @@ import copyStreams from 'pg-copy-streams';
 import type { Acknowledgement } from '../../src/domain/acknowledgement.ts';
 import { DEFAULT_OFFICE_HOURS } from '../../src/domain/organisation.ts';
 import type { Plan } from '../../src/domain/plan.ts';
-import type { BatchSession, LastBatch, UploadStore } from '../../src/ports.ts';
+import type { AuditEntry, BatchSession, LastBatch, UploadStore } from '../../src/ports.ts';
+import { insertAudit } from './audit.ts';
 
 const FLUSH_BYTES = 256 * 1024;
 
@@ -92,24 +93,34 @@ class PostgresBatchSession implements BatchSession {
     return this.staged;
   }
 
-  async commit(ack: Acknowledgement, uploadedBy: string): Promise<void> {
+  async commit(ack: Acknowledgement, audit: AuditEntry): Promise<void> {
     await this.client.query(
       `INSERT INTO uploads (id, la_code, sequence_number, received_at, uploaded_by, result, processed, loaded, rejected, acknowledgement)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [ack.uploadId, this.laCode, ack.sequenceNumber, ack.receivedAt, uploadedBy, ack.result, ack.processed, ack.loaded, ack.rejected, JSON.stringify(ack)],
+      [ack.uploadId, this.laCode, ack.sequenceNumber, ack.receivedAt, audit.identity.sub, ack.result, ack.processed, ack.loaded, ack.rejected, JSON.stringify(ack)],
     );
+    // Last before COMMIT: the audit chain's lane is then held only for the commit itself.
+    await insertAudit(this.client, audit);
     await this.client.query('COMMIT');
     this.release();
   }
 
-  async abort(): Promise<void> {
+  async abort(audit?: AuditEntry): Promise<void> {
     if (this.released) return;
     try {
       if (this.copy && !this.copy.writableEnded) this.copy.destroy(new Error('batch aborted'));
       await this.client.query('ROLLBACK');
-      this.release();
     } catch {
       this.release(true);
+      return;
+    }
+    // The batch wrote nothing; its refusal (or replay) is audited on its own, on the same connection.
+    try {
+      if (audit) await insertAudit(this.client, audit);
+      this.release();
+    } catch (error) {
+      this.release(true);
+      throw error;
     }
   }
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { batchResultOf, RECORD_RESULT, type Acknowledgement, type RecordRejection } from '../domain/acknowledgement.ts';
-import { duplicateRejected, invalidRequest } from '../domain/app-error.ts';
+import { AppError, duplicateRejected, invalidRequest } from '../domain/app-error.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
-import type { Clock, LastBatch, UploadStore } from '../ports.ts';
+import type { AuditEntry, Clock, LastBatch, UploadStore } from '../ports.ts';
 import type { RecordValidator } from './record-validator.ts';
 import { createStaging } from './verified-staging.ts';
 import type { DemographicsVerifier } from './verify-demographics.ts';
@@ -25,13 +25,27 @@ function checkSequence(sequenceNumber: number, last: LastBatch): Acknowledgement
   return undefined;
 }
 
+/** The audit row of one batch: counts and codes only, never a record's contents. */
+function uploadAudit(identity: Identity, at: Date, requestId: string, outcome: AuditEntry['outcome'], detail: Record<string, unknown>): AuditEntry {
+  return { at, action: 'upload', outcome, identity, nhsNumber: null, unscheduled: null, requestId, detail };
+}
+
+/** A refused batch, audited by its error's codes; anything else (a 500) is left to the error handler. */
+function refusalAudit(error: unknown, sequenceNumber: number | undefined): [AuditEntry['outcome'], Record<string, unknown>] | undefined {
+  if (!(error instanceof AppError)) return undefined;
+  const result = /\b(CPF0[1-5])\b/.exec(error.message)?.[1] ?? null;
+  return [error.status === 503 ? 'unavailable' : 'invalid', { sequenceNumber: sequenceNumber ?? null, result, code: error.spineCode, status: error.status }];
+}
+
 /**
  * Publishes an LA's batch: every record is checked (and, with `verifyDemographics`, cross-checked on PDS),
- * valid ones load in one transaction with the acknowledgement.
+ * valid ones load in one transaction with the acknowledgement and the batch's audit row. Replays and
+ * refusals, which load nothing, are audited too.
  */
 export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; validateRecord: RecordValidator; verifyDemographics?: DemographicsVerifier }) {
-  return async function publishBatch(identity: Identity, source: BatchSource): Promise<PublishOutcome> {
+  return async function publishBatch(identity: Identity, source: BatchSource, requestId: string): Promise<PublishOutcome> {
     const receivedAt = deps.clock.now();
+    const audit = (outcome: AuditEntry['outcome'], detail: Record<string, unknown>) => uploadAudit(identity, receivedAt, requestId, outcome, detail);
     const today = londonDateOf(receivedAt);
     const session = await deps.uploads.open(identity.org, identity.orgName);
     try {
@@ -60,7 +74,7 @@ export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; v
       }
       replay ??= replayIfResent();
       if (replay) {
-        await session.abort();
+        await session.abort(audit('ok', { sequenceNumber: replay.sequenceNumber, result: replay.result, uploadId: replay.uploadId, replayed: true }));
         return { replayed: true, acknowledgement: replay };
       }
       const sequenceNumber = source.sequenceNumber();
@@ -78,10 +92,13 @@ export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; v
         // PDS answers come back per chunk, after later records' own failures: list them in record order.
         records: rejections.sort((a, b) => a.index - b.index),
       };
-      await session.commit(acknowledgement, identity.sub);
+      const { uploadId, result, processed, rejected } = acknowledgement;
+      await session.commit(acknowledgement, audit('ok', { sequenceNumber, result, uploadId, processed, loaded, rejected }));
       return { replayed: false, acknowledgement };
     } catch (error) {
-      await session.abort();
+      const refused = refusalAudit(error, source.sequenceNumber());
+      // The refusal's own audit failing must not hide why the batch was refused.
+      await session.abort(refused && audit(...refused)).catch(() => undefined);
       throw error;
     }
   };

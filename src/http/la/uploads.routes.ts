@@ -25,7 +25,7 @@ function sourceOf(req: Request, maxBytes: number): BatchSource {
 export function uploadsRouter(deps: { publishBatch: ReturnType<typeof createPublishBatch>; maxBytes: number }): Router {
   const router = Router();
   router.post('/uploads', async (req, res) => {
-    const { replayed, acknowledgement } = await deps.publishBatch(req.identity, sourceOf(req, deps.maxBytes));
+    const { replayed, acknowledgement } = await deps.publishBatch(req.identity, sourceOf(req, deps.maxBytes), req.requestId);
     if (replayed) res.set('X-Replayed', 'true');
     res.status(replayed ? 200 : 201).json(acknowledgement);
   });
