@@ -17,7 +17,9 @@ import type { AckSelector } from './ports.ts';
 import { createIssueStreamTicket } from './app/issue-stream-ticket.ts';
 import { createVerifyDemographics } from './app/verify-demographics.ts';
 import { createRecheckNhsNumbers, type RecheckSummary } from './app/recheck-nhs-numbers.ts';
+import { createExportSubjectAccess } from './app/export-subject-access.ts';
 import { startPeriodicJob } from './app/periodic-job.ts';
+import { createRunRetention, type RetentionSummary } from './app/run-retention.ts';
 import type { Demographics, Metrics } from './ports.ts';
 import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
@@ -34,6 +36,8 @@ import { createPostgresNotificationStore } from '../adapters/postgres/notificati
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
 import { createPostgresRecheckStore } from '../adapters/postgres/recheck-store.ts';
+import { createPostgresRetentionStore } from '../adapters/postgres/retention-store.ts';
+import { createPostgresSubjectAccessStore } from '../adapters/postgres/subject-access-store.ts';
 import { createDemographics } from '../adapters/pds/create-demographics.ts';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.ts';
 import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
@@ -52,6 +56,8 @@ export type Composition = {
   close(): Promise<void>;
   /** One pass of the PDS re-check job, when PDS_MODE is not off (tests and operators' tools call it directly). */
   recheckNhsNumbers?: () => Promise<RecheckSummary>;
+  /** One pass of the retention jobs (tests and operators' tools call it directly). */
+  runRetention: () => Promise<RetentionSummary>;
 };
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -118,6 +124,29 @@ function composePds(config: Config, demographics: Demographics, deps: { pool: pg
             onError: (error) => deps.logger.error({ err: errorForLog(error) }, 'PDS re-check pass failed'),
           }),
   };
+}
+
+/** The retention jobs: one pass now and then every RETENTION_INTERVAL_SECONDS, unless that is 0. */
+function composeRetention(config: Config, deps: { pool: pg.Pool; clock: Clock; logger: Logger; metrics: Metrics }) {
+  const { retention } = config;
+  const runRetention = createRunRetention({
+    store: createPostgresRetentionStore(deps.pool), clock: deps.clock, windows: config.visibilityDays, batchSize: retention.batchSize,
+    notificationRetentionDays: retention.notificationDays, auditRetentionDays: retention.auditDays, metrics: deps.metrics,
+  });
+  const runPass = async (signal: AbortSignal) => {
+    const { ran, ...counts } = await runRetention(signal);
+    if (Object.values(counts).some((n) => n > 0)) deps.logger.info({ retention: counts }, 'retention pass');
+    else if (!ran) deps.logger.debug('retention pass skipped: another instance is running one');
+    return { more: false };
+  };
+  const job = retention.intervalSeconds === 0
+    ? undefined
+    : startPeriodicJob({
+        run: runPass,
+        idleMs: retention.intervalSeconds * 1000,
+        onError: (error) => deps.logger.error({ err: errorForLog(error) }, 'retention pass failed'),
+      });
+  return { runRetention: () => runRetention(), job };
 }
 
 /** The one composition root: adapters from config, use cases wired to them, and the HTTP app. */
@@ -191,9 +220,11 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     },
     closeSockets: () => stream?.close(),
     recheckNhsNumbers: pds?.recheckNhsNumbers,
+    runRetention: retention.runRetention,
     close: async () => {
       stream?.close();
       await recheckJob?.stop();
+      await retention.job?.stop();
       await fanout.stop();
       await pool.end();
       await embedded?.stop();

@@ -5,6 +5,8 @@ import type { Plan } from './domain/plan.ts';
 import type { AccessRecord } from './domain/lookup.ts';
 import type { Notification, NotificationBody } from './domain/notification.ts';
 import type { Inactivity, PdsResult } from './domain/demographics.ts';
+import type { IsoDate } from './domain/dates.ts';
+import type { Over18Batch, PurgeCriteria } from './domain/retention.ts';
 
 /** The time, injected so that tests can move it. */
 export interface Clock {
@@ -114,6 +116,8 @@ export interface Metrics {
   notificationsCreated(laCode: string, count: number): void;
   notificationDelivered(laCode: string, lagSeconds: number): void;
   socketsChanged(delta: number): void;
+  /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`). */
+  retentionApplied(kind: string, count: number): void;
   exposition(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -136,4 +140,50 @@ export interface NhsNumberRecheckStore {
     retirement: Retirement,
     build: (plans: HeldPlan[], organisations: Organisation[]) => { laCode: string; body: NotificationBody }[],
   ): Promise<{ laCode: string; eventNumber: number }[]>;
+}
+
+/** A row as held, with camelCase keys in a stable order and instants as ISO strings. */
+export type HeldRow = Readonly<Record<string, unknown>>;
+
+/** Everything held about one NHS number, read in one consistent snapshot. */
+export type SubjectAccessSnapshot = {
+  plans: HeldRow[];
+  accesses: HeldRow[];
+  notifications: HeldRow[];
+  auditEntries: HeldRow[];
+  pdsRechecks: HeldRow[];
+  /** Tables with an NHS number column that the export does not read; an export must never silently miss one. */
+  uncoveredTables: string[];
+};
+
+/** Reads what the service holds about one person (the right of access), and audits each export. */
+export interface SubjectAccessStore {
+  readSnapshot(nhsNumber: string): Promise<SubjectAccessSnapshot>;
+  recordAudit(entry: AuditEntry): Promise<void>;
+}
+
+/** What one bounded transaction of the retention jobs changed, and whether more may be due now. */
+export type RetentionBatch = { changed: number; more: boolean };
+
+/** The steps of one retention pass, each a bounded transaction audited (counts only) when it changed anything. */
+export interface RetentionWork {
+  /** Marks up to `limit` unhandled CPP/LAC plans of subjects born on or before the date, setting the end dates and queuing the notifications `decide` returns. */
+  endPlansOver18(
+    bornOnOrBefore: IsoDate,
+    limit: number,
+    at: Date,
+    decide: (plans: HeldPlan[], organisations: Organisation[]) => Over18Batch,
+  ): Promise<RetentionBatch & { notified: { laCode: string; eventNumber: number }[] }>;
+  /** Deletes up to `limit` plans past their window or with a delete date, and what only existed for people no longer held. */
+  purgePlans(criteria: PurgeCriteria, limit: number, at: Date): Promise<RetentionBatch & { peopleForgotten: number }>;
+  /** Deletes up to `limit` acknowledged notifications that occurred and were acknowledged before the cutoff. */
+  purgeNotifications(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
+  /** Deletes about `limit` of the oldest audit rows recorded before the cutoff (at least one when any can go), keeping the chain verifiable. */
+  purgeAudit(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
+}
+
+/** Runs retention passes one at a time across every instance sharing the database. */
+export interface RetentionStore {
+  /** Runs the pass holding the service-wide retention lock; resolves undefined at once when another instance holds it. */
+  exclusively<T>(pass: (work: RetentionWork) => Promise<T>): Promise<T | undefined>;
 }

@@ -18,6 +18,7 @@ export function createPrometheusMetrics(deps: { unacknowledgedByLa: () => Promis
     name: 'cpis_outbox_lag_seconds', help: 'Time from a notification being committed to its frame being sent',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30], registers: [registry],
   });
+  const retention = new Counter({ name: 'cpis_retention_rows_total', help: 'Rows the retention jobs of this instance ended or purged, by kind', labelNames: ['kind'], registers: [registry] });
   const sockets = new Gauge({ name: 'cpis_open_sockets', help: 'Notification stream sockets open on this instance', registers: [registry] });
   new Gauge({
     name: 'cpis_notifications_unacknowledged', help: 'Notifications not yet acknowledged, by LA (whole service)', labelNames: ['la'], registers: [registry],
@@ -38,6 +39,7 @@ export function createPrometheusMetrics(deps: { unacknowledgedByLa: () => Promis
       lag.observe(Math.max(0, lagSeconds));
     },
     socketsChanged: (delta) => sockets.inc(delta),
+    retentionApplied: (kind, count) => retention.inc({ kind }, count),
     exposition: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }

@@ -1,0 +1,397 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CareTeam } from 'fhir/r4.d.ts';
+import { addDays, londonDateOf } from '../../src/domain/dates.ts';
+import { PLAN_TYPES, type PlanType } from '../../src/domain/plan.ts';
+import { visibilityOf } from '../../src/domain/visibility.ts';
+import { verifyAuditChain } from '../../adapters/postgres/audit-chain.ts';
+import { RETENTION_LOCK } from '../../adapters/postgres/retention-store.ts';
+import { clinicianToken, matches, searchFor } from '../support/care-setting.ts';
+import { HOUR, movableClock } from '../support/clock.ts';
+import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
+import { openStream } from '../support/stream-client.ts';
+import { childRecord, syntheticLaCode, syntheticNhsNumber } from '../support/synthetic.ts';
+
+const DAY = 24 * HOUR;
+const WINDOWS = { CPP: 365, LAC: 365, UCPP: 28 } as const;
+// Passes run only when a test calls them; batches of two make every step loop.
+const MANUAL = { RETENTION_INTERVAL_SECONDS: '0', RETENTION_BATCH_SIZE: '2' };
+const NOTHING = { endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0 };
+
+type Row = Record<string, unknown>;
+const rows = async <T extends Row = Row>(service: TestService, sql: string, values: unknown[] = []) => (await service.composition.pool.query<T>(sql, values)).rows;
+const run = (service: TestService) => service.composition.runRetention();
+const mailbox = async (service: TestService, token: string, after = 0) => (await service.fetch(`/la/v1/notifications?after=${after}&limit=1000`, { token })).json();
+const eventNumbers = (notifications: { eventNumber: number }[]) => notifications.map((n) => n.eventNumber);
+const extract = async (service: TestService, token: string) =>
+  (await (await service.fetch('/la/v1/plans?limit=1000', { token })).json()).plans as { nhsNumber: string; planType: string; endDate: string | null }[];
+
+/** A fresh LA that has published these records (all loaded) in one batch. */
+async function laWith(service: TestService, records: Row[]): Promise<{ org: string; token: string }> {
+  const org = syntheticLaCode();
+  const token = await laToken(service, org);
+  const ack = await (await uploadJson(service, token, 1, records)).json();
+  expect(ack).toMatchObject({ result: 'CPF02', rejected: 0 });
+  return { org, token };
+}
+
+/** Care-setting reads: unscheduled ones record an access; silent ones only look. */
+async function unscheduledLookup(service: TestService, nhsNumber: string, sub: string) {
+  return searchFor(service, await clinicianToken(service, { sub }), 'CareTeam', nhsNumber);
+}
+async function silentLookup(service: TestService, nhsNumber: string) {
+  const token = await clinicianToken(service, { sub: 'silent-reader', activities: ['B0170'] });
+  return searchFor(service, token, 'CareTeam', nhsNumber, { IsUnscheduledAccessEvent: 'false' });
+}
+
+describe('plans whose subject turns 18', () => {
+  // A Tuesday, in office hours; the CPP subject turns 18 two days later.
+  const clock = movableClock(new Date('2026-03-10T10:00:00Z'));
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService({ clock, env: MANUAL });
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('end on the 18th birthday, once, and the owning LA is told on its mailbox and stream; UCPP and LA-ended plans are left alone', async () => {
+    const cpp = childRecord({ birthDate: '2008-03-12', startDate: '2024-01-10' });
+    const lac = childRecord({ planType: 'LAC', lacLegalStatus: 'S31', birthDate: '2008-03-11', startDate: '2023-05-02', endDate: '2027-01-01' });
+    const mother = childRecord({ planType: 'UCPP', birthDate: '2008-03-11', startDate: '2026-01-05' });
+    const endedByLa = childRecord({ birthDate: '2008-03-11', startDate: '2024-02-01', endDate: '2026-03-01' });
+    const young = childRecord({ birthDate: '2012-06-01' });
+    const la = await laWith(service, [cpp, lac, mother, endedByLa, young]);
+    const other = await laWith(service, [childRecord()]);
+    const stream = await openStream(service, { token: await laToken(service, la.org, 'social-worker'), after: 0 });
+
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING });
+    clock.set(new Date('2026-03-12T10:00:00Z'));
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING, endedOver18: 2, notified: 2 });
+
+    const { notifications, lastEventNumber } = await mailbox(service, la.token);
+    expect(lastEventNumber).toBe(2);
+    expect(eventNumbers(notifications)).toEqual([1, 2]);
+    const about = (record: Row) => notifications.find((n: { subject: { nhsNumber: string } }) => n.subject.nhsNumber === record.nhsNumber);
+    expect(about(cpp)).toMatchObject({
+      type: 'plan-ended-over-18', occurredAt: '2026-03-12T10:00:00.000Z', outOfHours: false, endDate: '2026-03-12',
+      subject: { familyName: 'Testchild', givenNames: 'Alex Sam', birthDate: '2008-03-12' },
+      plan: { type: 'CPP', startDate: '2024-01-10' }, acknowledgedAt: null,
+    });
+    expect(about(lac)).toMatchObject({ type: 'plan-ended-over-18', endDate: '2026-03-11', plan: { type: 'LAC', startDate: '2023-05-02' } });
+    expect((await mailbox(service, other.token)).notifications).toEqual([]);
+    await stream.waitFor((frames) => frames.filter((f) => f.type === 'notification').length === 2);
+    expect(stream.notifications().map((f) => [f.notification.eventNumber, f.notification.type])).toEqual([[1, 'plan-ended-over-18'], [2, 'plan-ended-over-18']]);
+    stream.ws.close();
+
+    // The end dates are in the LA's reconciliation extract; the UCPP (the mother's) runs on.
+    const held = new Map((await extract(service, la.token)).map((p) => [p.nhsNumber, p.endDate]));
+    expect(Object.fromEntries([cpp, lac, mother, endedByLa, young].map((r) => [r.planType + ':' + String(r.birthDate), held.get(r.nhsNumber as string)]))).toEqual({
+      'CPP:2008-03-12': '2026-03-12', 'LAC:2008-03-11': '2026-03-11', 'UCPP:2008-03-11': null, 'CPP:2008-03-11': '2026-03-01', 'CPP:2012-06-01': null,
+    });
+    // Still visible, as ended, for its window.
+    const seen = await silentLookup(service, cpp.nhsNumber as string);
+    expect(seen.total).toBe(1);
+    expect((matches(seen)[0] as CareTeam).period?.end).toBe('2026-03-12');
+
+    // Passes later that day, a month on, or on several instances never tell the LA twice.
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING });
+    clock.advance(31 * DAY);
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING });
+    expect(eventNumbers((await mailbox(service, la.token)).notifications)).toEqual([1, 2]);
+
+    const audit = await rows<{ nhs_number: string | null; user_role: string; detail: Record<string, number> }>(
+      service, `SELECT nhs_number, user_role, detail FROM audit_events WHERE action = 'retention:plan-ended-over-18'`,
+    );
+    expect(audit.length).toBeGreaterThanOrEqual(1);
+    expect(audit.every((a) => a.nhs_number === null && a.user_role === 'system')).toBe(true);
+    expect(audit.reduce((sum, a) => sum + (a.detail.notified ?? 0), 0)).toBe(2);
+    expect(audit.reduce((sum, a) => sum + (a.detail.ended ?? 0), 0)).toBe(2);
+    expect(Object.keys(audit[0]?.detail ?? {}).sort()).toEqual(['ended', 'examined', 'notified']);
+
+    const metrics = await (await service.fetch('/metrics')).text();
+    expect(metrics).toMatch(/cpis_retention_rows_total\{kind="ended-over-18"\} 2\b/);
+    expect(service.logs.join('\n')).not.toMatch(new RegExp(`${cpp.nhsNumber}|${lac.nhsNumber}|Testchild`));
+  });
+
+  it('does nothing at all when nothing is due', async () => {
+    const snapshot = () =>
+      Promise.all([
+        rows(service, 'SELECT count(*)::int AS n, max(id)::text AS last FROM audit_events'),
+        rows(service, 'SELECT la_code, last_event_number FROM la_event_counters ORDER BY la_code'),
+        rows(service, 'SELECT id, end_date, updated_at, over_18_handled_at FROM plans ORDER BY id'),
+        rows(service, 'SELECT count(*)::int AS n FROM notifications'),
+      ]);
+    await laWith(service, [childRecord(), childRecord({ planType: 'UCPP', birthDate: '1990-01-01' })]);
+    const before = await snapshot();
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING });
+    expect(await snapshot()).toEqual(before);
+  });
+});
+
+describe('purging plans past their visibility window', () => {
+  const clock = movableClock(new Date('2025-03-01T10:00:00Z'));
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService({ clock, env: MANUAL });
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('removes them from lookups, the extract and the table, keeps those inside the window, and forgets people no longer held', async () => {
+    const goneCpp = childRecord({ birthDate: '2015-04-01', startDate: '2024-01-10', endDate: '2025-03-09' });
+    const keptCpp = childRecord({ birthDate: '2015-04-01', startDate: '2024-01-10', endDate: '2025-03-10' });
+    const goneUcpp = childRecord({ planType: 'UCPP', birthDate: '1995-05-05', startDate: '2025-02-01', endDate: '2026-02-09' });
+    const keptUcpp = childRecord({ planType: 'UCPP', birthDate: '1995-05-05', startDate: '2025-02-01', endDate: '2026-02-10' });
+    // Turns 18 on 2025-03-09: its window has passed too by the time of the pass.
+    const adult = childRecord({ planType: 'LAC', lacLegalStatus: 'S20', birthDate: '2007-03-09', startDate: '2024-06-01' });
+    const twoPlans = childRecord({ birthDate: '2016-02-02', startDate: '2024-01-10', endDate: '2025-03-09' });
+    const twoPlansLac = { ...twoPlans, planType: 'LAC', lacLegalStatus: 'S31', startDate: '2025-02-01', endDate: undefined };
+    const deleted = childRecord();
+    const all = [goneCpp, keptCpp, goneUcpp, keptUcpp, adult, twoPlans, twoPlansLac, deleted];
+    const la = await laWith(service, all);
+    for (const r of [goneCpp, keptCpp, adult, twoPlans]) expect((await unscheduledLookup(service, r.nhsNumber as string, 'purge-dr')).total).toBeGreaterThan(0);
+    const nhs = (r: Row) => r.nhsNumber as string;
+    const accessesOf = async (r: Row) => (await rows(service, 'SELECT 1 FROM accesses WHERE nhs_number = $1', [nhs(r)])).length;
+    expect(await accessesOf(goneCpp)).toBe(1);
+
+    // Data from before delete dates were applied at upload: still held with one.
+    await rows(service, `UPDATE plans SET delete_date = '2025-03-05' WHERE nhs_number = $1`, [nhs(deleted)]);
+    clock.set(new Date('2026-03-10T10:00:00Z'));
+    expect((await extract(service, la.token)).length).toBe(8);
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING, endedOver18: 1, plansPurged: 5, peopleForgotten: 4 });
+
+    const expected = [[nhs(keptCpp), 'CPP'], [nhs(keptUcpp), 'UCPP'], [nhs(twoPlans), 'LAC']].sort();
+    expect((await extract(service, la.token)).map((p) => [p.nhsNumber, p.planType]).sort()).toEqual(expected);
+    const inTable = await rows<{ nhs_number: string; plan_type: string }>(service, 'SELECT nhs_number, plan_type FROM plans WHERE la_code = $1', [la.org]);
+    expect(inTable.map((r) => [r.nhs_number, r.plan_type]).sort()).toEqual(expected);
+    expect((await silentLookup(service, nhs(keptCpp))).total).toBe(1);
+    expect((await silentLookup(service, nhs(keptUcpp))).total).toBe(1);
+    expect((await silentLookup(service, nhs(goneCpp))).total).toBe(0);
+
+    // The access history goes with a person's last plan; the PDS re-check forgets them too.
+    expect(await accessesOf(goneCpp)).toBe(0);
+    expect(await accessesOf(adult)).toBe(0);
+    expect(await accessesOf(twoPlans)).toBe(1);
+    expect(await accessesOf(keptCpp)).toBe(1);
+    const tracked = (await rows<{ nhs_number: string }>(service, 'SELECT nhs_number FROM pds_rechecks')).map((r) => r.nhs_number);
+    expect(tracked).toEqual(expect.arrayContaining([nhs(keptCpp), nhs(keptUcpp), nhs(twoPlans)]));
+    for (const r of [goneCpp, goneUcpp, adult, deleted]) expect(tracked).not.toContain(nhs(r));
+    // A plan already past its window when its subject's age ended it is not announced: it is simply purged.
+    const { notifications } = await mailbox(service, la.token);
+    expect(notifications.filter((n: { type: string }) => n.type !== 'access')).toEqual([]);
+    // What the LA was told about a purged child stays, under the notifications' own retention.
+    expect(notifications.some((n: { subject: { nhsNumber: string } }) => n.subject.nhsNumber === nhs(goneCpp))).toBe(true);
+
+    const audit = await rows<{ nhs_number: string | null; detail: Record<string, number> }>(service, `SELECT nhs_number, detail FROM audit_events WHERE action = 'retention:purge-plans'`);
+    expect(audit.length).toBe(3);
+    expect(audit.every((a) => a.nhs_number === null)).toBe(true);
+    expect(audit.reduce((sum, a) => sum + a.detail.plans!, 0)).toBe(5);
+    expect(audit.reduce((sum, a) => sum + a.detail.deletedInError!, 0)).toBe(1);
+
+    // The last day of a window is still inside it; the next day is not.
+    clock.advance(DAY);
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING, plansPurged: 2, peopleForgotten: 2 });
+    expect((await extract(service, la.token)).map((p) => p.nhsNumber)).toEqual([nhs(twoPlans)]);
+  });
+
+  it('purges exactly the plans the lookup rule calls gone, for any mix of ages, end dates and plan types', async () => {
+    const org = syntheticLaCode();
+    await rows(service, `INSERT INTO organisations (code, name, office_hours) VALUES ($1, 'Generated Council', '{"timeZone":"Europe/London","days":["mon"],"opens":"09:00","closes":"17:00"}')`, [org]);
+    const today = londonDateOf(clock.now());
+    const dayIn = (from: number, to: number) => fc.integer({ min: from, max: to }).map((n) => addDays(today, n));
+    const generated = fc.sample(
+      fc.record({ planType: fc.constantFrom<PlanType>(...PLAN_TYPES), birthDate: dayIn(-30 * 366, 0), end: fc.option(dayIn(-800, 400), { nil: null }) }),
+      { numRuns: 200, seed: 20260310 },
+    );
+    const plans = generated.map((g) => ({ ...g, endDate: g.end !== null && g.end < g.birthDate ? g.birthDate : g.end, deleteDate: null, nhsNumber: syntheticNhsNumber() }));
+    for (const p of plans) {
+      await rows(
+        service,
+        `INSERT INTO plans (la_code, nhs_number, plan_type, start_date, end_date, lac_legal_status, family_name, given_names, birth_date)
+         VALUES ($1, $2, $3, $4, $5, $6, 'Generated', 'Test', $4)`,
+        [org, p.nhsNumber, p.planType, p.birthDate, p.endDate, p.planType === 'LAC' ? 'S20' : null],
+      );
+    }
+    const visible = plans.filter((p) => visibilityOf(p, today, WINDOWS) !== 'gone');
+    expect(visible.length).toBeGreaterThan(20);
+    expect(plans.length - visible.length).toBeGreaterThan(20);
+    const summary = await run(service);
+    expect(summary.plansPurged).toBe(plans.length - visible.length);
+    const left = await rows<{ nhs_number: string }>(service, 'SELECT nhs_number FROM plans WHERE la_code = $1', [org]);
+    expect(left.map((r) => r.nhs_number).sort()).toEqual(visible.map((p) => p.nhsNumber).sort());
+  });
+});
+
+describe('notification and audit retention', () => {
+  const clock = movableClock(new Date('2026-01-05T10:00:00Z'));
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService({ clock, env: { ...MANUAL, NOTIFICATION_RETENTION_DAYS: '30', AUDIT_RETENTION_DAYS: '60' } });
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('drops acknowledged notifications past retention, keeps unacknowledged and newer ones, and numbering carries on', async () => {
+    const child = childRecord();
+    const la = await laWith(service, [child]);
+    const ack = (eventNumbers: number[]) =>
+      service.fetch('/la/v1/notifications/ack', { method: 'POST', token: la.token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ eventNumbers }) });
+    for (const sub of ['ret-dr-1', 'ret-dr-2', 'ret-dr-3']) await unscheduledLookup(service, child.nhsNumber as string, sub);
+    expect(await (await ack([1, 2])).json()).toEqual({ acknowledged: [1, 2] });
+    clock.advance(31 * DAY);
+    await unscheduledLookup(service, child.nhsNumber as string, 'ret-dr-4');
+    expect(await (await ack([4])).json()).toEqual({ acknowledged: [4] });
+
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING, notificationsPurged: 2 });
+    const after = await mailbox(service, la.token);
+    expect(eventNumbers(after.notifications)).toEqual([3, 4]);
+    expect(after.lastEventNumber).toBe(4);
+    expect(eventNumbers((await mailbox(service, la.token, 1)).notifications)).toEqual([3, 4]);
+
+    // Replay starts at the oldest kept number, then the stream goes live with the next number.
+    const stream = await openStream(service, { token: await laToken(service, la.org, 'social-worker'), after: 0 });
+    await stream.waitFor((frames) => frames.filter((f) => f.type === 'notification').length === 2);
+    await unscheduledLookup(service, child.nhsNumber as string, 'ret-dr-5');
+    await stream.waitFor((frames) => frames.filter((f) => f.type === 'notification').length === 3);
+    expect(stream.notifications().map((f) => f.notification.eventNumber)).toEqual([3, 4, 5]);
+    stream.ws.close();
+
+    // Thirty days after it was acknowledged, number 4 goes too; 3, never acknowledged, stays.
+    clock.advance(31 * DAY);
+    expect(await run(service)).toMatchObject({ notificationsPurged: 1 });
+    expect(eventNumbers((await mailbox(service, la.token)).notifications)).toEqual([3, 5]);
+    const audit = await rows<{ detail: Record<string, unknown> }>(service, `SELECT detail FROM audit_events WHERE action = 'retention:purge-notifications'`);
+    expect(audit.map((a) => a.detail.notifications)).toEqual([2, 1]);
+  });
+
+  it('drops audit rows older than the audit retention and keeps newer ones', async () => {
+    const child = childRecord();
+    await laWith(service, [child]);
+    await unscheduledLookup(service, child.nhsNumber as string, 'audit-dr-old');
+    const oldest = clock.now();
+    clock.advance(61 * DAY);
+    await unscheduledLookup(service, child.nhsNumber as string, 'audit-dr-new');
+    const cutoff = new Date(clock.now().getTime() - 60 * DAY);
+    expect(cutoff > oldest).toBe(true);
+    const count = async (where: string) => (await rows<{ n: number }>(service, `SELECT count(*)::int AS n FROM audit_events WHERE ${where}`, [cutoff]))[0]?.n;
+    const old = await count('recorded_at < $1');
+    const recent = await count('recorded_at >= $1');
+    expect(old).toBeGreaterThan(2);
+
+    const summary = await run(service);
+    expect(summary.auditPurged).toBe(old);
+    expect(await count('recorded_at < $1')).toBe(0);
+    // Every newer row stays, and the purge itself is on the record.
+    expect(await count(`recorded_at >= $1 AND action NOT LIKE 'retention:%'`)).toBe(recent);
+    const purges = await rows<{ detail: Record<string, unknown> }>(service, `SELECT detail FROM audit_events WHERE action = 'retention:purge-audit'`);
+    expect(purges.reduce((sum, p) => sum + Number(p.detail.auditEvents), 0)).toBe(old);
+    const mine = await rows(service, `SELECT 1 FROM audit_events WHERE nhs_number = $1 AND user_id = 'audit-dr-new'`, [child.nhsNumber]);
+    expect(mine).toHaveLength(1);
+    // What is left still verifies from the moved anchors.
+    expect(await verifyAuditChain(service.composition.pool)).toMatchObject({ ok: true });
+  });
+
+  it('keeps purging audit rows when a lane\'s clock stepped back, so no lane is stuck behind a newer row', async () => {
+    const now = clock.now().getTime();
+    const at = (days: number, hours = 0) => new Date(now - days * DAY - hours * HOUR);
+    const db = await service.composition.pool.connect();
+    try {
+      await db.query('BEGIN');
+      // An empty lane, so that nothing newer sits in front of these rows.
+      const lane = (await db.query('SELECT l FROM generate_series(0, 15) AS l WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE lane = l) LIMIT 1')).rows[0].l;
+      await db.query(`SELECT set_config('cpis.audit_lane', $1, true)`, [String(lane)]);
+      for (const recorded of [at(60, 1), at(63), at(63), at(63)]) {
+        await db.query(
+          `INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_role, organisation_code, request_id) VALUES ($1, 'test:skewed-clock', 'ok', 'skew-test', 'system', 'CPIS', 'skew')`,
+          [recorded],
+        );
+      }
+      await db.query('COMMIT');
+    } finally {
+      db.release();
+    }
+    // Batches of two would stop at the three older rows, behind the first: the span widens instead.
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING, auditPurged: 4 });
+    expect(await rows(service, `SELECT 1 FROM audit_events WHERE action = 'test:skewed-clock'`)).toEqual([]);
+    expect(await verifyAuditChain(service.composition.pool)).toMatchObject({ ok: true });
+  });
+});
+
+describe('with several instances on one database', () => {
+  const clock = movableClock(new Date('2026-03-10T10:00:00Z'));
+  let a: TestService;
+  let b: TestService;
+  beforeAll(async () => {
+    a = await startTestService({ clock, env: MANUAL });
+    b = await startTestService({ clock, env: MANUAL, databaseUrl: a.databaseUrl, dataDir: a.dataDir });
+  });
+  afterAll(async () => {
+    await b?.stop();
+    await a?.stop();
+  });
+
+  it('passes at the same moment end each plan once and notify once, with contiguous event numbers', async () => {
+    const children = Array.from({ length: 7 }, (_, i) => childRecord({ birthDate: '2008-03-11', startDate: `2024-01-1${i}` }));
+    const la = await laWith(a, children);
+    clock.set(new Date('2026-03-11T10:00:00Z'));
+    const passes = await Promise.all([run(a), run(b), run(a), run(b)]);
+    expect(passes.some((p) => p.ran)).toBe(true);
+    expect(passes.reduce((sum, p) => sum + p.endedOver18, 0)).toBe(7);
+    expect(passes.reduce((sum, p) => sum + p.notified, 0)).toBe(7);
+    const { notifications } = await mailbox(b, la.token);
+    expect(eventNumbers(notifications)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(new Set(notifications.map((n: { subject: { nhsNumber: string } }) => n.subject.nhsNumber)).size).toBe(7);
+    expect(await run(b)).toEqual({ ran: true, ...NOTHING });
+    expect([...a.logs, ...b.logs].filter((l) => /"level":50/.test(l))).toEqual([]);
+  });
+
+  it('skips a pass while another instance holds the retention lock', async () => {
+    const la = await laWith(a, [childRecord({ birthDate: '2008-03-12', startDate: '2024-01-10' })]);
+    clock.set(new Date('2026-03-12T10:00:00Z'));
+    const holder = new pg.Client({ connectionString: a.databaseUrl });
+    await holder.connect();
+    try {
+      expect((await holder.query('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK])).rows[0].locked).toBe(true);
+      expect(await run(a)).toEqual({ ran: false, ...NOTHING });
+      expect((await mailbox(a, la.token)).notifications).toEqual([]);
+      await holder.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK]);
+      expect(await run(b)).toEqual({ ran: true, ...NOTHING, endedOver18: 1, notified: 1 });
+    } finally {
+      await holder.end();
+    }
+  });
+});
+
+describe('on its schedule', () => {
+  it('runs at start-up and then every interval inside the service, and stops with it', async () => {
+    const clock = movableClock(new Date('2026-03-10T10:00:00Z'));
+    const first = await startTestService({ clock, env: MANUAL });
+    try {
+      const child = childRecord({ birthDate: '2008-03-11', startDate: '2024-01-10' });
+      const la = await laWith(first, [child]);
+      clock.set(new Date('2026-03-11T10:00:00Z'));
+      const scheduled = await startTestService({ clock, env: { RETENTION_INTERVAL_SECONDS: '1' }, databaseUrl: first.databaseUrl, dataDir: first.dataDir });
+      try {
+        const told = async () => (await mailbox(first, la.token)).notifications.length;
+        for (let i = 0; i < 100 && (await told()) === 0; i++) await sleep(50);
+        expect(await told()).toBe(1);
+        // Later passes of the schedule find nothing more to do.
+        await sleep(2_500);
+        expect(await told()).toBe(1);
+        const passLog = scheduled.logs.find((l) => l.includes('retention pass'));
+        expect(JSON.parse(passLog ?? '{}')).toMatchObject({ retention: { endedOver18: 1, notified: 1 } });
+        expect(scheduled.logs.join('\n')).not.toContain(child.nhsNumber as string);
+      } finally {
+        await scheduled.stop();
+      }
+      expect(scheduled.logs.filter((l) => l.includes('retention pass failed'))).toEqual([]);
+    } finally {
+      await first.stop();
+    }
+  });
+});
