@@ -64,6 +64,11 @@ export const systemClock: Clock = { now: () => new Date() };
 
 const SOFTWARE = { name: 'cpis-open', version: '0.1.0' };
 
+/** The subject access export (npm run subject-access) over an already open pool. */
+export function composeSubjectAccess(pool: pg.Pool, clock: Clock = systemClock) {
+  return createExportSubjectAccess({ store: createPostgresSubjectAccessStore(pool), clock, software: SOFTWARE });
+}
+
 /** Connects to the configured PostgreSQL, or starts the embedded one, and applies migrations. */
 export async function openDatabase(config: Config, logger: Logger): Promise<{ pool: pg.Pool; url: string; embedded?: EmbeddedPostgres }> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger });

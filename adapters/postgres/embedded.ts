@@ -95,6 +95,19 @@ async function passwordFor(dataDir: string): Promise<string> {
   return password;
 }
 
+/**
+ * The URL of the embedded PostgreSQL that a running service (or a killed one) has up under DATA_DIR,
+ * if any: operators' tools connect to it rather than start a second server on the same cluster.
+ */
+export async function runningEmbeddedUrl(dataDir: string): Promise<string | undefined> {
+  const lines = (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!(pid > 0 && port > 0) || !isAlive(pid)) return undefined;
+  const password = (await readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`;
+}
+
 /** Starts (initialising on first use) the embedded PostgreSQL under DATA_DIR and returns its URL. */
 export async function startEmbeddedPostgres(options: { dataDir: string; port: number; logger: Logger }): Promise<EmbeddedPostgres> {
   const logger = options.logger.child({ component: 'embedded-postgres' });

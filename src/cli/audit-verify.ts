@@ -1,13 +1,9 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pino, { type Logger } from 'pino';
-import type pg from 'pg';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import pino from 'pino';
+import { ConfigError, loadConfig } from '../config.ts';
+import { CliError, EXIT, openCliDatabase } from './database.ts';
 import { createLogger, errorForLog } from '../logger.ts';
-import { startEmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
-import { createPool } from '../../adapters/postgres/pool.ts';
 import { AUDIT_LANES, verifyAuditChain, type LaneHead } from '../../adapters/postgres/audit-chain.ts';
 
 const USAGE = `usage: npm run --silent audit:verify -- [--json] [--checkpoint <file>]
@@ -20,15 +16,7 @@ Uses DATABASE_URL, else the embedded PostgreSQL under DATA_DIR, whether or not t
 Exit codes: 0 intact, 1 broken, anything else could not check (64 usage, 69 database, 70 other, 78 config).`;
 
 // 0 and 1 are the verdicts; the rest follow sysexits(3) as the other CLIs do.
-const EXIT = { intact: 0, broken: 1, usage: 64, unavailable: 69, software: 70, config: 78 } as const;
-
-class CliError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode: number) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
+const VERDICT = { intact: 0, broken: 1 } as const;
 
 type Args = { json: boolean; checkpoint?: LaneHead[] };
 
@@ -60,59 +48,21 @@ async function parse(): Promise<Args | 'help'> {
   }
 }
 
-/** The URL of the embedded PostgreSQL a running service (or a killed one) left up under DATA_DIR, if any. */
-async function runningEmbeddedUrl(dataDir: string): Promise<string | undefined> {
-  const lines = (await readFile(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  if (!(pid > 0 && port > 0)) return undefined;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
-  const password = (await readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
-  return `postgres://cpis:${encodeURIComponent(password)}@127.0.0.1:${port}/cpis`;
-}
-
-/** DATABASE_URL; else the running service's embedded PostgreSQL; else that PostgreSQL, started here and stopped after. */
-async function openDatabase(config: Config, logger: Logger): Promise<{ pool: pg.Pool; close(): Promise<void> }> {
-  let url = config.databaseUrl || (await runningEmbeddedUrl(config.dataDir));
-  let stopEmbedded = async () => {};
-  if (!url) {
-    const dataDir = path.resolve(config.dataDir);
-    if (!existsSync(path.join(dataDir, 'pg', 'PG_VERSION')))
-      throw new CliError(`no database under DATA_DIR ${dataDir}: set DATA_DIR to the service's, or DATABASE_URL`, EXIT.unavailable);
-    const embedded = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, logger }).catch((error: unknown) => {
-      throw new CliError(`cannot start the embedded PostgreSQL: ${errorForLog(error).message}`, EXIT.unavailable);
-    });
-    url = embedded.url;
-    stopEmbedded = () => embedded.stop();
-  }
-  const pool = createPool({ url, max: 1, logger, applicationName: 'cpis-audit-verify' });
-  const close = async () => {
-    await pool.end();
-    await stopEmbedded();
-  };
-  try {
-    const { rows } = await pool.query<{ chained: boolean }>(`SELECT to_regclass('audit_chain_heads') IS NOT NULL AS chained`);
-    if (!rows[0]?.chained) throw new CliError('the database has no audit chain yet (migration 0006): start the service once (npm start) to apply it', EXIT.unavailable);
-  } catch (error) {
-    await close();
-    throw error instanceof CliError ? error : new CliError(`cannot use PostgreSQL: ${errorForLog(error).message}`, EXIT.unavailable);
-  }
-  return { pool, close };
-}
-
 async function main(): Promise<number> {
   const args = await parse();
   if (args === 'help') {
     process.stdout.write(`${USAGE}\n`);
-    return EXIT.intact;
+    return VERDICT.intact;
   }
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'silent' ? 'silent' : 'warn', pino.destination(2));
-  const { pool, close } = await openDatabase(config, logger);
+  const { pool, close } = await openCliDatabase(config, logger, {
+    applicationName: 'cpis-audit-verify',
+    check: async (db) => {
+      const { rows } = await db.query<{ chained: boolean }>(`SELECT to_regclass('audit_chain_heads') IS NOT NULL AS chained`);
+      if (!rows[0]?.chained) throw new CliError('the database has no audit chain yet (migration 0006): start the service once (npm start) to apply it', EXIT.unavailable);
+    },
+  });
   try {
     const report = await verifyAuditChain(pool, { checkpoint: args.checkpoint }).catch((error: unknown) => {
       throw new CliError(`could not read the audit chain: ${errorForLog(error).message}`, EXIT.unavailable);
@@ -124,7 +74,7 @@ async function main(): Promise<number> {
       const b = report.break;
       process.stdout.write(`audit chain BROKEN (${b.kind}) at lane ${b.lane ?? '-'}, seq ${b.seq ?? '-'}, id ${b.id ?? '-'}: ${b.message}; ${report.rowsChecked} rows checked before it\n`);
     }
-    return report.ok ? EXIT.intact : EXIT.broken;
+    return report.ok ? VERDICT.intact : VERDICT.broken;
   } finally {
     await close();
   }

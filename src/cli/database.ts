@@ -1,0 +1,65 @@
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { Config } from '../config.ts';
+import { errorForLog } from '../logger.ts';
+import { runningEmbeddedUrl, startEmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
+import { createPool } from '../../adapters/postgres/pool.ts';
+
+/** sysexits(3) codes the operators' tools share, so a script can tell a wrong call from a database it cannot use. */
+export const EXIT = { usage: 64, unavailable: 69, software: 70, config: 78 } as const;
+
+/** A failure the tool explains in one line on stderr, with its exit code. */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+export type CliDatabase = { pool: pg.Pool; close(): Promise<void> };
+
+/**
+ * The service's database for an operator's tool: DATABASE_URL; else the embedded PostgreSQL a running
+ * service has up under DATA_DIR; else that cluster, started here and stopped by close(). `check` runs
+ * once connected (e.g. for missing migrations) and may throw a CliError.
+ */
+export async function openCliDatabase(
+  config: Config,
+  logger: Logger,
+  options: { applicationName: string; check: (pool: pg.Pool) => Promise<void> },
+): Promise<CliDatabase> {
+  let url = config.databaseUrl || (await runningEmbeddedUrl(config.dataDir));
+  let stopEmbedded = async () => {};
+  if (!url) {
+    const dataDir = path.resolve(config.dataDir);
+    if (!existsSync(path.join(dataDir, 'pg', 'PG_VERSION')))
+      throw new CliError(`no database under DATA_DIR ${dataDir}: set DATA_DIR to the service's, or DATABASE_URL`, EXIT.unavailable);
+    const embedded = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, logger }).catch((error: unknown) => {
+      throw new CliError(`cannot start the embedded PostgreSQL: ${errorForLog(error).message}`, EXIT.unavailable);
+    });
+    url = embedded.url;
+    stopEmbedded = () => embedded.stop();
+  }
+  const pool = createPool({ url, max: 2, logger, applicationName: options.applicationName });
+  // pool.end() resolves once it has asked its clients to end, not when they have: stopping the
+  // server before they are gone would make it kill them, which it logs as an error.
+  const disconnected: Promise<unknown>[] = [];
+  pool.on('connect', (client) => disconnected.push(once(client, 'end')));
+  const close = async () => {
+    await pool.end();
+    await Promise.all(disconnected);
+    await stopEmbedded();
+  };
+  try {
+    await pool.query('SELECT 1');
+    await options.check(pool);
+  } catch (error) {
+    await close();
+    throw error instanceof CliError ? error : new CliError(`cannot use PostgreSQL: ${errorForLog(error).message}`, EXIT.unavailable);
+  }
+  return { pool, close };
+}
