@@ -25,6 +25,13 @@ function messageOf(error: ErrorObject, field: string): string {
   return `${field} ${error.message ?? 'is invalid'}`;
 }
 
+/**
+ * A field name as the acknowledgement may repeat and store it. An unknown member's name is the
+ * caller's own text: it is cut short, and a NUL or an unpaired surrogate (which PostgreSQL's jsonb
+ * refuses) becomes U+FFFD.
+ */
+const safeFieldName = (name: string) => name.slice(0, 40).toWellFormed().replaceAll('\u0000', '\ufffd');
+
 /** Checks one raw record: the upload-record schema first, then the domain rules. */
 export type RecordValidator = (raw: unknown, laCode: string, today: IsoDate) => RecordCheck;
 
@@ -34,7 +41,7 @@ export function createRecordValidator(): RecordValidator {
   return (raw, laCode, today) => {
     if (!validate(raw)) {
       const error = (validate.errors ?? [])[0] as ErrorObject;
-      const field = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? fieldOf(error) : '(record)';
+      const field = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? safeFieldName(fieldOf(error)) : '(record)';
       return {
         ok: false,
         result: RECORD_RESULT.failure,

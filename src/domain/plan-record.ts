@@ -34,6 +34,21 @@ const NHS_MESSAGES = {
   'old-style': 'is an old-style NHS number; send the current 10-digit number',
 } as const;
 
+/** True for text PostgreSQL can hold exactly as sent: no NUL character, no unpaired UTF-16 surrogate. */
+function isStorableText(value: string): boolean {
+  return !value.includes('\u0000') && value.isWellFormed();
+}
+
+/** The first free-text field that could not be stored as sent, named as the schema names fields. */
+function unstorableField(record: UploadRecord): string | undefined {
+  for (const field of ['familyName', 'givenNames', 'localId'] as const) {
+    const value = record[field];
+    if (value !== undefined && !isStorableText(value)) return field;
+  }
+  const line = (record.addressLines ?? []).findIndex((l) => !isStorableText(l));
+  return line >= 0 ? `addressLines.${line}` : undefined;
+}
+
 /** Applies the publishing rules of domain.md §1, §4 and §6 to one schema-valid record. */
 export function checkUploadRecord(record: UploadRecord, laCode: string, today: IsoDate): RecordCheck {
   const nhs = checkNhsNumber(record.nhsNumber);
@@ -41,6 +56,9 @@ export function checkUploadRecord(record: UploadRecord, laCode: string, today: I
     const result = nhs.reason === 'old-style' ? RECORD_RESULT.oldStyleNhsNumber : RECORD_RESULT.failure;
     return fail('nhsNumber', `NHS_NUMBER_${nhs.reason.toUpperCase().replace('-', '_')}`, `nhsNumber ${NHS_MESSAGES[nhs.reason]}`, result);
   }
+  // Refused rather than altered: a NUL cannot be stored at all, and an unpaired surrogate would be stored as U+FFFD.
+  const unstorable = unstorableField(record);
+  if (unstorable) return fail(unstorable, 'INVALID_CHARACTERS', `${unstorable} contains a NUL character or invalid Unicode`);
   for (const field of ['birthDate', 'startDate', 'endDate', 'deleteDate'] as const) {
     const value = record[field];
     if (value !== undefined && !isRealDate(value)) return fail(field, 'INVALID_DATE', `${field} is not a real calendar date`);

@@ -7,11 +7,13 @@ import { errorForLog } from '../logger.ts';
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 
 /** Errors raised by body-parser and friends, by their type. */
-function fromLibraryError(error: { type?: string; status?: number }): AppError | undefined {
+function fromLibraryError(error: { type?: string; status?: number; expose?: boolean }): AppError | undefined {
   if (error.type === 'entity.parse.failed') return invalidRequest('body is not valid JSON', 'structure');
   if (error.type === 'entity.too.large') return payloadTooLarge('body is too large');
   if (error.type === 'encoding.unsupported' || error.type === 'charset.unsupported') return unsupportedMediaType('unsupported body encoding');
   if (error.type === 'request.aborted') return invalidRequest('request was aborted');
+  // Any other body the library refused as the client's fault, such as one that fails to decompress.
+  if (error.status === 400 && error.expose === true) return invalidRequest('request body could not be read', 'structure');
   return undefined;
 }
 

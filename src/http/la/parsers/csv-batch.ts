@@ -38,7 +38,11 @@ function toRecord(header: string[], cells: string[]): RawRecord {
 /** Streams a CSV with a header row: spreadsheet exports (BOM, CRLF, quoted fields) read as they are. */
 export function readCsvBatch(text: AsyncIterable<string>, sequenceNumber: number | undefined): BatchSource {
   async function* records(): AsyncGenerator<RawRecord> {
-    const rows = Readable.from(text).pipe(parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, max_record_size: 64 * 1024 }));
+    // Every line end is named: left to guess, the parser keeps the first kind it meets and glues rows
+    // that end otherwise onto their neighbours (a file edited in two tools mixes CRLF and LF).
+    const rows = Readable.from(text).pipe(
+      parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, max_record_size: 64 * 1024, record_delimiter: ['\r\n', '\n', '\r'] }),
+    );
     let header: string[] | undefined;
     try {
       for await (const row of rows as AsyncIterable<string[]>) {
