@@ -1,5 +1,5 @@
 import { AppError, invalidSearchData } from '../domain/app-error.ts';
-import { authoriseSearch, readKindOf } from '../domain/access-rules.ts';
+import { authoriseSearch, authoriseSearcher, readKindOf } from '../domain/access-rules.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { LookupResult, VisiblePlan } from '../domain/lookup.ts';
@@ -42,6 +42,7 @@ export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; wi
     const nhsNumber = candidate?.ok ? candidate.value : null;
     let unscheduled: boolean | null = null;
     try {
+      authoriseSearcher(identity);
       const kind = readKindOf(request.unscheduledHeader);
       unscheduled = kind === 'unscheduled';
       authoriseSearch(identity, kind);

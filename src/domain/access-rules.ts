@@ -15,9 +15,14 @@ export function readKindOf(header: string | undefined): ReadKind {
   throw preconditionFailed(`${UNSCHEDULED_HEADER} must be true or false`, UNSCHEDULED_HEADER);
 }
 
+/** Only clinicians search (api.md: any other role gets 403, whatever else the request says). */
+export function authoriseSearcher(identity: Identity): void {
+  if (identity.role !== 'clinician') throw accessDenied(`role ${identity.role} may not search the register`);
+}
+
 /** Only clinicians search; B0107 may view and notify, B0170 may only read silently (NHS national RBAC). */
 export function authoriseSearch(identity: Identity, kind: ReadKind): void {
-  if (identity.role !== 'clinician') throw accessDenied(`role ${identity.role} may not search the register`);
+  authoriseSearcher(identity);
   const may = identity.activities.includes(ACTIVITY.viewAndNotify) || (kind === 'silent' && identity.activities.includes(ACTIVITY.silentRead));
   if (!may) {
     throw accessDenied(

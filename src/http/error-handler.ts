@@ -33,7 +33,7 @@ export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-/** Unknown path: 404 NOT_FOUND. */
+/** Unknown path: 404 NOT_FOUND. The path is not repeated: a mistyped URL can hold an NHS number. */
 export const notFoundHandler: RequestHandler = (req) => {
-  throw notFound(`no route for ${req.method} ${req.path.slice(0, 100)}`);
+  throw notFound(`no route for this ${req.method} path; see the CapabilityStatement (/cpis/FHIR/R4/metadata) or the README's API section`);
 };

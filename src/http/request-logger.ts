@@ -2,22 +2,32 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 
+type Served = IncomingMessage & { baseUrl?: string; route?: { path: unknown }; identity?: { role: string; org: string } };
+
 /**
- * One line per request: method, path (never the query, which carries NHS numbers), status, time,
- * request id and the caller's role and organisation. No headers, no bodies.
+ * The route pattern that served a request, as the metrics label it. Never the raw path: a client
+ * may put an NHS number or a name in it (`/Patient/<NHS number>`), and a 404 would log it.
+ */
+const routeOf = (req: Served) => (req.route ? `${req.baseUrl ?? ''}${String(req.route.path)}` : req.baseUrl || 'unmatched');
+
+/**
+ * One line per request: method, route pattern (never the path or query, which can carry NHS
+ * numbers), status, time, request id and the caller's role and organisation. No headers, no bodies.
  */
 export function createRequestLogger(logger: Logger) {
   return pinoHttp({
     logger,
     genReqId: (req: IncomingMessage) => (req as IncomingMessage & { requestId?: string }).requestId ?? '',
     serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, path: req.url.split('?')[0] }),
+      req: (req: { id: string; method: string }) => ({ id: req.id, method: req.method }),
       res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
     wrapSerializers: false,
-    customProps: (req: IncomingMessage) => {
-      const identity = (req as IncomingMessage & { identity?: { role: string; org: string } }).identity;
-      return identity ? { role: identity.role, org: identity.org } : {};
+    // Called as the request starts and again as it ends; only the end knows the route and the caller.
+    customProps: (req: IncomingMessage, res: ServerResponse) => {
+      if (!res.headersSent) return {};
+      const { identity } = req as Served;
+      return { route: routeOf(req as Served), ...(identity ? { role: identity.role, org: identity.org } : {}) };
     },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
       error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',

@@ -3,6 +3,7 @@ import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, searchFor } from '../support/care-setting.ts';
 import { openStream } from '../support/stream-client.ts';
+import { remoteRouteTo, requestVia } from '../support/network.ts';
 
 let service: TestService;
 beforeAll(async () => {
@@ -43,5 +44,86 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
     expect(text).not.toContain(record.nhsNumber as string);
     stream.ws.close();
+  });
+});
+
+describe('GET /metrics through a reverse proxy on the same host', () => {
+  it('asks for an ops token when a loopback caller carries a forwarding header', async () => {
+    for (const headers of [{ 'x-forwarded-for': '198.51.100.7' }, { forwarded: 'for=198.51.100.7' }, { 'x-real-ip': '198.51.100.7' }]) {
+      expect((await service.fetch('/metrics', { headers })).status).toBe(401);
+    }
+    const ops = await service.token({ role: 'ops', org: 'OPS' });
+    const res = await service.fetch('/metrics', { headers: { 'x-forwarded-for': '198.51.100.7', authorization: `Bearer ${ops}` } });
+    expect(res.status).toBe(200);
+  });
+});
+
+describe('GET /metrics from another host', () => {
+  // The service listens on every interface here; the test calls it from a non-loopback source address.
+  let open: TestService;
+  beforeAll(async () => {
+    open = await startTestService({ env: { HOST: '0.0.0.0' } });
+  });
+  afterAll(async () => {
+    await open?.stop();
+  });
+
+  const fromElsewhere = (headers: Record<string, string> = {}) => requestVia(remoteRouteTo(open.url), '/metrics', { headers });
+  const codeOf = (text: string) => (JSON.parse(text) as { issue: { details: { coding: { code: string }[] } }[] }).issue[0]?.details.coding[0]?.code;
+
+  it('answers 401 without a token, 403 to every role but ops, and 200 to ops', async () => {
+    const org = syntheticLaCode();
+    const none = await fromElsewhere();
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    expect(none.headers['content-type']).toMatch(/application\/fhir\+json/);
+    expect(codeOf(none.text)).toBe('UNAUTHORISED');
+    expect((await fromElsewhere({ authorization: 'Bearer not.a.token' })).status).toBe(401);
+
+    for (const token of [await clinicianToken(open), await laToken(open, org), await open.token({ role: 'social-worker', org })]) {
+      const denied = await fromElsewhere({ authorization: `Bearer ${token}` });
+      expect(denied.status).toBe(403);
+      expect(codeOf(denied.text)).toBe('ACCESS_DENIED');
+      expect(denied.text).not.toContain('cpis_');
+    }
+
+    const ops = await fromElsewhere({ authorization: `Bearer ${await open.token({ role: 'ops', org: 'OPS01' })}` });
+    expect(ops.status).toBe(200);
+    expect(ops.headers['content-type']).toMatch(/text\/plain/);
+    // The two refusals above are counted (their route label is the router's, not the full path).
+    expect(ops.text).toMatch(/^cpis_http_requests_total\{method="GET",route="[^"]+",status="401"\} 2$/m);
+    expect(ops.text).toMatch(/^cpis_http_requests_total\{method="GET",route="[^"]+",status="403"\} 3$/m);
+    // The same instance still opens it to a loopback caller without a token.
+    expect((await open.fetch('/metrics')).status).toBe(200);
+  });
+
+  it('cannot be opened by a forwarding header that claims a loopback client', async () => {
+    const claims: Record<string, string>[] = [
+      { 'x-forwarded-for': '127.0.0.1' },
+      { forwarded: 'for=127.0.0.1', 'x-real-ip': '127.0.0.1' },
+      { 'x-forwarded-for': '::1, 127.0.0.1', 'x-forwarded-host': 'localhost', host: '127.0.0.1' },
+    ];
+    for (const headers of claims) expect((await fromElsewhere(headers)).status).toBe(401);
+  });
+});
+
+describe('GET /metrics on a dual-stack listener (::)', () => {
+  // IPv4 peers then arrive as IPv4-mapped IPv6 addresses: ::ffff:127.0.0.1 is loopback, ::ffff:<other> is not.
+  let dual: TestService;
+  beforeAll(async () => {
+    dual = await startTestService({ env: { HOST: '::' } });
+  });
+  afterAll(async () => {
+    await dual?.stop();
+  });
+
+  it('stays open to 127.0.0.1 and ::1, and closed to any other address', async () => {
+    const { port } = new URL(dual.url);
+    expect((await requestVia({ url: `http://127.0.0.1:${port}`, from: '127.0.0.1' }, '/metrics')).status).toBe(200);
+    expect((await requestVia({ url: `http://[::1]:${port}`, from: '::1' }, '/metrics')).status).toBe(200);
+    const elsewhere = remoteRouteTo(dual.url);
+    expect((await requestVia(elsewhere, '/metrics')).status).toBe(401);
+    // 127.0.0.2 is loopback to the kernel but not one of the addresses the service opens metrics to.
+    expect((await requestVia({ url: `http://127.0.0.1:${port}`, localAddress: '127.0.0.2', from: '127.0.0.2' }, '/metrics')).status).toBe(401);
   });
 });

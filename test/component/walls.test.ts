@@ -1,0 +1,582 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { childRecord, syntheticLaCode, yearsAgo } from '../support/synthetic.ts';
+import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
+import { clinicianToken, NHS_SYSTEM } from '../support/care-setting.ts';
+import { openStream, type StreamClient } from '../support/stream-client.ts';
+import { remoteRouteTo, requestVia, type RemoteRoute } from '../support/network.ts';
+import { STREAM_PATH } from '../../src/realtime/stream-server.ts';
+
+// Who may do what, endpoint by endpoint (api.md, Identity and the access rules of each API).
+//
+// Every row runs against two fresh LAs of its own: A (three children, looked up once each, so
+// notifications 1 to 3) and B (one child, notification 1). `org` is the caller's relation to A:
+//   own    the caller's token carries A's code;
+//   other  the caller's token carries B's code, and the request goes for A's things (A's event
+//          numbers, A's child, `org=<A>` in the query): it must only ever reach B's;
+//   n/a    the endpoint is not an LA's. Clinicians then carry a care setting's code, ops its own,
+//          and LA roles (on the FHIR API) A's code: the child's own LA, the likeliest to slip through.
+// Clinicians and ops with `own`/`other` carry an LA's code in their token: the role still decides.
+//
+// What `data` promises beyond the status:
+//   own LA only          the answer shows the caller's LA and nothing of the other LA; nothing of the other LA changes
+//   changes own LA only  the caller's LA changes as asked (read back in PostgreSQL); nothing of the other LA changes
+//   the child only       the clinician sees A's child and A, nothing of B; B does not change
+//   no patient data      the answer names no child of either LA; neither LA changes
+const OWN = 'own LA only';
+const WRITES_OWN = 'changes own LA only';
+const CHILD = 'the child only';
+const NONE = 'no patient data';
+type Data = typeof OWN | typeof WRITES_OWN | typeof CHILD | typeof NONE;
+type Role = 'none' | 'clinician' | 'la-system' | 'social-worker' | 'ops';
+type Org = 'own' | 'other' | 'n/a';
+type Wall = { endpoint: EndpointName; role: Role; org: Org; expect: { status: number; data: Data } };
+
+const WALLS: Wall[] = [
+  // Operations: open, and never patient data.
+  { endpoint: 'GET /health/live', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/live', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/live', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/live', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/live', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/ready', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/ready', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/ready', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/ready', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /health/ready', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  // Metrics: open on loopback (a local scraper), otherwise ops only.
+  { endpoint: 'GET /metrics from loopback', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /metrics from loopback', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /metrics from loopback', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /metrics from loopback', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /metrics from loopback', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /metrics from another host', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /metrics from another host', role: 'clinician', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /metrics from another host', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /metrics from another host', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /metrics from another host', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  // The duty console's page and session mode are open; the demo sign-in exists only in AUTH_MODE=dev.
+  { endpoint: 'GET /console/ (static files)', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/ (static files)', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/ (static files)', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/ (static files)', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/ (static files)', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/session', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/session', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/session', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/session', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /console/session', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'POST /console/dev-sign-in', role: 'none', org: 'n/a', expect: { status: 201, data: NONE } },
+  { endpoint: 'POST /console/dev-sign-in', role: 'clinician', org: 'n/a', expect: { status: 201, data: NONE } },
+  { endpoint: 'POST /console/dev-sign-in', role: 'la-system', org: 'n/a', expect: { status: 201, data: NONE } },
+  { endpoint: 'POST /console/dev-sign-in', role: 'social-worker', org: 'n/a', expect: { status: 201, data: NONE } },
+  { endpoint: 'POST /console/dev-sign-in', role: 'ops', org: 'n/a', expect: { status: 201, data: NONE } },
+  // FHIR: the CapabilityStatement is open; only clinicians search (LA roles and ops get 403, and nothing is recorded as an access).
+  { endpoint: 'GET /cpis/FHIR/R4/metadata', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/metadata', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/metadata', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/metadata', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/metadata', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
+  { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
+  { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  // api.md: "any other role gets 403", whatever the request's headers say.
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'clinician', org: 'n/a', expect: { status: 400, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  // The LA's details: its system reads and changes them, its duty workers read them (the console's banner).
+  { endpoint: 'GET /la/v1/organisation', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/organisation', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/organisation', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/organisation', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/organisation', role: 'la-system', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/organisation', role: 'social-worker', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/organisation', role: 'social-worker', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/organisation', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/organisation', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'la-system', org: 'own', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'la-system', org: 'other', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/organisation', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // Publishing and the reconciliation extract: the LA system only. B sending A's child makes a plan of B's.
+  { endpoint: 'POST /la/v1/uploads', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads', role: 'la-system', org: 'own', expect: { status: 201, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/uploads', role: 'la-system', org: 'other', expect: { status: 201, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/uploads', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/plans', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/plans', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/plans', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/plans', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/plans', role: 'la-system', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/plans', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/plans', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/plans', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/plans', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // The mailbox and its acknowledgements: LA system and duty workers, each LA its own.
+  { endpoint: 'GET /la/v1/notifications', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications', role: 'la-system', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications', role: 'social-worker', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications', role: 'social-worker', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'la-system', org: 'own', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'la-system', org: 'other', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'social-worker', org: 'own', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'social-worker', org: 'other', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'la-system', org: 'own', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'la-system', org: 'other', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'social-worker', org: 'own', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'social-worker', org: 'other', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/ack {eventNumbers}', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // Live alerts: a ticket carries its LA; the stream, by bearer or ticket, carries only the caller's LA.
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'la-system', org: 'own', expect: { status: 201, data: OWN } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'la-system', org: 'other', expect: { status: 201, data: OWN } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'social-worker', org: 'own', expect: { status: 201, data: OWN } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'social-worker', org: 'other', expect: { status: 201, data: OWN } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/notifications/stream-tickets', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'la-system', org: 'own', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'la-system', org: 'other', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'social-worker', org: 'own', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'social-worker', org: 'other', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream (bearer)', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'la-system', org: 'own', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'la-system', org: 'other', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'social-worker', org: 'own', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'social-worker', org: 'other', expect: { status: 101, data: OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream?ticket=', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'la-system', org: 'own', expect: { status: 101, data: WRITES_OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'la-system', org: 'other', expect: { status: 101, data: WRITES_OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'social-worker', org: 'own', expect: { status: 101, data: WRITES_OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'social-worker', org: 'other', expect: { status: 101, data: WRITES_OWN } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'WS /la/v1/notifications/stream ack frames', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+];
+
+// ---------------------------------------------------------------------------------------------
+// The two LAs of a row, and what of them may show where.
+
+type La = {
+  org: string; orgName: string; officeHoursPhone: string; edtPhone: string;
+  familyName: string; givenNames: string[]; nhs: string[]; seq: number;
+};
+type Pair = { A: La; B: La };
+
+let service: TestService;
+let remote: RemoteRoute;
+let db: pg.Pool;
+beforeAll(async () => {
+  // Listening on every interface, so that /metrics can also be called from a non-loopback address.
+  service = await startTestService({ env: { HOST: '0.0.0.0', RATE_LIMIT_PER_SECOND: '0', STREAM_HEARTBEAT_SECONDS: '1' } });
+  remote = remoteRouteTo(service.url);
+  db = new pg.Pool({ connectionString: service.databaseUrl, max: 2 });
+});
+afterAll(async () => {
+  await db?.end();
+  await service?.stop();
+});
+
+const phone = () => `01632 ${randomInt(100_000, 1_000_000)}`;
+
+async function createLa(children: number): Promise<La> {
+  const org = syntheticLaCode();
+  const la: La = {
+    org, orgName: `${org} Borough Council`, officeHoursPhone: phone(), edtPhone: phone(),
+    familyName: `Wallfam${org}`, givenNames: Array.from({ length: children }, (_, i) => `Wallgiven${org}n${i}`), nhs: [], seq: 1,
+  };
+  const token = await laToken(service, org);
+  const put = await service.fetch('/la/v1/organisation', {
+    method: 'PUT', token, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: la.orgName, officeHoursPhone: la.officeHoursPhone, edtPhone: la.edtPhone }),
+  });
+  expect(put.status).toBe(200);
+  const records = la.givenNames.map((givenNames) => childRecord({ familyName: la.familyName, givenNames }));
+  la.nhs = records.map((r) => r.nhsNumber as string);
+  expect((await (await uploadJson(service, token, la.seq, records)).json()).loaded).toBe(children);
+  return la;
+}
+
+async function lookUp(nhs: string, sub = `walls-dr-${randomUUID()}`) {
+  const res = await service.fetch(`/cpis/FHIR/R4/CareTeam?patient=${nhs}`, { token: await clinicianToken(service, { sub }) });
+  expect(res.status).toBe(200);
+}
+
+/** A with notifications 1 to 3, B with notification 1. */
+async function createPair(): Promise<Pair> {
+  const [A, B] = await Promise.all([createLa(3), createLa(1)]);
+  for (const nhs of [...A.nhs, ...B.nhs]) await lookUp(nhs);
+  return { A, B };
+}
+
+const patientData = (la: La) => [...la.nhs, la.familyName, ...la.givenNames];
+const everythingOf = (la: La) => [...patientData(la), la.org, la.orgName, la.officeHoursPhone, la.edtPhone];
+
+type Snapshot = { notifications: unknown[] | null; counter: string | null } & Record<string, unknown>;
+
+/** Everything PostgreSQL holds for one LA. */
+async function snapshot(la: La) {
+  const { rows } = await db.query<{ s: Snapshot }>(
+    `SELECT json_build_object(
+       'organisation', (SELECT row_to_json(o) FROM organisations o WHERE code = $1),
+       'plans', (SELECT json_agg(p ORDER BY p.id) FROM plans p WHERE la_code = $1),
+       'uploads', (SELECT json_agg(u ORDER BY u.sequence_number) FROM uploads u WHERE la_code = $1),
+       'notifications', (SELECT json_agg(n ORDER BY n.event_number) FROM notifications n WHERE la_code = $1),
+       'counter', (SELECT last_event_number FROM la_event_counters WHERE la_code = $1)) AS s`,
+    [la.org],
+  );
+  return rows[0]?.s as Snapshot;
+}
+
+/** Nothing the LA held changed, and it gained exactly `added` notifications (from the test's own lookups). */
+function expectKept(after: Snapshot, before: Snapshot, added = 0) {
+  const existing = before.notifications ?? [];
+  expect({ ...after, counter: null, notifications: (after.notifications ?? []).slice(0, existing.length) }).toEqual({ ...before, counter: null });
+  expect((after.notifications ?? []).length - existing.length).toBe(added);
+}
+
+function expectAbsent(text: string, values: string[], what: string) {
+  const lower = text.toLowerCase();
+  const found = values.filter((v) => lower.includes(v.toLowerCase()));
+  expect(found, `the answer shows ${what}`).toEqual([]);
+}
+
+async function ackedOf(la: La) {
+  const { rows } = await db.query<{ event_number: string; acknowledged_by: string | null }>(
+    'SELECT event_number, acknowledged_by FROM notifications WHERE la_code = $1 AND acknowledged_at IS NOT NULL ORDER BY event_number',
+    [la.org],
+  );
+  return rows.map((r) => ({ eventNumber: Number(r.event_number), by: r.acknowledged_by }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What each endpoint does in a row.
+
+type Ctx = Pair & { role: Role; org: Org; token: string | undefined; sub: string; caller: La | undefined; other: La | undefined };
+type Outcome = { status: number; text: string; addedToOther?: number };
+type Endpoint = {
+  /** As the app registers it: `METHOD /path`, or `WS /path` for the upgrade. */
+  route: string;
+  laScoped: boolean;
+  act(ctx: Ctx): Promise<Outcome>;
+  /** For `own LA only`: what of the caller's LA the answer must show. */
+  shows?(caller: La): string[];
+  /** For `changes own LA only`: the change the caller asked for, read back. */
+  changed?(ctx: Ctx & { caller: La }, outcome: Outcome): Promise<void>;
+};
+
+async function http(path: string, ctx: Ctx, init: RequestInit = {}): Promise<Outcome> {
+  const res = await service.fetch(path, { ...init, token: ctx.token });
+  return { status: res.status, text: await res.text() };
+}
+const json = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const searchPath = (type: string, nhs: string) => `/cpis/FHIR/R4/${type}?patient:identifier=${encodeURIComponent(`${NHS_SYSTEM}|${nhs}`)}`;
+
+/** Opens the stream (or says why not), replays from 0, then a lookup for each LA goes live: only the caller's may arrive. */
+async function streamFlow(ctx: Ctx, open: () => Promise<StreamClient>): Promise<Outcome> {
+  let client: StreamClient;
+  try {
+    client = await open();
+  } catch (error) {
+    return { status: (error as { status?: number }).status ?? -1, text: '' };
+  }
+  const { caller, other } = ctx as Ctx & { caller: La; other: La };
+  await client.waitFor((f) => f.filter((x) => x.type === 'notification').length >= caller.nhs.length);
+  await lookUp(other.nhs[0] as string);
+  await lookUp(caller.nhs[0] as string);
+  await client.waitFor((f) => f.some((x) => x.type === 'notification' && x.notification.eventNumber === caller.nhs.length + 1));
+  await new Promise((resolve) => setTimeout(resolve, 300)); // room for a misrouted frame to show itself
+  client.ws.close();
+  return { status: 101, text: JSON.stringify(client.frames), addedToOther: 1 };
+}
+
+async function issueTicket(ctx: Ctx): Promise<{ status: number; ticket?: string; text: string }> {
+  const res = await service.fetch('/la/v1/notifications/stream-tickets', { method: 'POST', token: ctx.token });
+  const text = await res.text();
+  return { status: res.status, text, ticket: res.status === 201 ? (JSON.parse(text) as { ticket: string }).ticket : undefined };
+}
+
+/** The caller's notifications a selector should have marked, and the acknowledgement read back. */
+async function expectAcked(ctx: Ctx & { caller: La }, selected: (n: number) => boolean, answered: number[]) {
+  const expected = ctx.caller.nhs.map((_, i) => i + 1).filter(selected);
+  expect(answered).toEqual(expected);
+  expect(await ackedOf(ctx.caller)).toEqual(expected.map((eventNumber) => ({ eventNumber, by: ctx.sub })));
+}
+
+const fhirSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent'): Endpoint => ({
+  route: `GET /cpis/FHIR/R4/${type}`,
+  laScoped: false,
+  act: (ctx) => http(searchPath(type, ctx.A.nhs[0] as string), ctx),
+});
+
+const ENDPOINTS = {
+  'GET /health/live': { route: 'GET /health/live', laScoped: false, act: (ctx) => http('/health/live', ctx) },
+  'GET /health/ready': { route: 'GET /health/ready', laScoped: false, act: (ctx) => http('/health/ready', ctx) },
+  'GET /metrics from loopback': { route: 'GET /metrics', laScoped: false, act: (ctx) => http('/metrics', ctx) },
+  'GET /metrics from another host': {
+    route: 'GET /metrics',
+    laScoped: false,
+    act: async (ctx) => requestVia(remote, '/metrics', { headers: ctx.token ? { authorization: `Bearer ${ctx.token}` } : {} }),
+  },
+  'GET /console/ (static files)': { route: 'GET /console/*', laScoped: false, act: (ctx) => http('/console/', ctx) },
+  'GET /console/session': { route: 'GET /console/session', laScoped: false, act: (ctx) => http('/console/session', ctx) },
+  'POST /console/dev-sign-in': { route: 'POST /console/dev-sign-in', laScoped: false, act: (ctx) => http('/console/dev-sign-in', ctx, json({ org: ctx.A.org })) },
+  'GET /cpis/FHIR/R4/metadata': { route: 'GET /cpis/FHIR/R4/metadata', laScoped: false, act: (ctx) => http('/cpis/FHIR/R4/metadata', ctx) },
+  'GET /cpis/FHIR/R4/CareTeam': fhirSearch('CareTeam'),
+  'GET /cpis/FHIR/R4/Flag': fhirSearch('Flag'),
+  'GET /cpis/FHIR/R4/AuditEvent': fhirSearch('AuditEvent'),
+  'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent': {
+    route: 'GET /cpis/FHIR/R4/CareTeam',
+    laScoped: false,
+    act: (ctx) => http(searchPath('CareTeam', ctx.A.nhs[0] as string), ctx, { headers: { IsUnscheduledAccessEvent: 'maybe' } }),
+  },
+  'GET /la/v1/organisation': {
+    route: 'GET /la/v1/organisation',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/organisation?org=${ctx.A.org}`, ctx),
+    shows: (la) => [la.org, la.orgName, la.officeHoursPhone, la.edtPhone],
+  },
+  'PUT /la/v1/organisation': {
+    route: 'PUT /la/v1/organisation',
+    laScoped: true,
+    act: (ctx) => http('/la/v1/organisation', ctx, { ...json({ name: `Renamed ${ctx.caller?.org ?? 'council'}`, officeHoursPhone: '01632 960000', edtPhone: '01632 960999' }), method: 'PUT' }),
+    changed: async (ctx) => {
+      const { rows } = await db.query('SELECT name, edt_phone FROM organisations WHERE code = $1', [ctx.caller.org]);
+      expect(rows).toEqual([{ name: `Renamed ${ctx.caller.org}`, edt_phone: '01632 960999' }]);
+    },
+  },
+  'POST /la/v1/uploads': {
+    route: 'POST /la/v1/uploads',
+    laScoped: true,
+    act: (ctx) =>
+      http('/la/v1/uploads', ctx, json({ sequenceNumber: 2, records: [childRecord({ nhsNumber: ctx.A.nhs[0], familyName: 'Sentagain', startDate: yearsAgo(0, 10) })] })),
+    changed: async (ctx, outcome) => {
+      expect(JSON.parse(outcome.text)).toMatchObject({ result: 'CPF02', loaded: 1 });
+      const { rows } = await db.query('SELECT la_code FROM plans WHERE nhs_number = $1 AND family_name = $2', [ctx.A.nhs[0], 'Sentagain']);
+      expect(rows).toEqual([{ la_code: ctx.caller.org }]);
+    },
+  },
+  'GET /la/v1/plans': {
+    route: 'GET /la/v1/plans',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/plans?limit=1000&org=${ctx.A.org}`, ctx),
+    shows: (la) => [...la.nhs, la.familyName],
+  },
+  'GET /la/v1/notifications': {
+    route: 'GET /la/v1/notifications',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/notifications?after=0&limit=1000&org=${ctx.A.org}`, ctx),
+    shows: (la) => [...la.nhs, la.familyName],
+  },
+  'POST /la/v1/notifications/ack {upTo}': {
+    route: 'POST /la/v1/notifications/ack',
+    laScoped: true,
+    act: (ctx) => http('/la/v1/notifications/ack', ctx, json({ upTo: ctx.A.nhs.length })),
+    changed: (ctx, outcome) => expectAcked(ctx, (n) => n <= ctx.A.nhs.length, JSON.parse(outcome.text).acknowledged),
+  },
+  'POST /la/v1/notifications/ack {eventNumbers}': {
+    route: 'POST /la/v1/notifications/ack',
+    laScoped: true,
+    // 2 and 3 exist only in A.
+    act: (ctx) => http('/la/v1/notifications/ack', ctx, json({ eventNumbers: [2, 3] })),
+    changed: (ctx, outcome) => expectAcked(ctx, (n) => n === 2 || n === 3, JSON.parse(outcome.text).acknowledged),
+  },
+  'POST /la/v1/notifications/stream-tickets': {
+    route: 'POST /la/v1/notifications/stream-tickets',
+    laScoped: true,
+    act: async (ctx) => {
+      const { status, ticket, text } = await issueTicket(ctx);
+      if (!ticket) return { status, text };
+      const client = await openStream(service, { ticket, after: 0 });
+      await client.waitFor((f) => f.filter((x) => x.type === 'notification').length >= (ctx.caller as La).nhs.length);
+      client.ws.close();
+      return { status, text: text + JSON.stringify(client.frames) };
+    },
+    shows: (la) => [...la.nhs, la.familyName],
+  },
+  'WS /la/v1/notifications/stream (bearer)': {
+    route: `WS ${STREAM_PATH}`,
+    laScoped: true,
+    act: (ctx) => streamFlow(ctx, () => openStream(service, { token: ctx.token, after: 0 })),
+    shows: (la) => [...la.nhs, la.familyName],
+  },
+  'WS /la/v1/notifications/stream?ticket=': {
+    route: `WS ${STREAM_PATH}`,
+    laScoped: true,
+    act: async (ctx) => {
+      const { status, ticket } = await issueTicket(ctx);
+      if (!ticket) return { status, text: '' };
+      return streamFlow(ctx, () => openStream(service, { ticket, after: 0 }));
+    },
+    shows: (la) => [...la.nhs, la.familyName],
+  },
+  'WS /la/v1/notifications/stream ack frames': {
+    route: `WS ${STREAM_PATH}`,
+    laScoped: true,
+    act: async (ctx) => {
+      let client: StreamClient;
+      try {
+        client = await openStream(service, { token: ctx.token });
+      } catch (error) {
+        return { status: (error as { status?: number }).status ?? -1, text: '' };
+      }
+      for (const eventNumber of [1, 2, 3]) client.ws.send(JSON.stringify({ type: 'ack', eventNumber }));
+      await client.waitFor((f) => f.filter((x) => x.type === 'acknowledged').length === 3);
+      client.ws.close();
+      return { status: 101, text: JSON.stringify(client.frames) };
+    },
+    changed: (ctx, outcome) => {
+      const frames = JSON.parse(outcome.text) as { type: string; eventNumbers?: number[] }[];
+      const answered = frames.filter((f) => f.type === 'acknowledged').flatMap((f) => f.eventNumbers ?? []).sort((a, b) => a - b);
+      return expectAcked(ctx, (n) => n <= 3, answered);
+    },
+  },
+} satisfies Record<string, Endpoint>;
+type EndpointName = keyof typeof ENDPOINTS;
+
+// ---------------------------------------------------------------------------------------------
+
+async function tokenFor(role: Role, org: Org, pair: Pair): Promise<{ token: string | undefined; sub: string }> {
+  const sub = `${role}-${randomUUID()}`;
+  if (role === 'none') return { token: undefined, sub };
+  const laCode = org === 'other' ? pair.B.org : pair.A.org;
+  if (role === 'clinician') return { token: await clinicianToken(service, org === 'n/a' ? { sub } : { sub, org: laCode }), sub };
+  const code = role === 'ops' && org === 'n/a' ? 'OPS01' : laCode;
+  return { token: await service.token({ role, sub, org: code, org_name: `${code} Council`, name: `Test ${role}` }), sub };
+}
+
+describe('walls: every endpoint × every role × own or other LA', () => {
+  it.each(WALLS.map((wall) => [`${wall.endpoint} as ${wall.role} (${wall.org}) → ${wall.expect.status}, ${wall.expect.data}`, wall] as const))(
+    '%s',
+    async (_title, wall) => {
+      const endpoint: Endpoint = ENDPOINTS[wall.endpoint];
+      const pair = await createPair();
+      const caller = wall.org === 'own' ? pair.A : wall.org === 'other' ? pair.B : undefined;
+      const other = wall.org === 'own' ? pair.B : wall.org === 'other' ? pair.A : undefined;
+      const ctx: Ctx = { ...pair, role: wall.role, org: wall.org, caller, other, ...(await tokenFor(wall.role, wall.org, pair)) };
+      const before = { A: await snapshot(pair.A), B: await snapshot(pair.B) };
+
+      const outcome = await endpoint.act(ctx);
+
+      expect(outcome.status).toBe(wall.expect.status);
+      const after = { A: await snapshot(pair.A), B: await snapshot(pair.B) };
+      switch (wall.expect.data) {
+        case NONE:
+          expectAbsent(outcome.text, [...patientData(pair.A), ...patientData(pair.B)], 'patient data');
+          expectKept(after.A, before.A);
+          expectKept(after.B, before.B);
+          break;
+        case CHILD:
+          expect(outcome.text).toContain(pair.A.nhs[0]);
+          expect(outcome.text).toContain(pair.A.familyName);
+          expectAbsent(outcome.text, everythingOf(pair.B), 'the other LA');
+          expectKept(after.B, before.B);
+          // An unscheduled CareTeam or Flag search tells A; the history alone tells no one.
+          expectKept(after.A, before.A, wall.endpoint === 'GET /cpis/FHIR/R4/AuditEvent' ? 0 : 1);
+          break;
+        case OWN: {
+          if (!caller || !other || !endpoint.shows) throw new Error('an own-LA row needs an LA caller and what to show');
+          const missing = endpoint.shows(caller).filter((v) => !outcome.text.includes(v));
+          expect(missing, 'the caller misses its own LA').toEqual([]);
+          expectAbsent(outcome.text, everythingOf(other), 'the other LA');
+          expectKept(after[other === pair.A ? 'A' : 'B'], before[other === pair.A ? 'A' : 'B'], outcome.addedToOther ?? 0);
+          break;
+        }
+        case WRITES_OWN: {
+          if (!caller || !other || !endpoint.changed) throw new Error('a writing row needs an LA caller and the change to check');
+          expectAbsent(outcome.text, everythingOf(other), 'the other LA');
+          await endpoint.changed({ ...ctx, caller }, outcome);
+          expectKept(after[other === pair.A ? 'A' : 'B'], before[other === pair.A ? 'A' : 'B']);
+          break;
+        }
+      }
+    },
+  );
+
+  it('has rows for every role (own and other LA where the endpoint is an LA\'s) on every endpoint', () => {
+    const roles: Role[] = ['clinician', 'la-system', 'social-worker', 'ops'];
+    for (const [name, endpoint] of Object.entries(ENDPOINTS) as [EndpointName, Endpoint][]) {
+      const wanted = ['none n/a', ...roles.flatMap((role) => (endpoint.laScoped ? [`${role} own`, `${role} other`] : [`${role} n/a`]))];
+      const present = WALLS.filter((w) => w.endpoint === name).map((w) => `${w.role} ${w.org}`);
+      expect(present.sort(), name).toEqual(wanted.sort());
+    }
+  });
+
+  it('has a wall for every route the app registers, and for the stream upgrade', () => {
+    const covered = new Set(Object.values(ENDPOINTS).map((e: Endpoint) => e.route));
+    const registered = new Set([...registeredRoutes(service.composition.app), `WS ${STREAM_PATH}`]);
+    expect([...registered].sort()).toEqual([...covered].sort());
+  });
+});
+
+// Express 5 (router 2) keeps each layer's path as given (rawPath), so the tree can be walked.
+type Layer = { rawPath?: string; name: string; route?: { path: string; methods: Record<string, boolean> }; handle: { stack?: Layer[] } };
+
+/** Every `METHOD /path` the app serves; a static-file middleware counts as `GET <mount>/*`. */
+function registeredRoutes(app: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (stack: Layer[], prefix: string) => {
+    for (const layer of stack) {
+      const at = `${prefix}${layer.rawPath === '/' ? '' : (layer.rawPath ?? '')}`;
+      if (layer.route) {
+        for (const method of Object.keys(layer.route.methods)) found.add(`${method.toUpperCase()} ${`${prefix}${layer.route.path}`.replace(/(.)\/$/, '$1')}`);
+      } else if (layer.handle.stack) {
+        walk(layer.handle.stack, at);
+      } else if (layer.name === 'serveStatic') {
+        found.add(`GET ${at.replace(/\/$/, '')}/*`);
+      }
+    }
+  };
+  walk((app as { router: { stack: Layer[] } }).router.stack, '');
+  return [...found];
+}
