@@ -20,7 +20,10 @@ function fromLibraryError(error: { type?: string; status?: number; expose?: bool
 /** The one error middleware: AppErrors become OperationOutcomes; anything else is a 500 with no internals. */
 export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
-    const appError = error instanceof AppError ? error : fromLibraryError(error as object);
+    // A client that went away, or was cut off by the request timeout, part-way through its body is not
+    // a fault of ours (whatever error the body reader then raised), and no one is left to answer.
+    const abandoned = req.readableAborted || (req.destroyed && !req.complete);
+    const appError = error instanceof AppError ? error : abandoned ? invalidRequest('request was aborted') : fromLibraryError(error as object);
     const known = appError ?? new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error; quote the request id to the service operator');
     if (!appError) {
       (req.log ?? logger).error({ err: errorForLog(error) }, 'unhandled error');
