@@ -133,6 +133,13 @@ describe('token verification (dev mode)', () => {
     }
   });
 
+  it('refuses text claims that PostgreSQL could not store in the audit trail (NUL, unpaired surrogate)', async () => {
+    for (const claims of [{ sub: 'a\u0000b' }, { name: 'Dr \ud800' }, { org_name: 'Council\u0000' }]) {
+      const token = await service.token({ role: 'la-system', org: 'LA1', ...claims });
+      expect(await expectUnauthorised(token)).toMatch(/claims/);
+    }
+  });
+
   it('enforces roles per endpoint', async () => {
     for (const role of ['clinician', 'social-worker', 'ops']) {
       const token = await service.token({ role, org: syntheticLaCode() });
