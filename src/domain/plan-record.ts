@@ -67,8 +67,12 @@ export function checkUploadRecord(record: UploadRecord, laCode: string, today: I
   if (record.endDate !== undefined && record.endDate < record.startDate)
     return fail('endDate', 'END_BEFORE_START', 'endDate is before startDate');
   if (record.planType !== 'UCPP') {
-    if (addYears(record.birthDate, 18) <= today)
-      return fail('birthDate', 'SUBJECT_18_OR_OVER', `${record.planType} subjects must be under 18 (UCPP excepted)`);
+    // An adult subject's plan may still be deleted (uploaded in error) or given an end date before
+    // the 18th birthday; a new or open plan for an adult is refused.
+    const eighteenth = addYears(record.birthDate, 18);
+    const closesChildhoodPlan = record.deleteDate !== undefined || (record.endDate !== undefined && record.endDate < eighteenth);
+    if (eighteenth <= today && !closesChildhoodPlan)
+      return fail('birthDate', 'SUBJECT_18_OR_OVER', `${record.planType} subjects must be under 18 (UCPP excepted); only a deleteDate or an endDate before the 18th birthday is accepted for an adult`);
     if (record.startDate < record.birthDate) return fail('startDate', 'START_BEFORE_BIRTH', 'startDate is before birthDate; use UCPP before birth');
   }
   if (record.planType === 'LAC' && record.lacLegalStatus === undefined)

@@ -33,6 +33,14 @@ describe('upload record rules', () => {
     expect(detailOf({ planType: 'UCPP', birthDate: '1995-03-01' })).toBeUndefined();
   });
 
+  it('still lets an LA delete, or end before the 18th birthday, the plan of a subject now 18', () => {
+    const adult = { birthDate: '2007-01-01', startDate: '2020-01-01' };
+    expect(detailOf({ ...adult, deleteDate: '2026-06-01' })).toBeUndefined();
+    expect(detailOf({ ...adult, endDate: '2024-12-31' })).toBeUndefined();
+    expect(detailOf({ ...adult, endDate: '2025-01-01' })).toMatchObject({ field: 'birthDate', code: 'SUBJECT_18_OR_OVER' });
+    expect(detailOf(adult)).toMatchObject({ field: 'birthDate', code: 'SUBJECT_18_OR_OVER' });
+  });
+
   it('accepts LAC with its legal status', () => {
     expect(detailOf({ planType: 'LAC', lacLegalStatus: 'S20' })).toBeUndefined();
   });
