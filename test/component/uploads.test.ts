@@ -93,6 +93,17 @@ describe('POST /la/v1/uploads', () => {
     expect(ack.records).toEqual([{ index: 1, result: 'CPR07', detail: expect.objectContaining({ code: 'UNREADABLE' }) }]);
   });
 
+  it('reads NDJSON that starts with a byte-order mark, as saved by some editors', async () => {
+    const { token } = await freshLa();
+    const body = `\uFEFF${JSON.stringify(childRecord())}\r\n${JSON.stringify(childRecord())}\r\n`;
+    const res = await service.fetch('/la/v1/uploads', {
+      method: 'POST', token, body,
+      headers: { 'content-type': 'application/x-ndjson', 'x-sequence-number': '1' },
+    });
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ result: 'CPF02', processed: 2, loaded: 2 });
+  });
+
   it('reads a spreadsheet CSV export: BOM, CRLF, quoted fields with commas and quotes', async () => {
     const { token } = await freshLa();
     const a = syntheticNhsNumber();
