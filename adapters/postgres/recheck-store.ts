@@ -64,12 +64,13 @@ export function createPostgresRecheckStore(pool: pg.Pool): NhsNumberRecheckStore
         const created: { laCode: string; eventNumber: number }[] = [];
         for (const n of notifications) {
           const result = await client.query<{ event_number: string }>(QUEUE, [n.laCode, retirement.at, retirement.nhsNumber, JSON.stringify(n.body)]);
-          const eventNumber = Number(result.rows[0]?.event_number);
-          await client.query(INSERT_AUDIT, auditValues(retirement, n.laCode, eventNumber));
-          created.push({ laCode: n.laCode, eventNumber });
+          created.push({ laCode: n.laCode, eventNumber: Number(result.rows[0]?.event_number) });
         }
         await client.query('DELETE FROM plans WHERE nhs_number = $1', [retirement.nhsNumber]);
         await client.query('DELETE FROM pds_rechecks WHERE nhs_number = $1', [retirement.nhsNumber]);
+        // Audit rows last: an audit insert takes a chain lane (migration 0006), and a transaction that
+        // holds a lane must not then wait for an LA counter that a lane-waiting lookup holds.
+        for (const { laCode, eventNumber } of created) await client.query(INSERT_AUDIT, auditValues(retirement, laCode, eventNumber));
         await client.query('COMMIT');
         return created;
       } catch (error) {
