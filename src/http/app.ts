@@ -24,6 +24,7 @@ import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
 import { requestId } from './request-id.ts';
 import { createRequestLogger } from './request-logger.ts';
+import { trackRouteLabel } from './route-label.ts';
 import { organisationRouter } from './la/organisation.routes.ts';
 import { plansRouter } from './la/plans.routes.ts';
 import { uploadsRouter } from './la/uploads.routes.ts';
@@ -75,6 +76,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   );
   app.set('etag', false);
   app.use(requestId);
+  app.use(trackRouteLabel);
   app.use(createRequestLogger(deps.logger));
   app.use(observeRequests(deps.metrics));
   app.use(limitUrlLength(deps.limits.maxUrlLength));

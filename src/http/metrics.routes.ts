@@ -1,6 +1,7 @@
 import { Router, type Request, type RequestHandler } from 'express';
 import type { Metrics } from '../ports.ts';
 import type { Authenticate } from './authenticate.ts';
+import { routeLabelOf } from './route-label.ts';
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-real-ip'];
@@ -16,8 +17,7 @@ export function observeRequests(metrics: Metrics): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
-      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : req.baseUrl || 'unmatched';
-      metrics.requestObserved(req.method, route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.requestObserved(req.method, routeLabelOf(req), res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   };

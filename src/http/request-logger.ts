@@ -1,14 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
+import { routeLabelOf } from './route-label.ts';
 
-type Served = IncomingMessage & { baseUrl?: string; route?: { path: unknown }; identity?: { role: string; org: string } };
-
-/**
- * The route pattern that served a request, as the metrics label it. Never the raw path: a client
- * may put an NHS number or a name in it (`/Patient/<NHS number>`), and a 404 would log it.
- */
-const routeOf = (req: Served) => (req.route ? `${req.baseUrl ?? ''}${String(req.route.path)}` : req.baseUrl || 'unmatched');
+type Served = IncomingMessage & { identity?: { role: string; org: string } };
 
 /**
  * One line per request: method, route pattern (never the path or query, which can carry NHS
@@ -27,7 +22,7 @@ export function createRequestLogger(logger: Logger) {
     customProps: (req: IncomingMessage, res: ServerResponse) => {
       if (!res.headersSent) return {};
       const { identity } = req as Served;
-      return { route: routeOf(req as Served), ...(identity ? { role: identity.role, org: identity.org } : {}) };
+      return { route: routeLabelOf(req), ...(identity ? { role: identity.role, org: identity.org } : {}) };
     },
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
       error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',

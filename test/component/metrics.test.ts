@@ -45,6 +45,20 @@ describe('GET /metrics', () => {
     expect(text).not.toContain(record.nhsNumber as string);
     stream.ws.close();
   });
+
+  it('labels error answers with the route or mount that gave them, and an unknown path as unmatched', async () => {
+    const nhs = childRecord().nhsNumber as string;
+    await service.fetch('/la/v1/notifications');
+    await service.fetch(`/cpis/FHIR/R4/CareTeam?patient:identifier=https://fhir.nhs.uk/Id/nhs-number|${nhs}`);
+    await service.fetch('/cpis/FHIR/R4/CareTeam?patient:identifier=nonsense', { token: await clinicianToken(service) });
+    await service.fetch(`/nowhere/${nhs}`);
+    const text = await (await service.fetch('/metrics')).text();
+    expect(valueOf(text, 'cpis_http_requests_total{method="GET",route="/la/v1",status="401"}')).toBe(1);
+    expect(valueOf(text, 'cpis_http_requests_total{method="GET",route="/cpis/FHIR/R4/CareTeam",status="401"}')).toBe(1);
+    expect(valueOf(text, 'cpis_http_requests_total{method="GET",route="/cpis/FHIR/R4/CareTeam",status="400"}')).toBe(1);
+    expect(valueOf(text, 'cpis_http_requests_total{method="GET",route="unmatched",status="404"}')).toBe(1);
+    expect(text).not.toContain(nhs);
+  });
 });
 
 describe('GET /metrics through a reverse proxy on the same host', () => {
@@ -90,9 +104,9 @@ describe('GET /metrics from another host', () => {
     const ops = await fromElsewhere({ authorization: `Bearer ${await open.token({ role: 'ops', org: 'OPS01' })}` });
     expect(ops.status).toBe(200);
     expect(ops.headers['content-type']).toMatch(/text\/plain/);
-    // The two refusals above are counted (their route label is the router's, not the full path).
-    expect(ops.text).toMatch(/^cpis_http_requests_total\{method="GET",route="[^"]+",status="401"\} 2$/m);
-    expect(ops.text).toMatch(/^cpis_http_requests_total\{method="GET",route="[^"]+",status="403"\} 3$/m);
+    // The refusals above are counted under the route that refused them.
+    expect(ops.text).toMatch(/^cpis_http_requests_total\{method="GET",route="\/metrics\/",status="401"\} 2$/m);
+    expect(ops.text).toMatch(/^cpis_http_requests_total\{method="GET",route="\/metrics\/",status="403"\} 3$/m);
     // The same instance still opens it to a loopback caller without a token.
     expect((await open.fetch('/metrics')).status).toBe(200);
   });
