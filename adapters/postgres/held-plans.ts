@@ -3,12 +3,15 @@ import type { HeldPlan } from '../../src/ports.ts';
 import { toOrganisation } from './organisation-store.ts';
 import { PLAN_COLUMNS, toPlan, type PlanRow } from './plan-store.ts';
 
-/** One NHS number's plans, each with its LA. Callers add ORDER BY (and FOR UPDATE) to suit. */
-export const SELECT_HELD_PLANS = `
+/** Plans (as `p`), each with its LA. Callers add WHERE, ORDER BY (and FOR UPDATE) to suit. */
+export const SELECT_PLANS_WITH_LAS = `
 SELECT ${PLAN_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, p.updated_at,
        json_build_object('code', o.code, 'name', o.name, 'office_hours_phone', o.office_hours_phone,
                          'edt_phone', o.edt_phone, 'office_hours', o.office_hours) AS org
-FROM plans p JOIN organisations o ON o.code = p.la_code
+FROM plans p JOIN organisations o ON o.code = p.la_code`;
+
+/** One NHS number's plans, each with its LA. Callers add ORDER BY (and FOR UPDATE) to suit. */
+export const SELECT_HELD_PLANS = `${SELECT_PLANS_WITH_LAS}
 WHERE p.nhs_number = $1`;
 
 export type HeldPlanRow = PlanRow & { updated_at: Date; org: Parameters<typeof toOrganisation>[0] };

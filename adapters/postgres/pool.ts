@@ -22,3 +22,16 @@ export function createPool(options: { url: string; max: number; logger: Logger; 
   pool.on('error', (error) => options.logger.error({ code: (error as { code?: string }).code }, 'idle PostgreSQL client error'));
   return pool;
 }
+
+/** Runs `work` between BEGIN and COMMIT on the client, rolling back if it throws. */
+export async function inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
+  try {
+    const result = await work();
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -3,6 +3,8 @@ import type pg from 'pg';
 import type { NhsNumberRecheckStore, Retirement } from '../../src/ports.ts';
 import { SELECT_HELD_PLANS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
 import { INSERT_AUDIT } from './audit.ts';
+import { queueNotifications } from './outbox.ts';
+import { inTransaction } from './pool.ts';
 
 
 const SCHEDULE_NEW = `UPDATE pds_rechecks SET next_check_at = $1::timestamptz + $2 * interval '1 millisecond' WHERE next_check_at IS NULL`;
@@ -30,9 +32,6 @@ const HELD = `${SELECT_HELD_PLANS}
 ORDER BY p.la_code, p.start_date, p.id
 FOR UPDATE OF p`;
 
-const QUEUE = `INSERT INTO notifications (la_code, event_number, type, occurred_at, nhs_number, body)
-  VALUES ($1, next_event_number($1), 'inactive-nhs-number', $2, $3, $4) RETURNING event_number`;
-
 /** Audits a retirement as the system acting for the owning LA; data in PostgreSQL, never a log line. */
 function auditValues(r: Retirement, laCode: string, eventNumber: number): unknown[] {
   const detail = { reason: r.reason, replacementNhsNumber: r.replacementNhsNumber, eventNumber };
@@ -56,26 +55,19 @@ export function createPostgresRecheckStore(pool: pg.Pool): NhsNumberRecheckStore
     async retire(retirement, build) {
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
-        const { rows } = await client.query<HeldPlanRow>(HELD, [retirement.nhsNumber]);
-        const { plans, organisations } = toHeldPlans(rows);
-        // In LA-code order, as record_access() takes the same counter locks.
-        const notifications = build(plans, organisations).sort((a, b) => (a.laCode < b.laCode ? -1 : 1));
-        const created: { laCode: string; eventNumber: number }[] = [];
-        for (const n of notifications) {
-          const result = await client.query<{ event_number: string }>(QUEUE, [n.laCode, retirement.at, retirement.nhsNumber, JSON.stringify(n.body)]);
-          created.push({ laCode: n.laCode, eventNumber: Number(result.rows[0]?.event_number) });
-        }
-        await client.query('DELETE FROM plans WHERE nhs_number = $1', [retirement.nhsNumber]);
-        await client.query('DELETE FROM pds_rechecks WHERE nhs_number = $1', [retirement.nhsNumber]);
-        // Audit rows last: an audit insert takes a chain lane (migration 0006), and a transaction that
-        // holds a lane must not then wait for an LA counter that a lane-waiting lookup holds.
-        for (const { laCode, eventNumber } of created) await client.query(INSERT_AUDIT, auditValues(retirement, laCode, eventNumber));
-        await client.query('COMMIT');
-        return created;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
+        return await inTransaction(client, async () => {
+          const { rows } = await client.query<HeldPlanRow>(HELD, [retirement.nhsNumber]);
+          const { plans, organisations } = toHeldPlans(rows);
+          const created = await queueNotifications(
+            client, 'inactive-nhs-number', retirement.at, build(plans, organisations).map((n) => ({ ...n, nhsNumber: retirement.nhsNumber })),
+          );
+          await client.query('DELETE FROM plans WHERE nhs_number = $1', [retirement.nhsNumber]);
+          await client.query('DELETE FROM pds_rechecks WHERE nhs_number = $1', [retirement.nhsNumber]);
+          // Audit rows last: an audit insert takes a chain lane (migration 0006), and a transaction that
+          // holds a lane must not then wait for an LA counter that a lane-waiting lookup holds.
+          for (const { laCode, eventNumber } of created) await client.query(INSERT_AUDIT, auditValues(retirement, laCode, eventNumber));
+          return created;
+        });
       } finally {
         client.release();
       }

@@ -3,19 +3,16 @@ import type pg from 'pg';
 import type { RetentionStore, RetentionWork } from '../../src/ports.ts';
 import { INSERT_AUDIT } from './audit.ts';
 import { purgeAuditBefore } from './audit-chain.ts';
-import { toHeldPlans, type HeldPlanRow } from './held-plans.ts';
-import { PLAN_COLUMNS } from './plan-store.ts';
+import { SELECT_PLANS_WITH_LAS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
+import { queueNotifications } from './outbox.ts';
+import { inTransaction } from './pool.ts';
 
 /** The advisory lock key one retention pass holds for its whole length, on every instance alike. */
 export const RETENTION_LOCK = 4_242_007;
 
 // SKIP LOCKED: a plan an upload or the PDS re-check holds is left for the next pass rather than waited
 // for, so this job never joins a lock cycle with them.
-const OVER_18 = `
-SELECT ${PLAN_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, p.updated_at,
-       json_build_object('code', o.code, 'name', o.name, 'office_hours_phone', o.office_hours_phone,
-                         'edt_phone', o.edt_phone, 'office_hours', o.office_hours) AS org
-FROM plans p JOIN organisations o ON o.code = p.la_code
+const OVER_18 = `${SELECT_PLANS_WITH_LAS}
 WHERE p.plan_type <> 'UCPP' AND p.birth_date <= $1 AND p.over_18_handled_at IS NULL AND p.delete_date IS NULL
 ORDER BY p.birth_date, p.id
 LIMIT $2
@@ -27,9 +24,6 @@ UPDATE plans p SET over_18_handled_at = $2,
   updated_at = CASE WHEN e.end_date IS NULL THEN p.updated_at ELSE $2 END
 FROM unnest($1::bigint[]) AS h(id) LEFT JOIN unnest($3::bigint[], $4::date[]) AS e(id, end_date) ON e.id = h.id
 WHERE p.id = h.id`;
-
-const QUEUE = `INSERT INTO notifications (la_code, event_number, type, occurred_at, nhs_number, body)
-  VALUES ($1, next_event_number($1), 'plan-ended-over-18', $2, $3, $4) RETURNING event_number`;
 
 // The WHERE is purgeCriteriaFor's meaning, arm by arm: what visibilityOf calls gone, or a delete date.
 const PURGE_PLANS = `
@@ -70,18 +64,6 @@ function auditValues(action: string, at: Date, passId: string, detail: Record<st
   return [at, action, 'ok', 'cpis-retention', 'Retention job', 'system', 'CPIS', 'CP-IS service', null, null, null, passId, JSON.stringify(detail)];
 }
 
-async function inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
-  try {
-    const result = await work();
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
-}
-
 function createWork(client: pg.PoolClient, passId: string): RetentionWork {
   const audit = (action: string, at: Date, detail: Record<string, unknown>) => client.query(INSERT_AUDIT, auditValues(action, at, passId, detail));
   return {
@@ -93,13 +75,9 @@ function createWork(client: pg.PoolClient, passId: string): RetentionWork {
         const batch = decide(plans, organisations);
         const ends = batch.endDates;
         await client.query(MARK_HANDLED, [plans.map((p) => p.id), at, ends.map((e) => e.id), ends.map((e) => e.endDate)]);
-        // In LA-code order, as record_access() takes the same counter locks.
-        const queued = batch.notifications.toSorted((a, b) => (a.laCode < b.laCode ? -1 : a.laCode > b.laCode ? 1 : 0));
-        const notified: { laCode: string; eventNumber: number }[] = [];
-        for (const n of queued) {
-          const result = await client.query<{ event_number: string }>(QUEUE, [n.laCode, at, n.body.subject.nhsNumber, JSON.stringify(n.body)]);
-          notified.push({ laCode: n.laCode, eventNumber: Number(result.rows[0]?.event_number) });
-        }
+        const notified = await queueNotifications(
+          client, 'plan-ended-over-18', at, batch.notifications.map((n) => ({ laCode: n.laCode, nhsNumber: n.body.subject.nhsNumber, body: n.body })),
+        );
         if (ends.length > 0 || notified.length > 0) {
           await audit('retention:plan-ended-over-18', at, { examined: plans.length, ended: ends.length, notified: notified.length });
         }
