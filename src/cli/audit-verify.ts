@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config.ts';
-import { CliError, EXIT, openCliDatabase } from './database.ts';
+import { loadConfig } from '../config.ts';
+import { openCliDatabase } from './database.ts';
+import { CliError, EXIT, runCli } from './operator-tool.ts';
 import { createLogger, errorForLog } from '../logger.ts';
 import { AUDIT_LANES, verifyAuditChain, type LaneHead } from '../../adapters/postgres/audit-chain.ts';
 
@@ -80,17 +81,4 @@ async function main(): Promise<number> {
   }
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  if (error instanceof CliError) {
-    console.error(error.message);
-    process.exitCode = error.exitCode;
-  } else if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exitCode = EXIT.config;
-  } else {
-    console.error(`audit verification could not run: ${errorForLog(error).message}`);
-    process.exitCode = EXIT.software;
-  }
-}
+await runCli(main, { failure: 'audit verification could not run', failureCode: EXIT.software });

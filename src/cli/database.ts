@@ -5,20 +5,9 @@ import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { errorForLog } from '../logger.ts';
+import { CliError, EXIT } from './operator-tool.ts';
 import { runningEmbeddedUrl, startEmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
 import { createPool } from '../../adapters/postgres/pool.ts';
-
-/** sysexits(3) codes the operators' tools share, so a script can tell a wrong call from a database it cannot use. */
-export const EXIT = { usage: 64, unavailable: 69, software: 70, config: 78 } as const;
-
-/** A failure the tool explains in one line on stderr, with its exit code. */
-export class CliError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode: number) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
 
 export type CliDatabase = { pool: pg.Pool; close(): Promise<void> };
 

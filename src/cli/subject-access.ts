@@ -1,9 +1,10 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../config.ts';
-import { CliError, EXIT, openCliDatabase } from './database.ts';
-import { createLogger, errorForLog } from '../logger.ts';
+import { loadConfig } from '../config.ts';
+import { openCliDatabase } from './database.ts';
+import { CliError, EXIT, runCli } from './operator-tool.ts';
+import { createLogger } from '../logger.ts';
 import { composeSubjectAccess } from '../compose.ts';
 import { IncompleteExportError, NHS_NUMBER_RULES } from '../app/export-subject-access.ts';
 import { checkNhsNumber } from '../domain/nhs-number.ts';
@@ -70,20 +71,11 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  if (error instanceof CliError) {
-    console.error(error.message);
-    process.exitCode = error.exitCode;
-  } else if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exitCode = EXIT.config;
-  } else if (error instanceof IncompleteExportError) {
-    console.error(`subject access export refused: ${error.message}; extend adapters/postgres/subject-access-store.ts to read them`);
-    process.exitCode = EXIT.software;
-  } else {
-    console.error(`subject access export failed: ${errorForLog(error).message}`);
-    process.exitCode = FAILURE;
-  }
-}
+await runCli(
+  () =>
+    main().catch((error: unknown) => {
+      if (!(error instanceof IncompleteExportError)) throw error;
+      throw new CliError(`subject access export refused: ${error.message}; extend adapters/postgres/subject-access-store.ts to read them`, EXIT.software);
+    }),
+  { failure: 'subject access export failed', failureCode: FAILURE },
+);
