@@ -25,7 +25,9 @@ import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
 import type { Server } from 'node:http';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
-import { createPool } from '../adapters/postgres/pool.ts';
+import { createPools, endPools, type Pools } from '../adapters/postgres/pool.ts';
+import { waitForDatabase } from '../adapters/postgres/wait-for-database.ts';
+import { databaseUnavailable, isDatabaseUnavailable } from '../adapters/postgres/unavailable.ts';
 import { migrate } from '../adapters/postgres/migrate.ts';
 import { createPostgresUploadStore } from '../adapters/postgres/upload-store.ts';
 import { createPostgresOrganisationStore } from '../adapters/postgres/organisation-store.ts';
@@ -46,7 +48,9 @@ import { createJwksVerifier, createLocalKeysVerifier } from '../adapters/auth/ve
 
 export type Composition = {
   app: ReturnType<typeof createHttpApp>;
+  /** The general pool (tests and tools read the database through it). */
   pool: pg.Pool;
+  pools: Pools;
   databaseUrl: string;
   setDraining(): void;
   /** Serves the notification stream on the server's upgrade path. */
@@ -69,20 +73,25 @@ export function composeSubjectAccess(pool: pg.Pool, clock: Clock = systemClock) 
   return createExportSubjectAccess({ store: createPostgresSubjectAccessStore(pool), clock, software: SOFTWARE });
 }
 
-/** Connects to the configured PostgreSQL, or starts the embedded one, and applies migrations. */
-export async function openDatabase(config: Config, logger: Logger): Promise<{ pool: pg.Pool; url: string; embedded?: EmbeddedPostgres }> {
+/**
+ * Connects to the configured PostgreSQL (waiting up to DATABASE_STARTUP_TIMEOUT_SECONDS for it), or
+ * starts the embedded one, opens the instance's pools and applies migrations.
+ */
+export async function openDatabase(config: Config, logger: Logger, signal?: AbortSignal): Promise<{ pools: Pools; url: string; embedded?: EmbeddedPostgres }> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger });
   const url = config.databaseUrl || (embedded as EmbeddedPostgres).url;
-  const pool = createPool({ url, max: config.dbPoolSize, logger });
+  const { database } = config;
+  const pools = createPools({ url, sizes: database.poolSizes, logger, acquireTimeoutMs: database.acquireTimeoutMs });
   try {
-    const applied = await migrate(pool);
+    await waitForDatabase(pools.general, { timeoutMs: database.startupTimeoutMs, logger, signal });
+    const applied = await migrate(pools.general);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
   } catch (error) {
-    await pool.end();
+    await endPools(pools);
     await embedded?.stop();
     throw error;
   }
-  return { pool, url, embedded };
+  return { pools, url, embedded };
 }
 
 /** Picks the token verifier for AUTH_MODE; in dev mode also the console's demo sign-in. */
@@ -100,6 +109,14 @@ export async function createVerifier(config: Config): Promise<{ verifier: TokenV
     expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
   });
   return { verifier: createLocalKeysVerifier([key.publicJwk], options), devSignIn };
+}
+
+/** How a background job's failed pass is logged: an outage in one short line (the job tries again), anything else in full. */
+function jobErrorReporter(logger: Logger, job: string): (error: unknown) => void {
+  return (error) => {
+    if (isDatabaseUnavailable(error)) logger.warn({ job, code: (error as { code?: string }).code }, `${job} pass failed: database unavailable; it runs again at its next interval`);
+    else logger.error({ job, err: errorForLog(error) }, `${job} pass failed`);
+  };
 }
 
 // Due numbers claimed per pass of the re-check job.
@@ -126,7 +143,7 @@ function composePds(config: Config, demographics: Demographics, deps: { pool: pg
         : startPeriodicJob({
             run: runPass,
             idleMs: pds.recheckPollSeconds * 1000,
-            onError: (error) => deps.logger.error({ err: errorForLog(error) }, 'PDS re-check pass failed'),
+            onError: jobErrorReporter(deps.logger, 'PDS re-check'),
           }),
   };
 }
@@ -149,29 +166,38 @@ function composeRetention(config: Config, deps: { pool: pg.Pool; clock: Clock; l
     : startPeriodicJob({
         run: runPass,
         idleMs: retention.intervalSeconds * 1000,
-        onError: (error) => deps.logger.error({ err: errorForLog(error) }, 'retention pass failed'),
+        onError: jobErrorReporter(deps.logger, 'retention'),
       });
   return { runRetention: () => runRetention(), job };
 }
 
 /** The one composition root: adapters from config, use cases wired to them, and the HTTP app. */
-export async function compose(config: Config, options: { logger: Logger; clock?: Clock }): Promise<Composition> {
+export async function compose(config: Config, options: { logger: Logger; clock?: Clock; signal?: AbortSignal }): Promise<Composition> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
   const demographics = config.pds.mode === 'off' ? undefined : await createDemographics(config.pds, { clock, logger });
   const { verifier, devSignIn } = await createVerifier(config);
-  const { pool, url, embedded } = await openDatabase(config, logger);
+  const { pools, url, embedded } = await openDatabase(config, logger, options.signal);
+  const pool = pools.general;
 
   const organisations = createPostgresOrganisationStore(pool);
-  const lookups = createPostgresLookupStore(pool);
+  const lookups = createPostgresLookupStore(pools.lookups);
   const notifications = createPostgresNotificationStore(pool);
   const tickets = createPostgresTicketStore(pool);
-  const metrics = createPrometheusMetrics({ unacknowledgedByLa: () => notifications.unacknowledgedByLa() });
-  const fanout = createFanout({ store: notifications, wakeups: createOutboxListener({ url, logger }), logger, sweepMs: config.stream.sweepMs, metrics });
+  const wakeups = createOutboxListener({ url, logger });
+  const metrics = createPrometheusMetrics({
+    unacknowledgedByLa: () => notifications.unacknowledgedByLa(),
+    pools: () => Object.entries(pools).map(([name, p]) => ({ name, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount })),
+    listenerConnected: () => wakeups.isListening(),
+  });
+  const fanout = createFanout({
+    store: notifications, wakeups, logger, sweepMs: config.stream.sweepMs, metrics,
+    limits: { maxBufferedBytes: config.stream.maxBufferedBytes, slowConsumerMs: config.stream.slowConsumerMs },
+  });
   await fanout.start();
-  const pds = demographics && composePds(config, demographics, { pool, clock, logger, metrics });
+  const pds = demographics && composePds(config, demographics, { pool: pools.bulk, clock, logger, metrics });
   const recheckJob = pds?.startRecheckJob();
-  const retention = composeRetention(config, { pool, clock, logger, metrics });
+  const retention = composeRetention(config, { pool: pools.bulk, clock, logger, metrics });
   const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, clock });
   const readiness: ReadinessProbe[] = [
     createPostgresReadiness(pool),
@@ -182,6 +208,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const rateLimiter = createRateLimiter(config.rateLimitPerSecond);
   const app = createHttpApp({
     logger,
+    translateError: databaseUnavailable,
     verifier,
     metrics,
     readiness,
@@ -193,7 +220,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,
     useCases: {
-      publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pool), clock, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
+      publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pools.bulk), clock, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
       getOrganisation: createGetOrganisation({ organisations }),
       updateOrganisation: createUpdateOrganisation({ organisations }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
@@ -212,6 +239,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   return {
     app,
     pool,
+    pools,
     databaseUrl: url,
     setDraining: () => {
       draining = true;
@@ -219,8 +247,11 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     attachRealtime: (server) => {
       stream = attachStream(server, {
         verifier, tickets, fanout, notifications, acknowledgeNotifications, clock, logger,
-        heartbeatMs: config.stream.heartbeatMs, maxFrameBytes: config.stream.maxFrameBytes, metrics, rateLimiter,
-        limits: { maxConnectionsPerClient: config.stream.maxConnectionsPerClient, maxFramesPerSecond: config.stream.maxFramesPerSecond, maxUrlLength: config.http.maxUrlLength },
+        heartbeatMs: config.stream.heartbeatMs, maxFrameBytes: config.stream.maxFrameBytes, metrics, rateLimiter, translateError: databaseUnavailable,
+        limits: {
+          maxConnectionsPerClient: config.stream.maxConnectionsPerClient, maxConnections: config.stream.maxConnections,
+          maxFramesPerSecond: config.stream.maxFramesPerSecond, maxUrlLength: config.http.maxUrlLength,
+        },
       });
     },
     closeSockets: () => stream?.close(),
@@ -231,7 +262,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       await recheckJob?.stop();
       await retention.job?.stop();
       await fanout.stop();
-      await pool.end();
+      await endPools(pools);
       await embedded?.stop();
     },
   };

@@ -11,7 +11,12 @@ export type Config = Readonly<{
   dataDir: string;
   databaseUrl: string;
   embeddedPgPort: number;
-  dbPoolSize: number;
+  database: Readonly<{
+    /** Connections per pool: general (LA API, mailbox, stream, health), lookups (FHIR only), bulk (uploads, jobs). */
+    poolSizes: Readonly<{ general: number; lookups: number; bulk: number }>;
+    acquireTimeoutMs: number;
+    startupTimeoutMs: number;
+  }>;
   logLevel: LogLevel;
   auth: Readonly<{
     mode: 'dev' | 'jwks';
@@ -42,6 +47,8 @@ export type Config = Readonly<{
   }>;
   rateLimitPerSecond: number;
   uploadMaxBytes: number;
+  uploadMaxRecordBytes: number;
+  ackMaxListed: number;
   jsonMaxBytes: number;
   shutdownGraceMs: number;
   visibilityDays: Readonly<PlanTypeDays>;
@@ -49,6 +56,7 @@ export type Config = Readonly<{
   stream: Readonly<{
     heartbeatMs: number; ticketTtlSeconds: number; maxFrameBytes: number; sweepMs: number;
     maxConnectionsPerClient: number; maxFramesPerSecond: number;
+    maxConnections: number; maxBufferedBytes: number; slowConsumerMs: number;
   }>;
   http: Readonly<{
     maxUrlLength: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number;
@@ -134,7 +142,11 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: v.DATA_DIR,
     databaseUrl: v.DATABASE_URL,
     embeddedPgPort: v.EMBEDDED_PG_PORT,
-    dbPoolSize: v.DB_POOL_SIZE,
+    database: Object.freeze({
+      poolSizes: Object.freeze({ general: v.DB_POOL_SIZE, lookups: v.DB_LOOKUP_POOL_SIZE, bulk: v.DB_BULK_POOL_SIZE }),
+      acquireTimeoutMs: v.DB_ACQUIRE_TIMEOUT_MS,
+      startupTimeoutMs: v.DATABASE_STARTUP_TIMEOUT_SECONDS * 1000,
+    }),
     logLevel: v.LOG_LEVEL,
     auth: Object.freeze({
       mode: v.AUTH_MODE,
@@ -165,6 +177,8 @@ export function loadConfig(env: Env = process.env): Config {
     }),
     rateLimitPerSecond: v.RATE_LIMIT_PER_SECOND,
     uploadMaxBytes: v.UPLOAD_MAX_BYTES,
+    uploadMaxRecordBytes: v.UPLOAD_MAX_RECORD_BYTES,
+    ackMaxListed: v.ACK_MAX_LISTED,
     jsonMaxBytes: v.JSON_MAX_BYTES,
     shutdownGraceMs: v.SHUTDOWN_GRACE_MS,
     visibilityDays: Object.freeze({ CPP: v.VISIBILITY_DAYS_CPP, LAC: v.VISIBILITY_DAYS_LAC, UCPP: v.VISIBILITY_DAYS_UCPP }),
@@ -176,6 +190,9 @@ export function loadConfig(env: Env = process.env): Config {
       sweepMs: v.OUTBOX_SWEEP_MS,
       maxConnectionsPerClient: v.STREAM_MAX_CONNECTIONS_PER_CLIENT,
       maxFramesPerSecond: v.STREAM_MAX_FRAMES_PER_SECOND,
+      maxConnections: v.STREAM_MAX_CONNECTIONS,
+      maxBufferedBytes: v.STREAM_MAX_BUFFERED_BYTES,
+      slowConsumerMs: v.STREAM_SLOW_CONSUMER_SECONDS * 1000,
     }),
     http: Object.freeze({
       maxUrlLength: v.MAX_URL_LENGTH,

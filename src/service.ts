@@ -1,10 +1,13 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { Clock } from './ports.ts';
 import { compose, type Composition } from './compose.ts';
-import { answerClientErrors } from './http/client-errors.ts';
+import { answerClientErrors, endWithError } from './http/client-errors.ts';
+import { createStartingApp, startingUpgradeError } from './http/starting.ts';
 
 // How often Node looks for requests past their headers or request timeout: the cut-off lands within this of the limit.
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
@@ -12,10 +15,27 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 /** A listening instance of the service. */
 export type RunningService = { url: string; server: Server; composition: Composition; stop(): Promise<void> };
 
-/** Composes the service and listens; stop() drains in-flight requests, then closes the database. */
-export async function startService(config: Config, options: { logger: Logger; clock?: Clock }): Promise<RunningService> {
-  const composition = await compose(config, options);
+async function listen(server: Server, config: Config): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `http://${host}:${port}`;
+}
+
+/**
+ * Listens at once, answering health checks (live, not ready) while it composes the service (waiting
+ * for PostgreSQL), then serves. stop() drains in-flight requests, then closes the database, all within
+ * SHUTDOWN_GRACE_MS. `signal` abandons a start that is still waiting.
+ */
+export async function startService(config: Config, options: { logger: Logger; clock?: Clock; signal?: AbortSignal }): Promise<RunningService> {
   const { http } = config;
+  let handle: RequestListener = createStartingApp(options.logger);
   const server = createServer(
     {
       maxHeaderSize: http.maxHeaderBytes,
@@ -24,22 +44,30 @@ export async function startService(config: Config, options: { logger: Logger; cl
       keepAliveTimeout: http.keepAliveTimeoutMs,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
-    composition.app,
+    (req, res) => handle(req, res),
   );
   answerClientErrors(server, { logger: options.logger, limits: http });
-  composition.attachRealtime(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => resolve());
-  }).catch(async (error: unknown) => {
-    await composition.close();
+  const refuseWhileStarting = (_req: IncomingMessage, socket: Duplex) => endWithError(socket, startingUpgradeError());
+  server.on('upgrade', refuseWhileStarting);
+  const url = await listen(server, config);
+  options.logger.info({ healthUrl: `${url}/health/live` }, 'starting: health checks answer meanwhile');
+
+  let composition: Composition;
+  try {
+    composition = await compose(config, options);
+  } catch (error) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  }
+  server.removeListener('upgrade', refuseWhileStarting);
+  composition.attachRealtime(server);
+  handle = composition.app;
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      const deadline = Date.now() + config.shutdownGraceMs;
       composition.setDraining();
       composition.closeSockets();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -47,7 +75,10 @@ export async function startService(config: Config, options: { logger: Logger; cl
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(timer);
-      await composition.close();
+      // Whatever is left of the grace; a pass or a connection that will not end does not hold the exit.
+      const left = Math.max(1_000, deadline - Date.now());
+      const abandoned = await Promise.race([composition.close().then(() => false), sleep(left, true, { ref: false })]);
+      if (abandoned) options.logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace ran out before the database closed; exiting anyway');
     })());
-  return { url: `http://${host}:${port}`, server, composition, stop };
+  return { url, server, composition, stop };
 }

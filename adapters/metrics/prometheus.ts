@@ -1,8 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Metrics } from '../../src/ports.ts';
 
+/** One database pool's state as Prometheus reports it. */
+export type PoolStats = { name: string; total: number; idle: number; waiting: number };
+
 /** Prometheus metrics on a registry of this instance's own (never the global one). */
-export function createPrometheusMetrics(deps: { unacknowledgedByLa: () => Promise<Map<string, number>> }): Metrics {
+export function createPrometheusMetrics(deps: {
+  unacknowledgedByLa: () => Promise<Map<string, number>>;
+  pools?: () => PoolStats[];
+  listenerConnected?: () => boolean;
+}): Metrics {
   const registry = new Registry();
   // Process metrics, including nodejs_eventloop_lag_* (event-loop delay).
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -24,7 +31,25 @@ export function createPrometheusMetrics(deps: { unacknowledgedByLa: () => Promis
     name: 'cpis_notifications_unacknowledged', help: 'Notifications not yet acknowledged, by LA (whole service)', labelNames: ['la'], registers: [registry],
     async collect() {
       this.reset();
-      for (const [la, n] of await deps.unacknowledgedByLa()) this.set({ la }, n);
+      // During a database outage the metrics still answer (that is when they are needed): this series is then absent.
+      const counts = await deps.unacknowledgedByLa().catch(() => new Map<string, number>());
+      for (const [la, n] of counts) this.set({ la }, n);
+    },
+  });
+  const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
+    new Gauge({
+      name, help, labelNames: ['pool'], registers: [registry],
+      collect() {
+        for (const stats of deps.pools?.() ?? []) this.set({ pool: stats.name }, pick(stats));
+      },
+    });
+  poolGauge('cpis_db_pool_connections', 'PostgreSQL connections open in each pool of this instance (general, lookups, bulk)', (s) => s.total);
+  poolGauge('cpis_db_pool_idle', 'Open PostgreSQL connections not in use, by pool', (s) => s.idle);
+  poolGauge('cpis_db_pool_waiting', 'Requests waiting for a PostgreSQL connection, by pool; above 0 for long, the pool is too small or the database too slow', (s) => s.waiting);
+  new Gauge({
+    name: 'cpis_outbox_listener_connected', help: '1 while this instance LISTENs for outbox wake-ups; 0 while it reconnects', registers: [registry],
+    collect() {
+      this.set(deps.listenerConnected?.() ? 1 : 0);
     },
   });
   return {

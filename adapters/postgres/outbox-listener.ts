@@ -2,58 +2,96 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OutboxWakeups } from '../../src/ports.ts';
+import { backoffDelayMs, RECONNECT_BACKOFF, type Backoff } from './backoff.ts';
 
 const CHANNEL = 'cpis_outbox';
+// A connect that hangs (a server that accepts and never answers) counts as a failed attempt.
+const CONNECT_TIMEOUT_MS = 5_000;
+
+const codeOf = (error: unknown) => (error as { code?: string } | undefined)?.code;
 
 /**
- * LISTENs for outbox wake-ups on a dedicated connection and reconnects when it drops. After a
- * reconnect it wakes every LA, since notifications may have been missed while it was away.
+ * LISTENs for outbox wake-ups on one dedicated connection. When it drops, one reconnect loop (never
+ * more) retries with capped, jittered backoff, logging one line per attempt; a client that failed to
+ * connect is ended before the next is made, so the instance holds at most one listener connection.
+ * After a reconnect it wakes every LA: notifications may have been committed while it was away.
  */
-export function createOutboxListener(options: { url: string; logger: Logger }): OutboxWakeups {
+export function createOutboxListener(options: { url: string; logger: Logger; backoff?: Backoff }): OutboxWakeups {
   const logger = options.logger.child({ component: 'outbox-listener' });
+  const backoff = options.backoff ?? RECONNECT_BACKOFF;
+  const stopping = new AbortController();
   let client: pg.Client | undefined;
-  let listening = false;
-  let stopped = false;
+  let reconnecting = false;
   let onWake: (laCode: string | undefined) => void = () => undefined;
 
-  async function connect(): Promise<void> {
-    const next = new pg.Client({ connectionString: options.url, application_name: 'cpis-listener' });
-    next.on('notification', (message) => onWake(message.payload || undefined));
-    next.on('error', (error) => logger.warn({ code: (error as { code?: string }).code }, 'listener connection error'));
-    next.on('end', () => {
-      listening = false;
-      if (!stopped) void reconnect();
-    });
-    await next.connect();
-    await next.query(`LISTEN ${CHANNEL}`);
+  async function connectOnce(): Promise<pg.Client> {
+    const next = new pg.Client({ connectionString: options.url, application_name: 'cpis-listener', keepAlive: true, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    // Errors end the connection; the 'end' handler (once adopted) or the loop reports them, once.
+    next.on('error', () => undefined);
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CHANNEL}`);
+      return next;
+    } catch (error) {
+      await next.end().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  function adopt(next: pg.Client): void {
     client = next;
-    listening = true;
+    next.on('notification', (message) => onWake(message.payload || undefined));
+    next.once('end', () => {
+      if (client !== next) return;
+      client = undefined;
+      if (stopping.signal.aborted) return;
+      logger.warn('listener connection lost; reconnecting');
+      void reconnect();
+    });
   }
 
   async function reconnect(): Promise<void> {
-    for (let attempt = 1; !stopped; attempt++) {
-      await sleep(Math.min(5_000, 100 * 2 ** attempt));
+    if (reconnecting || stopping.signal.aborted) return;
+    reconnecting = true;
+    for (let attempt = 1; !stopping.signal.aborted; attempt++) {
+      const delayMs = backoffDelayMs(attempt, backoff);
+      const slept = await sleep(delayMs, true, { signal: stopping.signal, ref: false }).catch(() => false);
+      if (!slept) break;
       try {
-        await connect();
+        const next = await connectOnce();
+        if (stopping.signal.aborted) {
+          await next.end().catch(() => undefined);
+          break;
+        }
+        reconnecting = false;
+        adopt(next);
         logger.info({ attempt }, 'listener reconnected');
         onWake(undefined);
         return;
-      } catch {
-        logger.warn({ attempt }, 'listener reconnect failed');
+      } catch (error) {
+        logger.warn({ attempt, code: codeOf(error), nextAttemptWithinMs: backoffDelayMs(attempt + 1, backoff, () => 1) }, 'listener reconnect failed');
       }
     }
+    reconnecting = false;
   }
 
   return {
     async start(handler) {
       onWake = handler;
-      await connect();
+      try {
+        adopt(await connectOnce());
+      } catch (error) {
+        // Not ready until it connects; the loop keeps trying meanwhile.
+        logger.warn({ code: codeOf(error) }, 'listener could not connect; retrying');
+        void reconnect();
+      }
     },
     async stop() {
-      stopped = true;
-      listening = false;
-      await client?.end().catch(() => undefined);
+      stopping.abort();
+      const last = client;
+      client = undefined;
+      await last?.end().catch(() => undefined);
     },
-    isListening: () => listening,
+    isListening: () => client !== undefined,
   };
 }

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -7,7 +6,7 @@ import type { Config } from '../config.ts';
 import { errorForLog } from '../logger.ts';
 import { CliError, EXIT } from './operator-tool.ts';
 import { runningEmbeddedUrl, startEmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
-import { createPool } from '../../adapters/postgres/pool.ts';
+import { createPool, endPool } from '../../adapters/postgres/pool.ts';
 
 export type CliDatabase = { pool: pg.Pool; close(): Promise<void> };
 
@@ -34,13 +33,8 @@ export async function openCliDatabase(
     stopEmbedded = () => embedded.stop();
   }
   const pool = createPool({ url, max: 2, logger, applicationName: options.applicationName });
-  // pool.end() resolves once it has asked its clients to end, not when they have: stopping the
-  // server before they are gone would make it kill them, which it logs as an error.
-  const disconnected: Promise<unknown>[] = [];
-  pool.on('connect', (client) => disconnected.push(once(client, 'end')));
   const close = async () => {
-    await pool.end();
-    await Promise.all(disconnected);
+    await endPool(pool);
     await stopEmbedded();
   };
   try {

@@ -53,4 +53,8 @@ export const payloadTooLarge = (diagnostics: string) => new AppError(413, 'INVAL
 export const unsupportedMediaType = (diagnostics: string) => new AppError(415, 'INVALID_REQUEST', 'not-supported', diagnostics);
 export const tooManyRequests = (retryAfterSeconds: number) =>
   new AppError(429, 'TOO_MANY_REQUESTS', 'throttled', 'rate limit exceeded', { 'Retry-After': String(retryAfterSeconds) });
-export const serviceUnavailable = (diagnostics: string) => new AppError(503, 'SERVICE_UNAVAILABLE', 'transient', diagnostics);
+export const serviceUnavailable = (diagnostics: string, retryAfterSeconds?: number) =>
+  new AppError(503, 'SERVICE_UNAVAILABLE', 'transient', diagnostics, retryAfterSeconds === undefined ? {} : { 'Retry-After': String(retryAfterSeconds) });
+
+/** Turns an error from the outside world (an adapter's) into the AppError a caller should see, or undefined if it is a plain fault. */
+export type ErrorTranslator = (error: unknown) => AppError | undefined;

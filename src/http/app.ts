@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { ValidateFunction } from 'ajv';
 import type { Role } from '../domain/identity.ts';
+import type { ErrorTranslator } from '../domain/app-error.ts';
 import type { ReadinessProbe, TokenVerifier } from '../ports.ts';
 import type { createPublishBatch } from '../app/publish-batch.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../app/manage-organisation.ts';
@@ -31,6 +32,8 @@ import { uploadsRouter } from './la/uploads.routes.ts';
 
 export type HttpDeps = {
   logger: Logger;
+  /** Outside-world failures (an unreachable database) as the AppError the caller is told. */
+  translateError: ErrorTranslator;
   verifier: TokenVerifier;
   metrics: Metrics;
   readiness: ReadinessProbe[];
@@ -106,6 +109,6 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use('/la/v1', la);
 
   app.use(notFoundHandler);
-  app.use(createErrorHandler(deps.logger));
+  app.use(createErrorHandler(deps.logger, deps.translateError));
   return app;
 }

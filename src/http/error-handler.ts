@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { AppError, invalidRequest, notFound, payloadTooLarge, unsupportedMediaType } from '../domain/app-error.ts';
+import { AppError, invalidRequest, notFound, payloadTooLarge, unsupportedMediaType, type ErrorTranslator } from '../domain/app-error.ts';
 import { toOperationOutcome } from './operation-outcome.ts';
 import { errorForLog } from '../logger.ts';
 
@@ -17,13 +17,23 @@ function fromLibraryError(error: { type?: string; status?: number; expose?: bool
   return undefined;
 }
 
-/** The one error middleware: AppErrors become OperationOutcomes; anything else is a 500 with no internals. */
-export function createErrorHandler(logger: Logger): ErrorRequestHandler {
+/** AppErrors as they are; a client that gave up, an outage the translator knows, or a library's refusal as what the caller should be told. */
+function knownError(error: unknown, abandoned: boolean, translate: ErrorTranslator): AppError | undefined {
+  if (error instanceof AppError) return error;
+  if (abandoned) return invalidRequest('request was aborted');
+  return translate(error) ?? fromLibraryError(error as object);
+}
+
+/**
+ * The one error middleware: AppErrors become OperationOutcomes, an unreachable database a 503 with
+ * Retry-After (the translator's), anything else a 500 with no internals.
+ */
+export function createErrorHandler(logger: Logger, translate: ErrorTranslator = () => undefined): ErrorRequestHandler {
   return (error, req, res, _next) => {
     // A client that went away, or was cut off by the request timeout, part-way through its body is not
     // a fault of ours (whatever error the body reader then raised), and no one is left to answer.
     const abandoned = req.readableAborted || (req.destroyed && !req.complete);
-    const appError = error instanceof AppError ? error : abandoned ? invalidRequest('request was aborted') : fromLibraryError(error as object);
+    const appError = knownError(error, abandoned, translate);
     const known = appError ?? new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error; quote the request id to the service operator');
     if (!appError) {
       (req.log ?? logger).error({ err: errorForLog(error) }, 'unhandled error');

@@ -24,8 +24,10 @@ export function createRequestLogger(logger: Logger) {
       const { identity } = req as Served;
       return { route: routeLabelOf(req), ...(identity ? { role: identity.role, org: identity.org } : {}) };
     },
+    // A 503 is the service telling the caller to come back (database outage, PDS down): the cause is
+    // logged where it is found, and an outage must not bury real faults under a line per request.
     customLogLevel: (_req: IncomingMessage, res: ServerResponse, error?: Error) =>
-      error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
+      error || (res.statusCode >= 500 && res.statusCode !== 503) ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
     customSuccessMessage: () => 'request completed',
     customErrorMessage: () => 'request failed',
     quietReqLogger: true,

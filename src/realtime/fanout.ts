@@ -1,20 +1,52 @@
 import type { Logger } from 'pino';
 import type { Metrics, NotificationStore, OutboxWakeups } from '../ports.ts';
-import { createLaChannel, type LaChannel, type Subscriber } from './la-channel.ts';
+import { createLaChannel, type ChannelLimits, type DeliveryHealth, type LaChannel, type Subscriber } from './la-channel.ts';
 import { errorForLog } from '../logger.ts';
+
+/** Reports the outbox becoming unreadable once, and once again when it can be read: not a line per LA per sweep. */
+function createDeliveryHealth(logger: Logger): DeliveryHealth {
+  let failing = false;
+  return {
+    failed(error) {
+      if (failing) return;
+      failing = true;
+      logger.error({ err: errorForLog(error) }, 'notification delivery paused: the outbox cannot be read; retrying on every wake-up and sweep');
+    },
+    succeeded() {
+      if (!failing) return;
+      failing = false;
+      logger.info('notification delivery resumed');
+    },
+  };
+}
 
 /**
  * Fans the outbox out to this instance's sockets. LISTEN/NOTIFY only says "look now"; a sweep on a
  * timer looks anyway, so a lost wake-up delays a notification by at most one sweep, never loses it.
  */
-export function createFanout(deps: { store: Pick<NotificationStore, 'list'>; wakeups: OutboxWakeups; logger: Logger; sweepMs: number; metrics: Metrics }) {
+export function createFanout(deps: {
+  store: Pick<NotificationStore, 'list'>;
+  wakeups: OutboxWakeups;
+  logger: Logger;
+  sweepMs: number;
+  metrics: Metrics;
+  limits: ChannelLimits;
+}) {
   const channels = new Map<string, LaChannel>();
+  const health = createDeliveryHealth(deps.logger);
   let sweep: NodeJS.Timeout | undefined;
-  const onError = (error: unknown) => deps.logger.error({ err: errorForLog(error) }, 'notification delivery failed; retrying on the next wake-up');
 
   const wake = (laCode: string | undefined) => {
     if (laCode === undefined) for (const channel of channels.values()) channel.pump();
     else channels.get(laCode)?.pump();
+  };
+  const channelOf = (laCode: string) => {
+    let channel = channels.get(laCode);
+    if (!channel) {
+      channel = createLaChannel(laCode, { store: deps.store, metrics: deps.metrics, health, limits: deps.limits });
+      channels.set(laCode, channel);
+    }
+    return channel;
   };
 
   return {
@@ -22,19 +54,20 @@ export function createFanout(deps: { store: Pick<NotificationStore, 'list'>; wak
       await deps.wakeups.start(wake);
       sweep = setInterval(() => wake(undefined), deps.sweepMs).unref();
     },
-    /** Replays after the subscriber's number, then keeps it live. */
-    subscribe(sub: Subscriber): Promise<void> {
-      let channel = channels.get(sub.laCode);
-      if (!channel) {
-        channel = createLaChannel(sub.laCode, deps.store, onError, deps.metrics);
-        channels.set(sub.laCode, channel);
-      }
+    /** Replays after the subscriber's number, then keeps it live; rejects when that cannot be done (close the socket). */
+    subscribe(sub: Subscriber, lastEventNumber: number): Promise<void> {
+      const channel = channelOf(sub.laCode);
+      channel.noteLastEventNumber(lastEventNumber);
       return channel.join(sub);
     },
     unsubscribe(sub: Subscriber): void {
       const channel = channels.get(sub.laCode);
       channel?.leave(sub);
       if (channel && channel.size() === 0) channels.delete(sub.laCode);
+    },
+    /** What a heartbeat may say for the LA: nothing while its outbox cannot be read here. */
+    statusOf(laCode: string): { healthy: boolean; lastEventNumber: number } {
+      return channels.get(laCode)?.status() ?? { healthy: true, lastEventNumber: 0 };
     },
     isListening: () => deps.wakeups.isListening(),
     async stop(): Promise<void> {

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppError, accessDenied, invalidRequest, notFound, unauthorised } from '../domain/app-error.ts';
+import { AppError, accessDenied, invalidRequest, notFound, serviceUnavailable, unauthorised, type ErrorTranslator } from '../domain/app-error.ts';
 import { LA_ROLES, type Identity } from '../domain/identity.ts';
 import type { Clock, Metrics, NotificationStore, TicketStore, TokenVerifier } from '../ports.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
@@ -14,15 +14,14 @@ import type { RateLimiter } from '../http/rate-limit.ts';
 import { urlTooLong } from '../http/url-limit.ts';
 import type { Fanout } from './fanout.ts';
 import { parseClientFrame, type ServerFrame } from './frames.ts';
-import type { Subscriber } from './la-channel.ts';
+import { closeForFailure, type Subscriber } from './la-channel.ts';
 import { createFrameGate, createStreamCounter } from './stream-limits.ts';
+import { CLOSE_GOING_AWAY, CLOSE_POLICY_VIOLATION } from './close-codes.ts';
 import { errorForLog } from '../logger.ts';
 
 export const STREAM_PATH = '/la/v1/notifications/stream';
-/** Close code sent to every socket when the instance shuts down (RFC 6455 "going away"). */
-export const CLOSE_GOING_AWAY = 1001;
-/** Close code for a client that keeps sending frames far over its limit (RFC 6455 "policy violation"). */
-export const CLOSE_POLICY_VIOLATION = 1008;
+// A full instance: about as long as it takes a balancer to send the client elsewhere.
+const FULL_RETRY_AFTER_SECONDS = 5;
 
 export type StreamDeps = {
   verifier: TokenVerifier;
@@ -37,7 +36,9 @@ export type StreamDeps = {
   metrics: Metrics;
   /** The HTTP API's limiter: opening a stream spends one request of the subject's budget. */
   rateLimiter: RateLimiter;
-  limits: { maxConnectionsPerClient: number; maxFramesPerSecond: number; maxUrlLength: number };
+  /** Outside-world failures (an unreachable database) as the AppError an upgrade is refused with. */
+  translateError: ErrorTranslator;
+  limits: { maxConnectionsPerClient: number; maxConnections: number; maxFramesPerSecond: number; maxUrlLength: number };
 };
 
 const subjectOf = (identity: Identity) => `${identity.org}:${identity.sub}`;
@@ -71,6 +72,12 @@ function afterOf(url: URL): number | undefined {
   return Number(after);
 }
 
+/** A number the LA has not reached would leave the stream silent until it does: refused, naming the real one. */
+function checkAfter(after: number | undefined, last: number): void {
+  if (after !== undefined && after > last)
+    throw invalidRequest([{ diagnostics: `after is beyond this LA's last event number (${last}); reconnect with after=${last} or less`, expression: ['after'] }]);
+}
+
 /** The notification stream on the HTTP server's upgrade path: authenticate, replay, then live. */
 export function attachStream(server: Server, deps: StreamDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes });
@@ -88,24 +95,30 @@ export function attachStream(server: Server, deps: StreamDeps) {
       const identity = await identify(req, url, deps);
       const after = afterOf(url);
       streams.check(subjectOf(identity));
+      // Read before the upgrade: a database that cannot answer is a 503 now, not a silent socket later.
+      const last = await deps.notifications.lastEventNumber(identity.org);
+      checkAfter(after, last);
+      if (deps.limits.maxConnections > 0 && wss.clients.size >= deps.limits.maxConnections)
+        throw serviceUnavailable(
+          `this instance holds its maximum of ${deps.limits.maxConnections} notification streams; connect again (to another instance if there is one)`,
+          FULL_RETRY_AFTER_SECONDS,
+        );
       if (socket.destroyed) return;
       socket.removeListener('error', onEarlyError);
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.once('close', streams.hold(subjectOf(identity)));
-        open(ws, identity, after).catch((error: unknown) => {
-          log.error({ err: errorForLog(error) }, 'stream could not start');
-          ws.close(1011, 'try again');
-        });
+        open(ws, identity, after, last);
       });
     })().catch((error: unknown) => {
-      const known = error instanceof AppError ? error : new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error');
-      if (known === error) log.warn({ status: known.status, code: known.spineCode }, 'stream upgrade refused');
+      const translated = error instanceof AppError ? error : deps.translateError(error);
+      const known = translated ?? new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error');
+      if (translated) log.warn({ status: known.status, code: known.spineCode }, 'stream upgrade refused');
       else log.error({ err: errorForLog(error) }, 'stream upgrade failed');
       if (!socket.destroyed) endWithError(socket, known);
     });
   });
 
-  async function open(ws: WebSocket, identity: Identity, after: number | undefined): Promise<void> {
+  function open(ws: WebSocket, identity: Identity, after: number | undefined, last: number): void {
     const connectionId = randomUUID();
     const gate = createFrameGate(deps.limits.maxFramesPerSecond);
     const send = (frame: ServerFrame) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(frame));
@@ -138,18 +151,29 @@ export function attachStream(server: Server, deps: StreamDeps) {
         },
       );
     });
-    const lastSent = after ?? (await deps.notifications.lastEventNumber(identity.org));
     if (ws.readyState !== ws.OPEN) return;
-    const subscriber: Subscriber = { laCode: identity.org, lastSent, send: (notification) => send({ type: 'notification', notification }) };
+    const subscriber: Subscriber = {
+      laCode: identity.org,
+      lastSent: after ?? last,
+      send: (notification) => send({ type: 'notification', notification }),
+      buffered: () => ws.bufferedAmount,
+      close: (code, reason) => ws.close(code, reason),
+    };
     live.sub = subscriber;
     // Both sides must learn of a dead peer: a ping the client must answer, and a heartbeat it can watch for.
+    // A heartbeat vouches for the LA's last event number, so none is sent while this instance cannot read
+    // the outbox: the client, seeing none for two intervals, reconnects (elsewhere, or once it recovers).
     live.heartbeat = setInterval(() => {
       if (!alive) return ws.terminate();
       alive = false;
       ws.ping();
-      send({ type: 'heartbeat', lastEventNumber: subscriber.lastSent });
+      const status = deps.fanout.statusOf(identity.org);
+      if (status.healthy) send({ type: 'heartbeat', lastEventNumber: Math.max(status.lastEventNumber, subscriber.lastSent) });
     }, deps.heartbeatMs);
-    await deps.fanout.subscribe(subscriber);
+    deps.fanout.subscribe(subscriber, last).catch((error: unknown) => {
+      log.warn({ err: errorForLog(error), la: identity.org }, 'stream closed: its replay could not be completed');
+      closeForFailure(subscriber, error);
+    });
   }
 
   return {

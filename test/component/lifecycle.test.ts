@@ -1,7 +1,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { MAIN_PATH, runToExit, spawnService } from '../support/process.ts';
@@ -69,6 +71,48 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     expect(log).not.toContain(token);
     expect(log).not.toContain(token.split('.')[1] as string);
     for (const line of first.output) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('drains on SIGTERM within SHUTDOWN_GRACE_MS: streams closed with 1001, a stalled upload cut off, exit 0, nothing logged as an error', async () => {
+    const dir = await dataDir();
+    const org = syntheticLaCode();
+    const first = await spawnService({ DATA_DIR: dir, SHUTDOWN_GRACE_MS: '1500', RATE_LIMIT_PER_SECOND: '0' });
+    const token = await mintToken(dir, org);
+    await upload(first.url, token, 1, [childRecord()]);
+    const { stdout } = await runToExit([TOKEN_CLI, '--role', 'social-worker', '--org', org], { DATA_DIR: dir });
+    const ws = new WebSocket(`${first.url.replace('http', 'ws')}/la/v1/notifications/stream?after=0`, { headers: { authorization: `Bearer ${stdout.trim()}` } });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await new Promise((resolve) => ws.once('open', resolve));
+    // An upload whose client sends half its body and then nothing: the grace, not the client, decides when it ends.
+    const { port } = new URL(first.url);
+    const stalled = connect(Number(port), '127.0.0.1');
+    stalled.on('error', () => undefined);
+    await new Promise((resolve) => stalled.once('connect', resolve));
+    stalled.write(`POST /la/v1/uploads HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/x-ndjson\r\nX-Sequence-Number: 2\r\nContent-Length: 100000\r\n\r\n{"nhsNumber":`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Lookups keep arriving until the instance stops taking them.
+    const clinician = (await runToExit([TOKEN_CLI, '--role', 'clinician', '--org', 'RXX01', '--activity', 'B0107'], { DATA_DIR: dir })).stdout.trim();
+    const statuses: number[] = [];
+    const lookUps = Promise.all(Array.from({ length: 4 }, async () => {
+      for (;;) {
+        const res = await fetch(`${first.url}/cpis/FHIR/R4/CareTeam?patient=9990000018`, { headers: { authorization: `Bearer ${clinician}` } }).catch(() => undefined);
+        if (!res) return;
+        statuses.push(res.status);
+        await res.arrayBuffer();
+      }
+    }));
+    while (statuses.length < 20) await new Promise((resolve) => setTimeout(resolve, 10));
+
+    const signalled = Date.now();
+    first.child.kill('SIGTERM');
+    await lookUps;
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+    expect(await closed).toBe(1001);
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - signalled).toBeLessThan(1500 + 3000);
+    const lines = first.output.map((line) => JSON.parse(line) as { level: number; msg: string });
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+    expect(lines.at(-1)?.msg).toBe('stopped');
   });
 
   it('recovers by itself after a SIGKILL left the embedded PostgreSQL running', async () => {

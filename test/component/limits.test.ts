@@ -23,7 +23,7 @@ beforeAll(async () => {
         STREAM_HEARTBEAT_SECONDS: '2', CORS_ORIGINS: `${LISTED}, ${OTHER_LISTED}`,
       },
     }),
-    startTestService({ env: { HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2', KEEP_ALIVE_TIMEOUT_SECONDS: '1' } }),
+    startTestService({ env: { HEADERS_TIMEOUT_SECONDS: '1', REQUEST_TIMEOUT_SECONDS: '2', KEEP_ALIVE_TIMEOUT_SECONDS: '1', STREAM_MAX_CONNECTIONS: '3' } }),
   ]);
 });
 afterAll(async () => {
@@ -180,6 +180,24 @@ describe('slow clients', () => {
 });
 
 describe('WebSocket limits', () => {
+  it('answers 503 with Retry-After once the instance holds STREAM_MAX_CONNECTIONS streams, whoever asks', async () => {
+    const streams = await Promise.all(['full-a', 'full-b', 'full-c'].map(async (sub) => openStream(slow, { token: (await worker(slow, sub)).token })));
+    const refused = await upgrade(slow, { token: (await worker(slow, 'full-d')).token });
+    expect(refused).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', retryAfter: '5' });
+    expect(refused.diagnostics).toMatch(/maximum of 3 notification streams/);
+    streams[0]?.ws.close();
+    await vi.waitFor(async () => expect((await upgrade(slow, { token: (await worker(slow, 'full-d')).token })).status).toBe(101), { timeout: 5_000, interval: 250 });
+    for (const stream of streams) stream.ws.close();
+  });
+
+  it('refuses ?after= beyond the LA\'s last event number, which would leave the stream silent, naming the real one', async () => {
+    const a = await worker(service, 'ahead');
+    const refused = await upgrade(service, { token: a.token, path: '/la/v1/notifications/stream?after=5' });
+    expect(refused).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
+    expect(refused.diagnostics).toBe("after is beyond this LA's last event number (0); reconnect with after=0 or less");
+    expect((await upgrade(service, { token: a.token, path: '/la/v1/notifications/stream?after=0' })).status).toBe(101);
+  });
+
   it('caps open streams per token subject with 429 and Retry-After before the upgrade, and frees a slot on close', async () => {
     const a = await worker(service, 'cap-a');
     const first = await openStream(service, { token: a.token });

@@ -11,8 +11,12 @@ export type ServiceProcess = {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 };
 
-/** Runs `node src/main.ts` as a separate process, the way an operator would, and waits until it listens. */
-export async function spawnService(env: Record<string, string>, timeoutMs = 90_000): Promise<ServiceProcess> {
+/**
+ * Runs `node src/main.ts` as a separate process, the way an operator would, and waits until it serves
+ * (the "cpis listening" line), or with `until: 'health'` only until its health checks answer.
+ */
+export async function spawnService(env: Record<string, string>, timeoutMs = 90_000, options: { until?: 'serving' | 'health' } = {}): Promise<ServiceProcess> {
+  const line = options.until === 'health' ? /"healthUrl":"(http:\/\/[^"]+)\/health\/live"/ : /"url":"(http:\/\/[^"]+)"/;
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
   const child = spawn(process.execPath, [MAIN], {
     env: { ...inherited, PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -22,18 +26,22 @@ export async function spawnService(env: Record<string, string>, timeoutMs = 90_0
   const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start:\n${output.join('\n')}`)), timeoutMs);
-    const onLine = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) {
-        output.push(line);
-        const match = /"url":"(http:\/\/[^"]+)"/.exec(line);
+    // A chunk may end part-way through a line: keep the tail until the rest arrives.
+    const partial = { stdout: '', stderr: '' };
+    const onData = (stream: 'stdout' | 'stderr') => (chunk: Buffer) => {
+      const lines = (partial[stream] + chunk.toString('utf8')).split('\n');
+      partial[stream] = lines.pop() ?? '';
+      for (const text of lines.filter(Boolean)) {
+        output.push(text);
+        const match = line.exec(text);
         if (match?.[1]) {
           clearTimeout(timer);
           resolve(match[1]);
         }
       }
     };
-    child.stdout?.on('data', onLine);
-    child.stderr?.on('data', onLine);
+    child.stdout?.on('data', onData('stdout'));
+    child.stderr?.on('data', onData('stderr'));
     void exited.then(({ code }) => {
       clearTimeout(timer);
       reject(new Error(`service exited with ${code} before listening:\n${output.join('\n')}`));
