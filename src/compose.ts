@@ -10,6 +10,7 @@ import { createPublishBatch } from './app/publish-batch.ts';
 import { createRecordValidator } from './app/record-validator.ts';
 import { createGetOrganisation, createUpdateOrganisation, type OrganisationUpdate } from './app/manage-organisation.ts';
 import { createListPlans } from './app/list-plans.ts';
+import { createListRefusals } from './app/list-refusals.ts';
 import { createLookupChild } from './app/lookup-child.ts';
 import { createReadNotifications } from './app/read-notifications.ts';
 import { createAcknowledgeNotifications } from './app/acknowledge-notifications.ts';
@@ -184,6 +185,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const lookups = createPostgresLookupStore(pools.lookups);
   const notifications = createPostgresNotificationStore(pool);
   const tickets = createPostgresTicketStore(pool);
+  const uploads = createPostgresUploadStore({ writes: pools.bulk, reads: pool });
   const wakeups = createOutboxListener({ url, logger });
   const metrics = createPrometheusMetrics({
     unacknowledgedByLa: () => notifications.unacknowledgedByLa(),
@@ -213,17 +215,21 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     metrics,
     readiness,
     isDraining: () => draining,
-    limits: { uploadMaxBytes: config.uploadMaxBytes, jsonMaxBytes: config.jsonMaxBytes, maxUrlLength: config.http.maxUrlLength },
+    limits: {
+      uploadMaxBytes: config.uploadMaxBytes, uploadMaxRecordBytes: config.uploadMaxRecordBytes,
+      jsonMaxBytes: config.jsonMaxBytes, maxUrlLength: config.http.maxUrlLength,
+    },
     rateLimiter,
     corsOrigins: config.http.corsOrigins,
     publicBaseUrl: config.publicBaseUrl,
     console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,
     useCases: {
-      publishBatch: createPublishBatch({ uploads: createPostgresUploadStore(pools.bulk), clock, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
+      publishBatch: createPublishBatch({ uploads, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
       getOrganisation: createGetOrganisation({ organisations }),
       updateOrganisation: createUpdateOrganisation({ organisations }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
+      listRefusals: createListRefusals({ uploads }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),
       readNotifications: createReadNotifications({ notifications }),
       acknowledgeNotifications,

@@ -1,4 +1,4 @@
-import type { Acknowledgement } from './domain/acknowledgement.ts';
+import type { Acknowledgement, RecordRejection } from './domain/acknowledgement.ts';
 import type { Identity } from './domain/identity.ts';
 import type { Organisation } from './domain/organisation.ts';
 import type { Plan } from './domain/plan.ts';
@@ -24,25 +24,38 @@ export interface OrganisationStore {
   put(organisation: Organisation): Promise<Organisation>;
 }
 
-/** The sequence state an LA's previous batch left behind. */
-export type LastBatch = { sequenceNumber: number; acknowledgement: Acknowledgement } | undefined;
+/** How a batch's commit ended: done, or refused because another batch took the sequence number meanwhile. */
+export type CommitOutcome = { committed: true } | { committed: false; lastSequenceNumber: number };
 
-/** One batch being loaded: a single transaction, serialised per LA, that commits or leaves nothing. */
+/**
+ * One batch being loaded. Nothing is held open while the client sends: valid plans are staged and
+ * refusals recorded in short writes, and one transaction at the end applies them, or nothing at all.
+ */
 export interface BatchSession {
-  lastBatch(): Promise<LastBatch>;
+  /** The LA's last accepted sequence number, if it has one. */
+  lastSequenceNumber(): Promise<number | undefined>;
+  /** The stored acknowledgement of one of the LA's batches. */
+  acknowledgementOf(sequenceNumber: number): Promise<Acknowledgement | undefined>;
   stage(index: number, plan: Plan): Promise<void>;
-  /** Upserts staged plans, removes those with a delete date, and returns how many records were applied. */
-  apply(): Promise<number>;
-  /** Stores the acknowledgement and its audit row (the uploader is the audit's identity), and commits them with the plans. */
-  commit(acknowledgement: Acknowledgement, audit: AuditEntry): Promise<void>;
-  /** Rolls the batch back; with an audit entry, then records that the batch was refused or replayed. */
+  /** Records one refused record, for the acknowledgement's pages. */
+  refuse(rejection: RecordRejection): Promise<void>;
+  /**
+   * In one transaction, unless a batch with this or a higher sequence number committed meanwhile:
+   * applies the staged plans (upserts, and removals for a delete date), stores the acknowledgement and
+   * its audit row (the uploader is the audit's identity), and creates the LA with its name if it is new.
+   */
+  commit(acknowledgement: Acknowledgement, audit: AuditEntry): Promise<CommitOutcome>;
+  /** Discards what the batch staged, frees the LA's upload slot and, with an audit entry, records why. */
   abort(audit?: AuditEntry): Promise<void>;
 }
 
-/** Opens batch sessions. */
+/** Opens batch sessions, one at a time per LA across every instance. */
 export interface UploadStore {
-  /** Starts a batch for an LA, creating the LA with this name if it is new. */
-  open(laCode: string, organisationName: string): Promise<BatchSession>;
+  /** Starts a batch holding the LA's upload slot; undefined while another upload of the LA holds it. */
+  open(laCode: string, organisationName: string, uploadId: string): Promise<BatchSession | undefined>;
+  /** A committed batch's refused records after an index, in index order; undefined if the LA has no such batch. */
+  refusals(laCode: string, uploadId: string, after: number, limit: number): Promise<RecordRejection[] | undefined>;
+  recordAudit(entry: AuditEntry): Promise<void>;
 }
 
 export type PlanPage = { plans: Plan[]; next: string | null };
@@ -152,6 +165,8 @@ export type SubjectAccessSnapshot = {
   notifications: HeldRow[];
   auditEntries: HeldRow[];
   pdsRechecks: HeldRow[];
+  /** Records about the person in batches still being received (staged, not yet loaded). */
+  uploadsInProgress: HeldRow[];
   /** Tables with an NHS number column that the export does not read; an export must never silently miss one. */
   uncoveredTables: string[];
 };

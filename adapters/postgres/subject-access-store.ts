@@ -6,7 +6,7 @@ import { insertAudit } from './audit.ts';
  * Every table that holds an NHS number, and what the export reads from it. A table with an
  * NHS-number column missing here makes the export refuse to run (see UNCOVERED).
  */
-export const SUBJECT_ACCESS_TABLES = ['plans', 'accesses', 'notifications', 'audit_events', 'pds_rechecks'] as const;
+export const SUBJECT_ACCESS_TABLES = ['plans', 'accesses', 'notifications', 'audit_events', 'pds_rechecks', 'upload_staging'] as const;
 
 // The audit hash chain's bookkeeping: integrity data about the row, not data about the person.
 const AUDIT_CHAIN_COLUMNS = ['seq', 'lane', 'prev_hash', 'hash'];
@@ -21,6 +21,8 @@ const ORDER = {
   auditEntries: ['id', 'recordedAt', 'action', 'outcome', 'userId', 'userName', 'userRole', 'organisationCode', 'organisationName',
     'setting', 'nhsNumber', 'unscheduled', 'requestId', 'detail'],
   pdsRechecks: ['nhsNumber', 'nextCheckAt', 'leasedUntil', 'lastCheckedAt'],
+  uploadsInProgress: ['batch', 'idx', 'nhsNumber', 'planType', 'startDate', 'endDate', 'deleteDate', 'lacLegalStatus', 'familyName',
+    'givenNames', 'birthDate', 'postcode', 'addressLines', 'localId'],
 } as const;
 
 // $1 is the NHS number as the char(10) columns hold it (so their indexes serve), $2 the same as
@@ -51,6 +53,8 @@ WHERE a.nhs_number = $1 OR ${NAMES_IN_JSON('a.detail')}
 ORDER BY a.recorded_at, a.id`;
 
 const PDS_RECHECKS = `SELECT to_jsonb(r) AS row FROM pds_rechecks r WHERE r.nhs_number = $1`;
+// Records of batches still being received: not yet held, but received about the person.
+const UPLOADS_IN_PROGRESS = `SELECT to_jsonb(s) AS row FROM upload_staging s WHERE s.nhs_number = $1 ORDER BY s.batch, s.idx`;
 
 // Base tables of this schema with a column that looks like it holds an NHS number.
 const UNCOVERED = `
@@ -97,6 +101,7 @@ export function createPostgresSubjectAccessStore(pool: pg.Pool): SubjectAccessSt
           notifications: await rowsOf(client, NOTIFICATIONS, key, ORDER.notifications),
           auditEntries: await rowsOf(client, AUDIT, [...key, AUDIT_CHAIN_COLUMNS], ORDER.auditEntries),
           pdsRechecks: await rowsOf(client, PDS_RECHECKS, [nhsNumber], ORDER.pdsRechecks),
+          uploadsInProgress: await rowsOf(client, UPLOADS_IN_PROGRESS, [nhsNumber], ORDER.uploadsInProgress),
           uncoveredTables: (await client.query<{ name: string }>(UNCOVERED, [SUBJECT_ACCESS_TABLES])).rows.map((r) => r.name),
         };
         await client.query('COMMIT');

@@ -19,13 +19,14 @@ export type SubjectAccessExport = {
     generatedAt: string;
     service: { name: string; version: string };
     nhsNumber: string;
-    counts: { plans: number; accesses: number; notifications: number; auditEntries: number; pdsRechecks: number };
+    counts: { plans: number; accesses: number; notifications: number; auditEntries: number; pdsRechecks: number; uploadsInProgress: number };
   };
   plans: HeldRow[];
   accesses: HeldRow[];
   notifications: HeldRow[];
   auditEntries: HeldRow[];
   pdsRechecks: HeldRow[];
+  uploadsInProgress: HeldRow[];
 };
 
 export type SubjectAccessOutcome = { ok: true; export: SubjectAccessExport } | { ok: false; rule: string };
@@ -47,7 +48,8 @@ const operatorIdentity = (operator: string): Identity => ({
 
 /**
  * An operator exports everything held about one person (the right of access): plans from every LA,
- * the access history, notifications and audit entries that name them, and the PDS re-check state.
+ * the access history, notifications and audit entries that name them, the PDS re-check state, and
+ * records about them in batches still being received.
  * The export is read in one consistent snapshot and is itself written to the audit trail before it is handed over.
  */
 export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clock: Clock; software: { name: string; version: string } }) {
@@ -74,6 +76,7 @@ export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clo
             notifications: held.notifications.length,
             auditEntries: held.auditEntries.length,
             pdsRechecks: held.pdsRechecks.length,
+            uploadsInProgress: held.uploadsInProgress.length,
           },
         },
         plans: held.plans,
@@ -81,6 +84,7 @@ export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clo
         notifications: held.notifications,
         auditEntries: held.auditEntries,
         pdsRechecks: held.pdsRechecks,
+        uploadsInProgress: held.uploadsInProgress,
       },
     };
   };

@@ -1,29 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { batchResultOf, RECORD_RESULT, type Acknowledgement, type RecordRejection } from '../domain/acknowledgement.ts';
+import { batchResultOf, createRefusalTally, RECORD_RESULT, type Acknowledgement, type RecordRejection } from '../domain/acknowledgement.ts';
 import { AppError, duplicateRejected, invalidRequest } from '../domain/app-error.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
-import type { AuditEntry, Clock, LastBatch, UploadStore } from '../ports.ts';
+import type { AuditEntry, BatchSession, Clock, UploadStore } from '../ports.ts';
 import type { RecordValidator } from './record-validator.ts';
 import { createStaging } from './verified-staging.ts';
 import type { DemographicsVerifier } from './verify-demographics.ts';
 
-/** One record as read off the wire: parsed, or unreadable with a reason. */
-export type RawRecord = { ok: true; value: unknown } | { ok: false; message: string };
+/** One record as read off the wire: parsed, or unreadable with a reason (and a detail code, UNREADABLE by default). */
+export type RawRecord = { ok: true; value: unknown } | { ok: false; message: string; code?: string };
 
 /** A batch being read: its records, and its sequence number once it has been seen (header or body). */
 export type BatchSource = { records: AsyncIterable<RawRecord>; sequenceNumber(): number | undefined };
 
 export type PublishOutcome = { replayed: boolean; acknowledgement: Acknowledgement };
 
-/** Replays the stored acknowledgement for a resent sequence number, refuses one that goes backwards. */
-function checkSequence(sequenceNumber: number, last: LastBatch): Acknowledgement | undefined {
-  if (!last) return undefined;
-  if (sequenceNumber === last.sequenceNumber) return last.acknowledgement;
-  if (sequenceNumber < last.sequenceNumber)
-    throw duplicateRejected(`sequenceNumber ${sequenceNumber} is not after the last accepted batch (${last.sequenceNumber})`);
-  return undefined;
-}
+// About how long an upload of a few thousand records takes: when to try again after a 429.
+const BUSY_RETRY_AFTER_SECONDS = 5;
 
 /** The audit row of one batch: counts and codes only, never a record's contents. */
 function uploadAudit(identity: Identity, at: Date, requestId: string, outcome: AuditEntry['outcome'], detail: Record<string, unknown>): AuditEntry {
@@ -37,42 +31,77 @@ function refusalAudit(error: unknown, sequenceNumber: number | undefined): [Audi
   return [error.status === 503 ? 'unavailable' : 'invalid', { sequenceNumber: sequenceNumber ?? null, result, code: error.spineCode, status: error.status }];
 }
 
+const uploadInProgress = () =>
+  new AppError(
+    429, 'TOO_MANY_REQUESTS', 'throttled',
+    'another upload of this LA is being received; send this batch again once that one has been acknowledged',
+    { 'Retry-After': String(BUSY_RETRY_AFTER_SECONDS) },
+  );
+
+/** The stored acknowledgement of a resent sequence number, or 409 for one that goes backwards; undefined for a new one. */
+async function earlierBatch(session: BatchSession, sequenceNumber: number, last: number | undefined): Promise<Acknowledgement | undefined> {
+  if (last === undefined || sequenceNumber > last) return undefined;
+  const stored = sequenceNumber === last ? await session.acknowledgementOf(sequenceNumber) : undefined;
+  if (stored) return stored;
+  throw duplicateRejected(`sequenceNumber ${sequenceNumber} is not after the last accepted batch (${last})`);
+}
+
 /**
- * Publishes an LA's batch: every record is checked (and, with `verifyDemographics`, cross-checked on PDS),
- * valid ones load in one transaction with the acknowledgement and the batch's audit row. Replays and
- * refusals, which load nothing, are audited too.
+ * Publishes an LA's batch: every record is checked (and, with `verifyDemographics`, cross-checked on
+ * PDS) as it is read, with no database connection held meanwhile; valid ones load in one transaction
+ * with the acknowledgement and the batch's audit row. Replays and refusals, which load nothing, are
+ * audited too. Uploads of one LA run one at a time.
  */
-export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; validateRecord: RecordValidator; verifyDemographics?: DemographicsVerifier }) {
+export function createPublishBatch(deps: {
+  uploads: UploadStore;
+  clock: Clock;
+  validateRecord: RecordValidator;
+  verifyDemographics?: DemographicsVerifier;
+  /** Refused records listed in an acknowledgement (ACK_MAX_LISTED). */
+  ackMaxListed: number;
+}) {
   return async function publishBatch(identity: Identity, source: BatchSource, requestId: string): Promise<PublishOutcome> {
     const receivedAt = deps.clock.now();
     const audit = (outcome: AuditEntry['outcome'], detail: Record<string, unknown>) => uploadAudit(identity, receivedAt, requestId, outcome, detail);
     const today = londonDateOf(receivedAt);
-    const session = await deps.uploads.open(identity.org, identity.orgName);
+    const uploadId = randomUUID();
+    const session = await deps.uploads.open(identity.org, identity.orgName, uploadId);
+    if (!session) {
+      const error = uploadInProgress();
+      const [outcome, detail] = refusalAudit(error, source.sequenceNumber()) ?? ['invalid', {}];
+      await deps.uploads.recordAudit(audit(outcome, detail));
+      throw error;
+    }
     try {
-      const last = await session.lastBatch();
+      const last = await session.lastSequenceNumber();
       let checked = false;
-      const replayIfResent = (): Acknowledgement | undefined => {
+      const replayIfResent = async (): Promise<Acknowledgement | undefined> => {
         const sequenceNumber = source.sequenceNumber();
         if (checked || sequenceNumber === undefined) return undefined;
         checked = true;
-        return checkSequence(sequenceNumber, last);
+        return earlierBatch(session, sequenceNumber, last);
       };
-      const rejections: RecordRejection[] = [];
-      const staging = createStaging(session, rejections, deps.verifyDemographics);
+      const tally = createRefusalTally(deps.ackMaxListed);
+      const reject = async (rejection: RecordRejection) => {
+        tally.add(rejection);
+        await session.refuse(rejection);
+      };
+      let staged = 0;
+      const staging = createStaging({ stage: (index, plan) => (staged++, session.stage(index, plan)) }, reject, deps.verifyDemographics);
       let index = 0;
-      let replay = replayIfResent();
+      let replay = await replayIfResent();
       for await (const raw of replay ? [] : source.records) {
-        if ((replay = replayIfResent())) break;
+        if ((replay = await replayIfResent())) break;
         if (!raw.ok) {
-          rejections.push({ index, result: RECORD_RESULT.failure, detail: { code: 'UNREADABLE', field: '(record)', message: raw.message } });
+          await reject({ index, result: RECORD_RESULT.failure, detail: { code: raw.code ?? 'UNREADABLE', field: '(record)', message: raw.message } });
         } else {
           const check = deps.validateRecord(raw.value, identity.org, today);
           if (check.ok) await staging.add(index, check.plan);
-          else rejections.push({ index, result: check.result, detail: check.detail });
+          else await reject({ index, result: check.result, detail: check.detail });
         }
         index++;
       }
-      replay ??= replayIfResent();
+      replay ??= await replayIfResent();
       if (replay) {
         await session.abort(audit('ok', { sequenceNumber: replay.sequenceNumber, result: replay.result, uploadId: replay.uploadId, replayed: true }));
         return { replayed: true, acknowledgement: replay };
@@ -80,20 +109,26 @@ export function createPublishBatch(deps: { uploads: UploadStore; clock: Clock; v
       const sequenceNumber = source.sequenceNumber();
       if (sequenceNumber === undefined) throw invalidRequest([{ diagnostics: 'sequenceNumber is required', expression: ['sequenceNumber'] }], 'required');
       await staging.flush();
-      const loaded = await session.apply();
+      const { listed, counts } = tally.summary();
       const acknowledgement: Acknowledgement = {
-        uploadId: randomUUID(),
+        uploadId,
         sequenceNumber,
-        result: batchResultOf(index, loaded),
+        result: batchResultOf(index, staged),
         processed: index,
-        loaded,
-        rejected: rejections.length,
+        loaded: staged,
+        rejected: tally.total(),
         receivedAt: receivedAt.toISOString(),
-        // PDS answers come back per chunk, after later records' own failures: list them in record order.
-        records: rejections.sort((a, b) => a.index - b.index),
+        records: listed,
+        refusalCounts: counts,
       };
-      const { uploadId, result, processed, rejected } = acknowledgement;
-      await session.commit(acknowledgement, audit('ok', { sequenceNumber, result, uploadId, processed, loaded, rejected }));
+      const { result, processed, rejected } = acknowledgement;
+      const outcome = await session.commit(acknowledgement, audit('ok', { sequenceNumber, result, uploadId, processed, loaded: staged, rejected }));
+      if (!outcome.committed) {
+        // Another batch of the LA committed while this one was read (its slot had lapsed): the same rules as at the start.
+        const earlier = await earlierBatch(session, sequenceNumber, outcome.lastSequenceNumber);
+        await session.abort(audit('ok', { sequenceNumber, result: earlier?.result ?? null, uploadId: earlier?.uploadId ?? null, replayed: true }));
+        return { replayed: true, acknowledgement: earlier as Acknowledgement };
+      }
       return { replayed: false, acknowledgement };
     } catch (error) {
       const refused = refusalAudit(error, source.sequenceNumber());

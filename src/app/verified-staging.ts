@@ -9,8 +9,12 @@ const CHUNK = 200;
 /** Where a batch's valid plans go: straight into the session, or first through the PDS cross-check. */
 export type Staging = { add(index: number, plan: Plan): Promise<void>; flush(): Promise<void> };
 
-/** Stages plans into a batch session; with a verifier, only those PDS confirms, the others joining the rejections. */
-export function createStaging(session: BatchSession, rejections: RecordRejection[], verify: DemographicsVerifier | undefined): Staging {
+/** Stages plans into a batch session; with a verifier, only those PDS confirms, the others going to `reject`. */
+export function createStaging(
+  session: Pick<BatchSession, 'stage'>,
+  reject: (rejection: RecordRejection) => Promise<void>,
+  verify: DemographicsVerifier | undefined,
+): Staging {
   const pending: { index: number; plan: Plan }[] = [];
   const flush = async () => {
     if (!verify || pending.length === 0) return;
@@ -19,7 +23,7 @@ export function createStaging(session: BatchSession, rejections: RecordRejection
     for (const [i, { index, plan }] of chunk.entries()) {
       const check = checks[i];
       if (check?.ok) await session.stage(index, plan);
-      else if (check) rejections.push({ index, result: check.result, detail: check.detail });
+      else if (check) await reject({ index, result: check.result, detail: check.detail });
     }
   };
   return {

@@ -24,7 +24,14 @@ export type RecordResult = (typeof RECORD_RESULT)[keyof typeof RECORD_RESULT];
 export type RecordDetail = { code: string; field: string; message: string };
 export type RecordRejection = { index: number; result: RecordResult; detail: RecordDetail };
 
-/** What an LA receives for a batch; only non-success records are listed. */
+/** How many records were refused with one result and detail code. */
+export type RefusalCount = { result: RecordResult; code: string; count: number };
+
+/**
+ * What an LA receives for a batch. Only non-success records are listed, the lowest indexes first and
+ * at most ACK_MAX_LISTED of them; `refusalCounts` counts them all, and `recordsNext`, when some were
+ * not listed, is where the rest can be paged.
+ */
 export type Acknowledgement = {
   uploadId: string;
   sequenceNumber: number;
@@ -34,7 +41,44 @@ export type Acknowledgement = {
   rejected: number;
   receivedAt: string;
   records: RecordRejection[];
+  refusalCounts?: RefusalCount[];
+  recordsNext?: string | null;
 };
+
+/**
+ * The refusals of one batch as it is read: counts by code, and the `max` lowest-indexed ones to list.
+ * Memory stays bounded by `max` however many records are refused; PDS results, which arrive a chunk
+ * late, still land in index order.
+ */
+export function createRefusalTally(max: number) {
+  const counts = new Map<string, RefusalCount>();
+  let lowest: RecordRejection[] = [];
+  let total = 0;
+  const trim = () => {
+    lowest.sort((a, b) => a.index - b.index);
+    lowest = lowest.slice(0, max);
+  };
+  return {
+    add(rejection: RecordRejection): void {
+      total++;
+      const key = `${rejection.result}:${rejection.detail.code}`;
+      const count = counts.get(key) ?? { result: rejection.result, code: rejection.detail.code, count: 0 };
+      count.count++;
+      counts.set(key, count);
+      lowest.push(rejection);
+      if (lowest.length >= 2 * max) trim();
+    },
+    total: () => total,
+    /** The listed refusals (lowest indexes first) and the counts, most frequent first. */
+    summary(): { listed: RecordRejection[]; counts: RefusalCount[] } {
+      trim();
+      const ordered = [...counts.values()].sort((a, b) => b.count - a.count || a.result.localeCompare(b.result) || a.code.localeCompare(b.code));
+      return { listed: [...lowest], counts: ordered };
+    },
+  };
+}
+
+export type RefusalTally = ReturnType<typeof createRefusalTally>;
 
 /** The batch code that follows from how many records were processed and loaded. */
 export function batchResultOf(processed: number, loaded: number): BatchResult {

@@ -8,6 +8,7 @@ import type { ReadinessProbe, TokenVerifier } from '../ports.ts';
 import type { createPublishBatch } from '../app/publish-batch.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../app/manage-organisation.ts';
 import type { createListPlans } from '../app/list-plans.ts';
+import type { createListRefusals } from '../app/list-refusals.ts';
 import type { createLookupChild } from '../app/lookup-child.ts';
 import type { createReadNotifications } from '../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
@@ -38,7 +39,7 @@ export type HttpDeps = {
   metrics: Metrics;
   readiness: ReadinessProbe[];
   isDraining: () => boolean;
-  limits: { uploadMaxBytes: number; jsonMaxBytes: number; maxUrlLength: number };
+  limits: { uploadMaxBytes: number; uploadMaxRecordBytes: number; jsonMaxBytes: number; maxUrlLength: number };
   /** Per token subject; shared with the WebSocket upgrade path. */
   rateLimiter: RateLimiter;
   /** Browser origins allowed cross-origin on the APIs; none sends no CORS headers. */
@@ -51,6 +52,7 @@ export type HttpDeps = {
     getOrganisation: ReturnType<typeof createGetOrganisation>;
     updateOrganisation: ReturnType<typeof createUpdateOrganisation>;
     listPlans: ReturnType<typeof createListPlans>;
+    listRefusals: ReturnType<typeof createListRefusals>;
     lookupChild: ReturnType<typeof createLookupChild>;
     readNotifications: ReturnType<typeof createReadNotifications>;
     acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
@@ -103,7 +105,10 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   la.use('/plans', authenticate(laSystem));
   la.use('/notifications', authenticate(['la-system', 'social-worker']));
   la.use(organisationRouter({ ...deps.useCases, validateOrganisation: deps.validators.organisation, jsonMaxBytes: deps.limits.jsonMaxBytes }));
-  la.use(uploadsRouter({ publishBatch: deps.useCases.publishBatch, maxBytes: deps.limits.uploadMaxBytes }));
+  la.use(uploadsRouter({
+    publishBatch: deps.useCases.publishBatch, listRefusals: deps.useCases.listRefusals,
+    limits: { maxBytes: deps.limits.uploadMaxBytes, maxRecordBytes: deps.limits.uploadMaxRecordBytes },
+  }));
   la.use(plansRouter(deps.useCases));
   la.use(notificationsRouter({ ...deps.useCases, validateAck: deps.validators.ack, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use('/la/v1', la);

@@ -12,7 +12,7 @@ import { runToExit, spawnService } from '../support/process.ts';
 import { SUBJECT_ACCESS_TABLES } from '../../adapters/postgres/subject-access-store.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/subject-access.ts', import.meta.url));
-const SECTIONS = ['plans', 'accesses', 'notifications', 'auditEntries', 'pdsRechecks'] as const;
+const SECTIONS = ['plans', 'accesses', 'notifications', 'auditEntries', 'pdsRechecks', 'uploadsInProgress'] as const;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Row = Record<string, unknown>;
@@ -202,6 +202,23 @@ describe('npm run subject-access', () => {
 });
 
 describe('coverage of every table that holds an NHS number', () => {
+  it('includes the records about the person of a batch still being received', async () => {
+    const nhs = syntheticNhsNumber();
+    const batch = '-7';
+    await db.query(
+      `INSERT INTO upload_staging (batch, idx, nhs_number, plan_type, start_date, family_name, given_names, birth_date, address_lines)
+       VALUES ($1, 3, $2, 'CPP', $3, 'Staged', 'Sam', $4, '{}')`,
+      [batch, nhs, yearsAgo(1), yearsAgo(8)],
+    );
+    try {
+      const out = JSON.parse((await exportOf([nhs, '--operator', 'dpo-staged'])).stdout) as Export;
+      expect(out.uploadsInProgress).toEqual([expect.objectContaining({ batch: -7, idx: 3, nhsNumber: nhs, familyName: 'Staged' })]);
+      expect(out.metadata.counts.uploadsInProgress).toBe(1);
+    } finally {
+      await db.query('DELETE FROM upload_staging WHERE batch = $1', [batch]);
+    }
+  });
+
   it('reads every base table with an NHS-number column, and no table it names lacks one', async () => {
     const { rows } = await db.query<{ table_name: string }>(
       `SELECT DISTINCT c.table_name FROM information_schema.columns c

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { childRecord, syntheticLaCode, yearsAgo } from '../support/synthetic.ts';
+import { badChecksumNhsNumber, childRecord, syntheticLaCode, yearsAgo } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, NHS_SYSTEM } from '../support/care-setting.ts';
 import { openStream, type StreamClient } from '../support/stream-client.ts';
@@ -128,6 +128,16 @@ const WALLS: Wall[] = [
   { endpoint: 'POST /la/v1/uploads', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
   { endpoint: 'POST /la/v1/uploads', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
   { endpoint: 'POST /la/v1/uploads', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // A batch's refused records: its LA system only; another LA's batch is as unknown as none.
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'la-system', org: 'other', expect: { status: 404, data: NONE } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /la/v1/plans', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /la/v1/plans', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /la/v1/plans', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
@@ -210,6 +220,8 @@ const WALLS: Wall[] = [
 type La = {
   org: string; orgName: string; officeHoursPhone: string; edtPhone: string;
   familyName: string; givenNames: string[]; nhs: string[]; seq: number;
+  /** Batch 1, which also refused one record (a bad checksum, index `children`). */
+  uploadId: string;
 };
 type Pair = { A: La; B: La };
 
@@ -233,7 +245,7 @@ async function createLa(children: number): Promise<La> {
   const org = syntheticLaCode();
   const la: La = {
     org, orgName: `${org} Borough Council`, officeHoursPhone: phone(), edtPhone: phone(),
-    familyName: `Wallfam${org}`, givenNames: Array.from({ length: children }, (_, i) => `Wallgiven${org}n${i}`), nhs: [], seq: 1,
+    familyName: `Wallfam${org}`, givenNames: Array.from({ length: children }, (_, i) => `Wallgiven${org}n${i}`), nhs: [], seq: 1, uploadId: '',
   };
   const token = await laToken(service, org);
   const put = await service.fetch('/la/v1/organisation', {
@@ -243,7 +255,9 @@ async function createLa(children: number): Promise<La> {
   expect(put.status).toBe(200);
   const records = la.givenNames.map((givenNames) => childRecord({ familyName: la.familyName, givenNames }));
   la.nhs = records.map((r) => r.nhsNumber as string);
-  expect((await (await uploadJson(service, token, la.seq, records)).json()).loaded).toBe(children);
+  const ack = await (await uploadJson(service, token, la.seq, [...records, childRecord({ nhsNumber: badChecksumNhsNumber(), familyName: la.familyName })])).json();
+  expect(ack).toMatchObject({ loaded: children, rejected: 1 });
+  la.uploadId = ack.uploadId;
   return la;
 }
 
@@ -405,6 +419,12 @@ const ENDPOINTS = {
       const { rows } = await db.query('SELECT la_code FROM plans WHERE nhs_number = $1 AND family_name = $2', [ctx.A.nhs[0], 'Sentagain']);
       expect(rows).toEqual([{ la_code: ctx.caller.org }]);
     },
+  },
+  'GET /la/v1/uploads/{uploadId}/refusals': {
+    route: 'GET /la/v1/uploads/:uploadId/refusals',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/uploads/${ctx.A.uploadId}/refusals`, ctx),
+    shows: (la) => [la.uploadId, 'NHS_NUMBER_CHECKSUM'],
   },
   'GET /la/v1/plans': {
     route: 'GET /la/v1/plans',

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { expect } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { addDays, addYears, londonDateOf } from '../../src/domain/dates.ts';
 import { checkDigitOf } from '../../src/domain/nhs-number.ts';
 import type { JsonResponse } from './service.ts';
@@ -348,8 +349,19 @@ export function expectationOf<R>(seed: ValidRecord[], slots: R[], render: (slot:
 
 export type RenderedSlot = { text: string } & ({ loads: ValidRecord } | { loads?: undefined; field: string; result: string });
 
+/** UPLOAD_MAX_RECORD_BYTES as the fuzzed services run with it (the default). */
+export const RECORD_LIMIT_BYTES = loadConfig({}).uploadMaxRecordBytes;
+
+/** A record longer than the limit is refused as a whole, before any field of it is looked at. */
+const overLimit = (rendered: RenderedSlot | undefined): RenderedSlot | undefined =>
+  rendered && Buffer.byteLength(rendered.text) > RECORD_LIMIT_BYTES ? { text: rendered.text, field: '(record)', result: 'CPR07' } : rendered;
+
 /** Renders a JSON-batch slot as its JSON text (NDJSON uses the same text as a line). */
 export function renderJsonSlot(slot: Slot, known: (ValidRecord & { held: HeldPlan })[]): RenderedSlot | undefined {
+  return overLimit(renderJsonSlotText(slot, known));
+}
+
+function renderJsonSlotText(slot: Slot, known: (ValidRecord & { held: HeldPlan })[]): RenderedSlot | undefined {
   switch (slot.kind) {
     case 'valid':
       return { text: objectText(slot.members), loads: slot.record };

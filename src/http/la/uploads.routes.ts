@@ -1,6 +1,8 @@
 import { Router, type Request } from 'express';
-import { unsupportedMediaType } from '../../domain/app-error.ts';
+import { invalidRequest, notFound, unsupportedMediaType } from '../../domain/app-error.ts';
+import type { Acknowledgement } from '../../domain/acknowledgement.ts';
 import type { BatchSource, createPublishBatch } from '../../app/publish-batch.ts';
+import type { createListRefusals } from '../../app/list-refusals.ts';
 import { readBodyText } from './parsers/read-body.ts';
 import { readJsonBatch } from './parsers/json-batch.ts';
 import { readNdjsonBatch } from './parsers/ndjson-batch.ts';
@@ -13,21 +15,52 @@ const READERS = {
   'application/ndjson': readNdjsonBatch,
   'text/csv': readCsvBatch,
 } as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const MAX_LIMIT = 1000;
 
-function sourceOf(req: Request, maxBytes: number): BatchSource {
+function sourceOf(req: Request, limits: UploadLimits): BatchSource {
   const type = (req.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   const reader = READERS[type as keyof typeof READERS];
   if (!reader) throw unsupportedMediaType('Content-Type must be application/json, application/x-ndjson or text/csv');
-  return reader(readBodyText(req, maxBytes), headerSequenceNumber(req.get('x-sequence-number')));
+  return reader(readBodyText(req, limits.maxBytes), headerSequenceNumber(req.get('x-sequence-number')), { maxRecordBytes: limits.maxRecordBytes });
 }
 
-/** POST /la/v1/uploads: a batch in JSON, NDJSON or CSV, streamed. */
-export function uploadsRouter(deps: { publishBatch: ReturnType<typeof createPublishBatch>; maxBytes: number }): Router {
+/** Where the refused records an acknowledgement does not list can be paged; null when it lists them all. */
+const refusalsPath = (uploadId: string, after: number | null) => (after === null ? null : `/la/v1/uploads/${uploadId}/refusals?after=${after}`);
+
+function withNext(ack: Acknowledgement): Acknowledgement {
+  const listedAll = ack.records.length >= ack.rejected;
+  return { ...ack, recordsNext: refusalsPath(ack.uploadId, listedAll ? null : (ack.records.at(-1)?.index ?? -1)) };
+}
+
+function wholeNumber(value: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^-?\d{1,10}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) throw invalidRequest([{ diagnostics: `${name} must be a whole number from ${min} to ${max}`, expression: [name] }]);
+  return n;
+}
+
+export type UploadLimits = { maxBytes: number; maxRecordBytes: number };
+
+/** POST /la/v1/uploads: a batch in JSON, NDJSON or CSV, streamed; GET /la/v1/uploads/{uploadId}/refusals: its refused records, paged. */
+export function uploadsRouter(deps: {
+  publishBatch: ReturnType<typeof createPublishBatch>;
+  listRefusals: ReturnType<typeof createListRefusals>;
+  limits: UploadLimits;
+}): Router {
   const router = Router();
   router.post('/uploads', async (req, res) => {
-    const { replayed, acknowledgement } = await deps.publishBatch(req.identity, sourceOf(req, deps.maxBytes), req.requestId);
+    const { replayed, acknowledgement } = await deps.publishBatch(req.identity, sourceOf(req, deps.limits), req.requestId);
     if (replayed) res.set('X-Replayed', 'true');
-    res.status(replayed ? 200 : 201).json(acknowledgement);
+    res.status(replayed ? 200 : 201).json(withNext(acknowledgement));
+  });
+  router.get('/uploads/:uploadId/refusals', async (req, res) => {
+    const uploadId = String(req.params.uploadId);
+    if (!UUID.test(uploadId)) throw notFound('no batch with this uploadId for this LA');
+    const after = wholeNumber(req.query.after, 'after', -1, -1, 2 ** 31 - 1);
+    const limit = wholeNumber(req.query.limit, 'limit', 100, 1, MAX_LIMIT);
+    const page = await deps.listRefusals(req.identity, uploadId, { after, limit });
+    res.json({ ...page, next: refusalsPath(uploadId, page.next) });
   });
   return router;
 }

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError, invalidRequest } from '../../../domain/app-error.ts';
 import type { BatchSource, RawRecord } from '../../../app/publish-batch.ts';
+import type { ReaderOptions } from './record-limit.ts';
 
 const COLUMNS = new Set([
   'nhsNumber', 'familyName', 'givenNames', 'birthDate', 'postcode', 'addressLines',
@@ -35,13 +36,20 @@ function toRecord(header: string[], cells: string[]): RawRecord {
   return { ok: true, value: record };
 }
 
-/** Streams a CSV with a header row: spreadsheet exports (BOM, CRLF, quoted fields) read as they are. */
-export function readCsvBatch(text: AsyncIterable<string>, sequenceNumber: number | undefined): BatchSource {
+/**
+ * Streams a CSV with a header row: spreadsheet exports (BOM, CRLF, quoted fields) read as they are.
+ * A row over the record limit ends the batch (CPF01): past an unbalanced quote, where the next row
+ * starts cannot be known.
+ */
+export function readCsvBatch(text: AsyncIterable<string>, sequenceNumber: number | undefined, options: ReaderOptions): BatchSource {
   async function* records(): AsyncGenerator<RawRecord> {
     // Every line end is named: left to guess, the parser keeps the first kind it meets and glues rows
     // that end otherwise onto their neighbours (a file edited in two tools mixes CRLF and LF).
     const rows = Readable.from(text).pipe(
-      parse({ bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, max_record_size: 64 * 1024, record_delimiter: ['\r\n', '\n', '\r'] }),
+      parse({
+        bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, max_record_size: options.maxRecordBytes,
+        record_delimiter: ['\r\n', '\n', '\r'],
+      }),
     );
     let header: string[] | undefined;
     try {
@@ -55,6 +63,8 @@ export function readCsvBatch(text: AsyncIterable<string>, sequenceNumber: number
       }
     } catch (error) {
       if (error instanceof AppError) throw error;
+      if ((error as { code?: string }).code === 'CSV_MAX_RECORD_SIZE')
+        throw badHeader(`a row is longer than UPLOAD_MAX_RECORD_BYTES (${options.maxRecordBytes}); nothing of the batch was loaded`, 'body');
       throw badHeader('CSV is malformed', 'body');
     } finally {
       rows.destroy();
