@@ -7,6 +7,14 @@ const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
 export type Memory = { rssMiB: number; hwmMiB: number };
 
+/** One parsed pino line of the service's stdout. */
+export type LogEntry = { msg?: unknown; level?: unknown; [field: string]: unknown };
+
+export type SpawnOptions = {
+  /** Sees every log line, from start-up to exit, for a benchmark that counts what the service said. */
+  onLog?: (entry: LogEntry) => void;
+};
+
 /** The real service as a child process, as an operator would run it. */
 export type ChildService = {
   url: string;
@@ -19,7 +27,7 @@ export type ChildService = {
 const mib = (status: string, field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
 
 /** Spawns `node src/main.ts` on PORT=0 and waits for the "listening" log line that carries its url. */
-export async function spawnService(env: Record<string, string>, nodeArgs: string[] = []): Promise<ChildService> {
+export async function spawnService(env: Record<string, string>, nodeArgs: string[] = [], options: SpawnOptions = {}): Promise<ChildService> {
   const child = spawn(process.execPath, [...nodeArgs, MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid as number;
   const recent: string[] = [];
@@ -33,7 +41,8 @@ export async function spawnService(env: Record<string, string>, nodeArgs: string
       recent.push(line.slice(0, 300));
       if (recent.length > 20) recent.shift();
       try {
-        const entry = JSON.parse(line) as { url?: unknown; level?: number };
+        const entry = JSON.parse(line) as LogEntry & { url?: unknown };
+        options.onLog?.(entry);
         if (typeof entry.url === 'string') {
           clearTimeout(timer);
           resolve(entry.url);
