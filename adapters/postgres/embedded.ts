@@ -76,7 +76,8 @@ async function stopOrphan(clusterDir: string, logger: Logger): Promise<void> {
   throw new Error(`could not stop the orphaned embedded PostgreSQL (pid ${pid})`);
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on the loopback interface just now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -142,6 +143,9 @@ describe('record size caps', () => {
     const token = await laToken(service, syntheticLaCode());
     expect((await uploadJson(service, token, 1, [child])).status).toBe(201);
 
+    // The service runs in this process: its event loop is this one.
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
     // 20 MB with no line break, between two good lines.
     const ndjson = slowUpload(token, 2);
     await ndjson.send(line(childRecord()));
@@ -163,6 +167,9 @@ describe('record size caps', () => {
     const jsonAck = await res.json();
     expect(jsonAck).toMatchObject({ result: 'CPF03', processed: 4, loaded: 2, rejected: 2 });
     expect(jsonAck.records.map((r: { index: number; detail: { code: string } }) => [r.index, r.detail.code])).toEqual([[1, 'TOO_LONG'], [2, 'TOO_LONG']]);
+    loop.disable();
+    // No record, however long, holds the loop: the aim is about 50 ms, with room for a busy CI machine.
+    expect(loop.max / 1e6).toBeLessThan(150);
   });
 
   it('refuses a CSV whose row passes the limit as unreadable (CPF01), loading nothing', async () => {

@@ -1,10 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
+import { freePort, startEmbeddedPostgres, type EmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
 
 /** A PostgreSQL of the test's own that it can stop and start again on the same port: a real outage. */
 export type RestartablePostgres = {
@@ -18,17 +17,6 @@ export type RestartablePostgres = {
   connections(): Promise<Record<string, number>>;
   close(): Promise<void>;
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Initialises a fresh embedded cluster in a temporary directory, on a port chosen once for good. */
 export async function startRestartablePostgres(): Promise<RestartablePostgres> {

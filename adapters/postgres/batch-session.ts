@@ -1,0 +1,228 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import type { Acknowledgement, RecordRejection } from '../../src/domain/acknowledgement.ts';
+import { serviceUnavailable } from '../../src/domain/app-error.ts';
+import { DEFAULT_OFFICE_HOURS } from '../../src/domain/organisation.ts';
+import type { Plan } from '../../src/domain/plan.ts';
+import type { AuditEntry, BatchSession, CommitOutcome } from '../../src/ports.ts';
+import { insertAudit } from './audit.ts';
+
+// Valid rows go to the staging table in COPYs of about this much; refusals in inserts of this many.
+const STAGE_FLUSH_BYTES = 256 * 1024;
+const REFUSAL_FLUSH_ROWS = 2_000;
+/** An upload's slot lapses this long after its holder last renewed it (a holder renews three times as often). */
+export const SLOT_TTL_MS = 30_000;
+const SLOT_RENEW_MS = 10_000;
+
+const csv = (value: string | null): string => (value === null ? '' : `"${value.replaceAll('"', '""')}"`);
+const pgArray = (lines: string[]): string => `{${lines.map((l) => `"${l.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
+
+function toCsvLine(key: string, index: number, p: Plan): string {
+  return [
+    key, String(index), p.nhsNumber, p.planType, p.startDate, csv(p.endDate), csv(p.deleteDate), csv(p.lacLegalStatus),
+    csv(p.familyName), csv(p.givenNames), p.birthDate, csv(p.postcode), csv(pgArray(p.addressLines)), csv(p.localId),
+  ].join(',') + '\n';
+}
+
+const COPY_STAGING = `COPY upload_staging (batch, idx, nhs_number, plan_type, start_date, end_date, delete_date, lac_legal_status,
+  family_name, given_names, birth_date, postcode, address_lines, local_id) FROM STDIN (FORMAT csv)`;
+
+const INSERT_REFUSALS = `INSERT INTO upload_refusals (upload_id, idx, result, code, field, message)
+  SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[])`;
+
+const APPLY = `
+WITH latest AS (
+  SELECT DISTINCT ON (nhs_number, plan_type, start_date) *
+  FROM upload_staging WHERE batch = $2
+  ORDER BY nhs_number, plan_type, start_date, idx DESC
+), removed AS (
+  DELETE FROM plans p USING latest l
+  WHERE l.delete_date IS NOT NULL AND p.la_code = $1 AND p.nhs_number = l.nhs_number
+    AND p.plan_type = l.plan_type AND p.start_date = l.start_date
+)
+INSERT INTO plans AS p (la_code, nhs_number, plan_type, start_date, end_date, lac_legal_status,
+                   family_name, given_names, birth_date, postcode, address_lines, local_id)
+SELECT $1, nhs_number, plan_type, start_date, end_date, lac_legal_status,
+       family_name, given_names, birth_date, postcode, address_lines, local_id
+FROM latest WHERE delete_date IS NULL
+ON CONFLICT ON CONSTRAINT plans_upsert_key DO UPDATE SET
+  end_date = EXCLUDED.end_date, lac_legal_status = EXCLUDED.lac_legal_status,
+  family_name = EXCLUDED.family_name, given_names = EXCLUDED.given_names, birth_date = EXCLUDED.birth_date,
+  postcode = EXCLUDED.postcode, address_lines = EXCLUDED.address_lines, local_id = EXCLUDED.local_id,
+  updated_at = now()`;
+
+const LAST_SEQUENCE = 'SELECT max(sequence_number) AS last FROM uploads WHERE la_code = $1';
+
+/** Removes what an upload that never committed staged and refused. */
+export async function discardUpload(db: pg.Pool | pg.PoolClient, uploadId: string, key: string): Promise<void> {
+  await db.query('DELETE FROM upload_staging WHERE batch = $1', [key]);
+  await db.query('DELETE FROM upload_refusals WHERE upload_id = $1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE id = $1)', [uploadId]);
+}
+
+/** A batch on the pool: each write borrows a connection for its own statement, and only the commit holds one for longer. */
+export class PostgresBatchSession implements BatchSession {
+  private readonly pool: pg.Pool;
+  private readonly laCode: string;
+  private readonly organisationName: string;
+  private readonly uploadId: string;
+  private readonly key: string;
+  private readonly renewal: NodeJS.Timeout;
+  private rows = '';
+  private staged = 0;
+  private refusals: RecordRejection[] = [];
+  private refused = 0;
+  private ended = false;
+  // One write at a time runs while the next chunk is read and checked: reading and writing overlap, and
+  // a slow database holds the reader back by one chunk at most.
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(pool: pg.Pool, laCode: string, organisationName: string, uploadId: string, key: string) {
+    this.pool = pool;
+    this.key = key;
+    this.laCode = laCode;
+    this.organisationName = organisationName;
+    this.uploadId = uploadId;
+    // A renewal that fails leaves the slot to lapse: the commit's lock and sequence check still keep batches in order.
+    this.renewal = setInterval(() => {
+      pool
+        .query(`UPDATE upload_slots SET expires_at = now() + $3 * interval '1 millisecond' WHERE la_code = $1 AND upload_id = $2`, [laCode, uploadId, SLOT_TTL_MS])
+        .catch(() => undefined);
+    }, SLOT_RENEW_MS).unref();
+  }
+
+  async lastSequenceNumber(): Promise<number | undefined> {
+    const { rows } = await this.pool.query<{ last: string | null }>(LAST_SEQUENCE, [this.laCode]);
+    return rows[0]?.last == null ? undefined : Number(rows[0].last);
+  }
+
+  async acknowledgementOf(sequenceNumber: number): Promise<Acknowledgement | undefined> {
+    const { rows } = await this.pool.query<{ acknowledgement: Acknowledgement }>(
+      'SELECT acknowledgement FROM uploads WHERE la_code = $1 AND sequence_number = $2',
+      [this.laCode, sequenceNumber],
+    );
+    return rows[0]?.acknowledgement;
+  }
+
+  async stage(index: number, plan: Plan): Promise<void> {
+    this.rows += toCsvLine(this.key, index, plan);
+    this.staged++;
+    if (this.rows.length >= STAGE_FLUSH_BYTES) await this.startWrite(() => this.flushRows());
+  }
+
+  async refuse(rejection: RecordRejection): Promise<void> {
+    this.refusals.push(rejection);
+    this.refused++;
+    if (this.refusals.length >= REFUSAL_FLUSH_ROWS) await this.startWrite(() => this.flushRefusals());
+  }
+
+  /** Waits for the write under way (its failure fails the batch), then starts this one without waiting for it. */
+  private async startWrite(write: () => Promise<void>): Promise<void> {
+    await this.writing;
+    const started = write();
+    // Observed here, thrown by the next await of `writing`.
+    started.catch(() => undefined);
+    this.writing = started;
+  }
+
+  private async flushRows(): Promise<void> {
+    if (!this.rows) return;
+    const chunk = this.rows;
+    this.rows = '';
+    const client = await this.pool.connect();
+    let failed = false;
+    try {
+      await pipeline(Readable.from([chunk]), client.query(copyStreams.from(COPY_STAGING)));
+    } catch (error) {
+      failed = true;
+      throw error;
+    } finally {
+      client.release(failed);
+    }
+  }
+
+  private async flushRefusals(): Promise<void> {
+    if (this.refusals.length === 0) return;
+    const chunk = this.refusals.splice(0);
+    await this.pool.query(INSERT_REFUSALS, [
+      this.uploadId, chunk.map((r) => r.index), chunk.map((r) => r.result), chunk.map((r) => r.detail.code),
+      chunk.map((r) => r.detail.field), chunk.map((r) => r.detail.message),
+    ]);
+  }
+
+  async commit(ack: Acknowledgement, audit: AuditEntry): Promise<CommitOutcome> {
+    await this.writing;
+    await this.flushRows();
+    await this.flushRefusals();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('upload:' || $1))`, [this.laCode]);
+      const { rows } = await client.query<{ last: string | null }>(LAST_SEQUENCE, [this.laCode]);
+      const last = rows[0]?.last == null ? undefined : Number(rows[0].last);
+      if (last !== undefined && ack.sequenceNumber <= last) {
+        await client.query('ROLLBACK');
+        return { committed: false, lastSequenceNumber: last };
+      }
+      await this.checkNothingLost(client);
+      await client.query(
+        `INSERT INTO organisations (code, name, office_hours) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING`,
+        [this.laCode, this.organisationName, JSON.stringify(DEFAULT_OFFICE_HOURS)],
+      );
+      if (this.staged > 0) {
+        await client.query(APPLY, [this.laCode, this.key]);
+        await client.query('DELETE FROM upload_staging WHERE batch = $1', [this.key]);
+      }
+      await client.query(
+        `INSERT INTO uploads (id, la_code, sequence_number, received_at, uploaded_by, result, processed, loaded, rejected, acknowledgement)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [ack.uploadId, this.laCode, ack.sequenceNumber, ack.receivedAt, audit.identity.sub, ack.result, ack.processed, ack.loaded, ack.rejected, JSON.stringify(ack)],
+      );
+      // Last before COMMIT: the audit chain's lane is then held only for the commit itself.
+      await insertAudit(client, audit);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+    await this.end();
+    return { committed: true };
+  }
+
+  /** Staged rows live in an unlogged table: after a crash or a failover of PostgreSQL they are gone, and the batch must not half-load. */
+  private async checkNothingLost(client: pg.PoolClient): Promise<void> {
+    const { rows } = await client.query<{ staged: string; refused: string }>(
+      `SELECT (SELECT count(*) FROM upload_staging WHERE batch = $2) AS staged,
+              (SELECT count(*) FROM upload_refusals WHERE upload_id = $1) AS refused`,
+      [this.uploadId, this.key],
+    );
+    if (Number(rows[0]?.staged) !== this.staged || Number(rows[0]?.refused) !== this.refused)
+      throw serviceUnavailable('the batch was interrupted while it was being received (the database restarted); nothing of it was loaded: send it again', 5);
+  }
+
+  async abort(audit?: AuditEntry): Promise<void> {
+    if (this.ended) return;
+    this.rows = '';
+    this.refusals = [];
+    // Nothing may land after the discard.
+    await this.writing.catch(() => undefined);
+    try {
+      await discardUpload(this.pool, this.uploadId, this.key);
+    } finally {
+      await this.end();
+    }
+    // The batch wrote nothing; its refusal (or replay) is audited on its own.
+    if (audit) await insertAudit(this.pool, audit);
+  }
+
+  private async end(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.renewal);
+    await this.pool.query('DELETE FROM upload_slots WHERE la_code = $1 AND upload_id = $2', [this.laCode, this.uploadId]).catch(() => undefined);
+  }
+}
+
