@@ -39,7 +39,10 @@ export function createPrometheusMetrics(deps: {
   const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
     new Gauge({
       name, help, labelNames: ['pool'], registers: [registry],
-      collect() {
+      async collect() {
+        // Read after the scrape's own query (the unacknowledged gauge) has been given its connection,
+        // so that the scrape does not count itself as waiting.
+        await new Promise((resolve) => setImmediate(resolve));
         for (const stats of deps.pools?.() ?? []) this.set({ pool: stats.name }, pick(stats));
       },
     });

@@ -19,6 +19,16 @@ const valueOf = (text: string, series: string) => {
 };
 
 describe('GET /metrics', () => {
+  it('shows each pool\'s connections and waiters and whether the LISTEN connection is up, without counting its own query as waiting', async () => {
+    const text = await (await service.fetch('/metrics')).text();
+    expect(valueOf(text, 'cpis_outbox_listener_connected')).toBe(1);
+    for (const pool of ['general', 'lookups', 'bulk']) {
+      expect(valueOf(text, `cpis_db_pool_connections{pool="${pool}"}`)).toBeGreaterThanOrEqual(0);
+      expect(valueOf(text, `cpis_db_pool_idle{pool="${pool}"}`)).toBeGreaterThanOrEqual(0);
+      expect(valueOf(text, `cpis_db_pool_waiting{pool="${pool}"}`)).toBe(0);
+    }
+  });
+
   it('counts requests, lookups, notifications, sockets and outbox lag, with no patient data', async () => {
     const org = syntheticLaCode();
     const record = childRecord();
