@@ -43,6 +43,10 @@ export type TokenClaims = {
   org_name?: string;
   setting?: string;
   activities?: string[];
+  sds_user_id?: string;
+  sds_role_profile_id?: string;
+  job_role_code?: string;
+  job_role_name?: string;
 };
 
 /** Signs a dev token with the DATA_DIR key. */

@@ -1,11 +1,19 @@
 import type pg from 'pg';
 import type { AuditEntry } from '../../src/ports.ts';
 
+/** The entry's detail, with the caller's national identity (SDS ids, job role) when the token carried it. */
+function detailOf(a: AuditEntry): Record<string, unknown> | undefined {
+  const { sdsUserId, sdsRoleProfileId, jobRole } = a.identity;
+  const national = { ...(sdsUserId ? { sdsUserId } : {}), ...(sdsRoleProfileId ? { sdsRoleProfileId } : {}), ...(jobRole ? { jobRoleCode: jobRole.code } : {}) };
+  return Object.keys(national).length ? { ...a.detail, ...national } : a.detail;
+}
+
 /** Parameters of one audit row, in INSERT column order. */
 export function auditValues(a: AuditEntry): unknown[] {
+  const detail = detailOf(a);
   return [
     a.at, a.action, a.outcome, a.identity.sub, a.identity.name, a.identity.role, a.identity.org, a.identity.orgName,
-    a.identity.setting ?? null, a.nhsNumber, a.unscheduled, a.requestId, a.detail ? JSON.stringify(a.detail) : null,
+    a.identity.setting ?? null, a.nhsNumber, a.unscheduled, a.requestId, detail ? JSON.stringify(detail) : null,
   ];
 }
 

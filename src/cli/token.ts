@@ -4,7 +4,8 @@ import { loadOrCreateDevKey, mintDevToken } from '../../adapters/auth/dev-keys.t
 
 const USAGE =
   'usage: npm run --silent token -- --role <clinician|la-system|social-worker|ops> --org <code> ' +
-  '[--sub <id>] [--name <n>] [--org-name <n>] [--setting <kind>] [--activity B0107]... [--ttl 3600]';
+  '[--sub <id>] [--name <n>] [--org-name <n>] [--setting <kind>] [--activity B0107]... [--ttl 3600] ' +
+  '[--sds-user-id <12 digits>] [--role-profile-id <12 digits>] [--job-role R8000] [--job-role-name <n>]';
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -23,6 +24,10 @@ const { values } = (() => {
         setting: { type: 'string' },
         activity: { type: 'string', multiple: true },
         ttl: { type: 'string', default: '3600' },
+        'sds-user-id': { type: 'string' },
+        'role-profile-id': { type: 'string' },
+        'job-role': { type: 'string' },
+        'job-role-name': { type: 'string' },
       },
       strict: true,
     });
@@ -55,6 +60,10 @@ const token = await mintDevToken(
     org_name: values['org-name'] ?? values.org,
     ...(values.setting ? { setting: values.setting } : role === 'clinician' ? { setting: 'emergency-department' } : {}),
     ...(activities ? { activities } : {}),
+    ...(values['sds-user-id'] ? { sds_user_id: values['sds-user-id'] } : {}),
+    ...(values['role-profile-id'] ? { sds_role_profile_id: values['role-profile-id'] } : {}),
+    ...(values['job-role'] ? { job_role_code: values['job-role'] } : {}),
+    ...(values['job-role-name'] ? { job_role_name: values['job-role-name'] } : {}),
   },
   { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: ttl },
 );

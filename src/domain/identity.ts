@@ -5,7 +5,13 @@ export type Role = (typeof ROLES)[number];
 /** NHS national RBAC activity codes the service understands. */
 export const ACTIVITY = { viewAndNotify: 'B0107', silentRead: 'B0170' } as const;
 
-/** Who is calling, taken from a verified token. */
+/** A national RBAC job role (the R code of SDS, e.g. R8000) and its name when the token gives it. */
+export type JobRole = Readonly<{ code: string; name: string | undefined }>;
+
+/**
+ * Who is calling, taken from a verified token. The national identity (SDS user id, role profile id,
+ * job role) is there when the identity provider gives it (NHS CIS2 does): it is what an LA can act on.
+ */
 export type Identity = Readonly<{
   sub: string;
   name: string;
@@ -14,6 +20,9 @@ export type Identity = Readonly<{
   orgName: string;
   setting: string | undefined;
   activities: readonly string[];
+  sdsUserId?: string;
+  sdsRoleProfileId?: string;
+  jobRole?: JobRole;
 }>;
 
 /** Roles that act for a local authority: their org claim is the LA's code. */

@@ -14,6 +14,9 @@ export type AccessRecord = {
   organisationCode: string;
   organisationName: string;
   setting: string | null;
+  sdsUserId: string | null;
+  sdsRoleProfileId: string | null;
+  jobRole: { code: string; name: string | null } | null;
 };
 
 /** What a care setting learns about one NHS number. */

@@ -5,12 +5,43 @@ import type { VisiblePlan } from './lookup.ts';
 export const NOTIFICATION_TYPES = ['access', 'inactive-nhs-number', 'plan-ended-over-18'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
+/**
+ * Who looked, in the LA's terms: the token's user and role, and the national identity (SDS user id,
+ * role profile id, national job role) when the identity provider gave it; null otherwise.
+ */
+export type AccessedBy = {
+  name: string;
+  userId: string;
+  role: string;
+  sdsUserId: string | null;
+  sdsRoleProfileId: string | null;
+  jobRole: { code: string; name: string | null } | null;
+  organisationCode: string;
+  organisationName: string;
+  setting: string | null;
+};
+
+/** The caller as an access notification names them. */
+export function accessedByOf(who: Identity): AccessedBy {
+  return {
+    name: who.name,
+    userId: who.sub,
+    role: who.role,
+    sdsUserId: who.sdsUserId ?? null,
+    sdsRoleProfileId: who.sdsRoleProfileId ?? null,
+    jobRole: who.jobRole ? { code: who.jobRole.code, name: who.jobRole.name ?? null } : null,
+    organisationCode: who.org,
+    organisationName: who.orgName,
+    setting: who.setting ?? null,
+  };
+}
+
 /** What an LA is told, as stored in the outbox (without its number and acknowledgement). */
 export type NotificationBody = {
   subject: { nhsNumber: string; familyName: string; givenNames: string; birthDate: string };
   plan: { type: string; startDate: string };
   plans: { type: string; startDate: string; status: string }[];
-  accessedBy?: { name: string; userId: string; role: string; organisationCode: string; organisationName: string; setting: string | null };
+  accessedBy?: AccessedBy;
   outOfHours: boolean;
   [key: string]: unknown;
 };
@@ -41,14 +72,7 @@ export function accessNotifications(
         subject: { nhsNumber: first.nhsNumber, familyName: first.familyName, givenNames: first.givenNames, birthDate: first.birthDate },
         plan: { type: first.planType, startDate: first.startDate },
         plans: own.map((p) => ({ type: p.planType, startDate: p.startDate, status: p.status })),
-        accessedBy: {
-          name: who.name,
-          userId: who.sub,
-          role: who.role,
-          organisationCode: who.org,
-          organisationName: who.orgName,
-          setting: who.setting ?? null,
-        },
+        accessedBy: accessedByOf(who),
         outOfHours: org ? isOutOfHours(org.officeHours, at) : true,
       },
     };

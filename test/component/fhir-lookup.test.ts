@@ -207,3 +207,18 @@ describe('silent reads and visibility windows', () => {
     );
   });
 });
+
+describe('concurrent lookups (the real clock)', () => {
+  it('notify exactly once for 16 lookups of one child by one user at once, whatever order they take the lock in', async () => {
+    for (let trial = 0; trial < 3; trial++) {
+      const org = syntheticLaCode();
+      const token = await laToken(service, org);
+      const record = childRecord();
+      expect((await uploadJson(service, token, 1, [record])).status).toBe(201);
+      const dr = await clinicianToken(service, { sub: `burst-dr-${trial}` });
+      await Promise.all(Array.from({ length: 16 }, () => searchFor(service, dr, 'CareTeam', record.nhsNumber as string)));
+      const mailbox = await (await service.fetch('/la/v1/notifications', { token })).json();
+      expect(mailbox.notifications).toHaveLength(1);
+    }
+  });
+});

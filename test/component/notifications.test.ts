@@ -57,6 +57,54 @@ describe('24-hour de-duplication (injected clock)', () => {
     expect([...recorded].sort().reverse()).toEqual(recorded);
   });
 
+  it('counts the same user at another organisation or setting within 24 hours as a new attendance: notified and in the history', async () => {
+    const record = childRecord();
+    const nhs = record.nhsNumber as string;
+    const la = await laWith([record]);
+    const atEd = await clinicianToken(service, { sub: 'roaming-dr', org: 'RXX01', setting: 'emergency-department' });
+    const atWard = await clinicianToken(service, { sub: 'roaming-dr', org: 'RXX01', setting: 'paediatric-ward' });
+    const elsewhere = await clinicianToken(service, { sub: 'roaming-dr', org: 'RYY02', setting: 'emergency-department' });
+    await searchFor(service, atEd, 'CareTeam', nhs);
+    clock.advance(HOUR);
+    await searchFor(service, elsewhere, 'CareTeam', nhs);
+    clock.advance(HOUR);
+    await searchFor(service, atWard, 'Flag', nhs);
+    clock.advance(HOUR);
+    await searchFor(service, atEd, 'CareTeam', nhs); // a repeat: same user, organisation and setting
+    const { notifications } = await mailboxOf(la.token);
+    expect(notifications.map((n: { accessedBy: { organisationCode: string; setting: string } }) => [n.accessedBy.organisationCode, n.accessedBy.setting])).toEqual([
+      ['RXX01', 'emergency-department'],
+      ['RYY02', 'emergency-department'],
+      ['RXX01', 'paediatric-ward'],
+    ]);
+    const history = matches(await searchFor(service, atEd, 'AuditEvent', nhs)) as AuditEvent[];
+    expect(history).toHaveLength(3);
+  });
+
+  it('names who looked in the LA\'s terms: SDS user id, role profile and national job role, when the token carries them', async () => {
+    const record = childRecord();
+    const nhs = record.nhsNumber as string;
+    const la = await laWith([record]);
+    const dr = await service.token({
+      role: 'clinician', sub: 'cis2-dr', name: 'Dr Sam Registrar', org: 'RXX01', org_name: 'Example General Hospital', setting: 'emergency-department',
+      activities: ['B0107'], sds_user_id: '555021935107', sds_role_profile_id: '555021936108', job_role_code: 'S8000:G8000:R8000', job_role_name: 'Clinical Practitioner Access Role',
+    });
+    await searchFor(service, dr, 'CareTeam', nhs);
+    const [notification] = (await mailboxOf(la.token)).notifications;
+    expect(notification.accessedBy).toEqual({
+      name: 'Dr Sam Registrar', userId: 'cis2-dr', role: 'clinician', sdsUserId: '555021935107', sdsRoleProfileId: '555021936108',
+      jobRole: { code: 'R8000', name: 'Clinical Practitioner Access Role' },
+      organisationCode: 'RXX01', organisationName: 'Example General Hospital', setting: 'emergency-department',
+    });
+    const [event] = matches(await searchFor(service, dr, 'AuditEvent', nhs)) as AuditEvent[];
+    expect(event?.agent[0]?.who?.identifier).toEqual({ system: 'https://fhir.nhs.uk/Id/sds-user-id', value: '555021935107' });
+    expect(event?.agent[0]?.role?.[0]?.coding?.[0]?.code).toBe('R8000');
+    const audit = await service.composition.pool.query<{ detail: Record<string, unknown> }>(
+      `SELECT detail FROM audit_events WHERE nhs_number = $1 AND action = 'search:CareTeam'`, [nhs],
+    );
+    expect(audit.rows[0]?.detail).toEqual({ sdsUserId: '555021935107', sdsRoleProfileId: '555021936108', jobRoleCode: 'R8000' });
+  });
+
   it('ends a plan on the subject\'s 18th birthday: inactive afterwards, inside the window', async () => {
     const birthDate = addDays(addYears(yearsAgo(0), -18), 5); // turns 18 in five days
     const record = childRecord({ birthDate, startDate: yearsAgo(2) });

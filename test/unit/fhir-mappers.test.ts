@@ -40,6 +40,7 @@ const lacPlan = plan({ id: '102', planType: 'LAC', lacLegalStatus: 'S31', status
 const access: AccessRecord = {
   id: '7001', accessedAt: '2026-01-14T02:05:09.123Z', userId: 'dr-a', userName: 'Dr Ada Example', userRole: 'clinician',
   organisationCode: 'RXX01', organisationName: 'Example Hospital ED', setting: 'emergency-department',
+  sdsUserId: null, sdsRoleProfileId: null, jobRole: null,
 };
 
 const sampleTable: readonly FhirInteraction[] = [
@@ -157,11 +158,24 @@ describe('toAuditEvent', () => {
     const event = toAuditEvent(access, NHS);
     expect(event).toMatchObject({ resourceType: 'AuditEvent', id: '7001', recorded: '2026-01-14T02:05:09.123Z', source: { observer: { display: expect.any(String) } } });
     const [user, organisation] = event.agent;
-    expect(user).toMatchObject({ requestor: true, name: 'Dr Ada Example', who: { identifier: { value: 'dr-a' }, display: 'Dr Ada Example' } });
+    expect(user).toMatchObject({ requestor: true, name: 'Dr Ada Example', who: { identifier: { system: IDENTIFIER_SYSTEM.tokenSubject, value: 'dr-a' }, display: 'Dr Ada Example' } });
     expect(user?.role?.[0]?.coding?.[0]).toEqual({ system: CPIS_SYSTEM.userRole, code: 'clinician' });
     expect(organisation).toMatchObject({ requestor: false, who: { identifier: { system: IDENTIFIER_SYSTEM.odsCode, value: 'RXX01' }, display: 'Example Hospital ED' } });
     expect(organisation?.role?.[0]?.coding?.[0]).toEqual({ system: CPIS_SYSTEM.careSetting, code: 'emergency-department' });
     expect(event.entity?.[0]?.what).toMatchObject({ reference: `Patient/${NHS}`, identifier: { value: NHS } });
+    expect(validateFhir(event)).toEqual([]);
+  });
+
+  it('names the person by SDS user id, job role and role profile when the token carried them', () => {
+    const event = toAuditEvent({ ...access, sdsUserId: '555021935107', sdsRoleProfileId: '555021936108', jobRole: { code: 'R8000', name: 'Clinical Practitioner Access Role' } }, NHS);
+    const [user] = event.agent;
+    expect(user?.who?.identifier).toEqual({ system: IDENTIFIER_SYSTEM.sdsUserId, value: '555021935107' });
+    expect(user?.role?.[0]).toEqual({
+      coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-SDSJobRoleName', code: 'R8000', display: 'Clinical Practitioner Access Role' }],
+      text: 'Clinical Practitioner Access Role',
+    });
+    expect(user?.role?.[1]?.coding?.[0]).toEqual({ system: CPIS_SYSTEM.userRole, code: 'clinician' });
+    expect(user?.extension?.[0]?.valueIdentifier).toEqual({ system: IDENTIFIER_SYSTEM.sdsRoleProfileId, value: '555021936108' });
     expect(validateFhir(event)).toEqual([]);
   });
 

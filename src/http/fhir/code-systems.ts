@@ -7,6 +7,16 @@ import type { LacLegalStatus, PlanType } from '../../domain/plan.ts';
 export const IDENTIFIER_SYSTEM = {
   nhsNumber: 'https://fhir.nhs.uk/Id/nhs-number',
   odsCode: 'https://fhir.nhs.uk/Id/ods-organization-code',
+  sdsUserId: 'https://fhir.nhs.uk/Id/sds-user-id',
+  sdsRoleProfileId: 'https://fhir.nhs.uk/Id/sds-role-profile-id',
+  /** A user known only by their token's subject, unique within the service's identity provider. */
+  tokenSubject: 'https://fhir.cpis.example/Id/token-subject',
+} as const;
+
+/** National code systems (UK Core, https://simplifier.net/hl7fhirukcorer4). */
+export const UK_CORE_SYSTEM = {
+  /** National RBAC job roles: R8000 Clinical Practitioner Access Role and the like. */
+  sdsJobRoleName: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-SDSJobRoleName',
 } as const;
 
 const CPIS_BASE = 'https://fhir.cpis.example';
@@ -23,6 +33,8 @@ export const CPIS_SYSTEM = {
 /** The service's own extensions. */
 export const CPIS_EXTENSION = {
   lacLegalStatus: `${CPIS_BASE}/StructureDefinition/lac-legal-status`,
+  /** The SDS role profile (a person's role at an organisation) they looked the child up under. */
+  sdsRoleProfile: `${CPIS_BASE}/StructureDefinition/sds-role-profile`,
 } as const;
 
 /** HL7 terminology the facade borrows (https://terminology.hl7.org/). */

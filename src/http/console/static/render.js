@@ -44,7 +44,8 @@ function facts(n) {
     const setting = settingLabel(by.setting);
     rows.push(['Seen at', [by.organisationName || by.organisationCode, setting && `(${setting})`].filter(Boolean).join(' '), true]);
     rows.push(['When', formatInstant(n.occurredAt)]);
-    rows.push(['Looked up by', by.name || by.userId]);
+    // The national job role tells a duty worker who they are dealing with; the service role does not.
+    rows.push(['Looked up by', [by.name || by.userId, by.jobRole?.name && `(${by.jobRole.name})`].filter(Boolean).join(' ')]);
   } else rows.push(['Date', formatInstant(n.occurredAt)]);
   return el('dl', { class: 'facts' }, rows.map(([term, detail, wide]) => el('div', { class: wide ? 'fact fact--wide' : 'fact' }, el('dt', {}, term), el('dd', {}, detail))));
 }

@@ -1,6 +1,6 @@
 import type { AuditEvent, AuditEventAgent } from 'fhir/r4.d.ts';
 import type { AccessRecord } from '../../../domain/lookup.ts';
-import { CPIS_SYSTEM, HL7_SYSTEM, IDENTIFIER_SYSTEM } from '../code-systems.ts';
+import { CPIS_EXTENSION, CPIS_SYSTEM, HL7_SYSTEM, IDENTIFIER_SYSTEM, UK_CORE_SYSTEM } from '../code-systems.ts';
 import { fhirId, fhirInstant, fhirText } from './fhir-values.ts';
 import { patientReference } from './references.ts';
 
@@ -31,16 +31,39 @@ export function toAuditEvent(access: AccessRecord, nhsNumber: string): AuditEven
   };
 }
 
+/** The person's identifier: their SDS user id when the token gave it, else the token's subject. */
+function userIdentifier(access: AccessRecord) {
+  const sds = fhirText(access.sdsUserId);
+  if (sds) return { system: IDENTIFIER_SYSTEM.sdsUserId, value: sds };
+  const id = fhirText(access.userId);
+  return id ? { system: IDENTIFIER_SYSTEM.tokenSubject, value: id } : undefined;
+}
+
+/** Their national job role first (what an LA recognises), then the service role the token granted. */
+function rolesOf(access: AccessRecord): AuditEventAgent['role'] {
+  const roles = [];
+  const job = access.jobRole;
+  const jobName = fhirText(job?.name);
+  if (job && fhirText(job.code)) {
+    roles.push({ coding: [{ system: UK_CORE_SYSTEM.sdsJobRoleName, code: job.code, ...(jobName ? { display: jobName } : {}) }], ...(jobName ? { text: jobName } : {}) });
+  }
+  const role = fhirText(access.userRole);
+  if (role) roles.push({ coding: [{ system: CPIS_SYSTEM.userRole, code: role }], text: role });
+  return roles.length ? roles : undefined;
+}
+
 /** The person who looked the child up: the requestor. */
 function userAgent(access: AccessRecord): AuditEventAgent {
-  const id = fhirText(access.userId);
+  const identifier = userIdentifier(access);
   const name = fhirText(access.userName);
-  const role = fhirText(access.userRole);
+  const roles = rolesOf(access);
+  const profile = fhirText(access.sdsRoleProfileId);
   return {
-    who: { type: 'Practitioner', ...(id ? { identifier: { value: id } } : {}), ...(name ? { display: name } : {}) },
+    ...(profile ? { extension: [{ url: CPIS_EXTENSION.sdsRoleProfile, valueIdentifier: { system: IDENTIFIER_SYSTEM.sdsRoleProfileId, value: profile } }] } : {}),
+    who: { type: 'Practitioner', ...(identifier ? { identifier } : {}), ...(name ? { display: name } : {}) },
     ...(name ? { name } : {}),
     requestor: true,
-    ...(role ? { role: [{ coding: [{ system: CPIS_SYSTEM.userRole, code: role }], text: role }] } : {}),
+    ...(roles ? { role: roles } : {}),
   };
 }
 
