@@ -5,10 +5,16 @@ import { isOutOfHours, type Organisation } from './organisation.ts';
 import type { Plan } from './plan.ts';
 import { visibilityOf, type VisibilityWindows } from './visibility.ts';
 
+/** The number a retired one's plans move to: a merge's replacement; null when the plans stop being served. */
+export function movesTo(inactivity: Inactivity): string | null {
+  return inactivity.reason === 'superseded' ? inactivity.replacementNhsNumber : null;
+}
+
 /**
  * One `inactive-nhs-number` notification per owning LA (domain.md §6, §7), each naming only that
- * LA's plans still inside their visibility window, so the LA knows what to send again under the
- * current number. An LA whose plans had all lapsed is not told.
+ * LA's plans still inside their visibility window. For a merge the plans have moved to the current
+ * number (`moved`, `replacementNhsNumber`): the LA updates its own records; otherwise they are no
+ * longer served. An LA whose plans had all lapsed is not told.
  */
 export function inactiveNumberNotifications(
   plans: readonly Plan[],
@@ -35,6 +41,7 @@ export function inactiveNumberNotifications(
         outOfHours: org ? isOutOfHours(org.officeHours, at) : true,
         reason: inactivity.reason,
         replacementNhsNumber: inactivity.replacementNhsNumber,
+        moved: movesTo(inactivity) !== null,
       },
     };
   });

@@ -72,12 +72,15 @@ describe('the inactive NHS number job', () => {
     await service?.stop();
   });
 
-  it('retires superseded, deceased and invalidated numbers, tells each owning LA, stops serving them, and keeps current ones', async () => {
+  it('moves a superseded number\'s plans to the replacement, retires deceased and invalidated ones, tells each owning LA, and keeps current ones', async () => {
     const [merged, dead, invalid, current, replacement, dropped] = Array.from({ length: 6 }, () => syntheticNhsNumber());
     const la1 = await holdFor(service, [record(merged as string), record(dead as string), record(invalid as string), record(current as string), record(dropped as string)]);
     const la2 = await holdFor(service, [record(merged as string, { planType: 'LAC', lacLegalStatus: 'S20', startDate: '2025-03-01' })]);
     // A number no longer held is never asked about.
     expect((await uploadJson(service, la1, 2, [record(dropped as string, { deleteDate: '2025-06-01' })])).status).toBe(201);
+    // An ED had seen the child under the old number: that attendance is part of the history that moves.
+    const clinician = await clinicianToken(service);
+    expect((await searchFor(service, clinician, 'CareTeam', merged as string)).total).toBe(2);
     await makeDue(service, clock);
 
     pdsRead(merged as string).reply(200, confirmed(replacement as string));
@@ -87,24 +90,30 @@ describe('the inactive NHS number job', () => {
     expect(await recheck(service)).toEqual({ claimed: 4, current: 1, retired: 3, notified: 4, pdsUnavailable: false });
     expect(await query(service, 'SELECT 1 FROM pds_rechecks WHERE nhs_number = $1', [dropped])).toEqual([]);
 
-    const mine = await notificationsOf(service, la1);
-    expect(mine.map((n: { eventNumber: number }) => n.eventNumber).sort()).toEqual([1, 2, 3]);
+    const mine = (await notificationsOf(service, la1)).filter((n: { type: string }) => n.type === 'inactive-nhs-number');
+    // 1 was the ED's access under the old number.
+    expect(mine.map((n: { eventNumber: number }) => n.eventNumber).sort()).toEqual([2, 3, 4]);
     const about = (nhs: string) => mine.find((n: { subject: { nhsNumber: string } }) => n.subject.nhsNumber === nhs);
     expect(about(merged as string)).toMatchObject({
-      type: 'inactive-nhs-number', reason: 'superseded', replacementNhsNumber: replacement, outOfHours: expect.any(Boolean),
+      type: 'inactive-nhs-number', reason: 'superseded', replacementNhsNumber: replacement, moved: true, outOfHours: expect.any(Boolean),
       subject: { familyName: 'Smith', givenNames: 'Jane', birthDate: '2010-10-22' },
       plan: { type: 'CPP', startDate: '2025-01-10' }, plans: [{ type: 'CPP', startDate: '2025-01-10', status: 'active' }],
     });
-    expect(about(dead as string)).toMatchObject({ reason: 'deceased', replacementNhsNumber: null });
-    expect(about(invalid as string)).toMatchObject({ reason: 'invalidated', replacementNhsNumber: null });
+    expect(about(dead as string)).toMatchObject({ reason: 'deceased', replacementNhsNumber: null, moved: false });
+    expect(about(invalid as string)).toMatchObject({ reason: 'invalidated', replacementNhsNumber: null, moved: false });
     const theirs = await notificationsOf(service, la2);
-    expect(theirs).toEqual([expect.objectContaining({ eventNumber: 1, reason: 'superseded', plans: [{ type: 'LAC', startDate: '2025-03-01', status: 'active' }] })]);
+    // The access under the old number was 1; the move is 2.
+    expect(theirs.map((n: { eventNumber: number; type: string }) => [n.eventNumber, n.type])).toEqual([[1, 'access'], [2, 'inactive-nhs-number']]);
+    expect(theirs[1]).toMatchObject({ reason: 'superseded', moved: true, plans: [{ type: 'LAC', startDate: '2025-03-01', status: 'active' }] });
 
     const plans = (await (await service.fetch('/la/v1/plans', { token: la1 })).json()).plans;
-    expect(plans.map((p: { nhsNumber: string }) => p.nhsNumber)).toEqual([current]);
-    const clinician = await clinicianToken(service);
+    expect(plans.map((p: { nhsNumber: string }) => p.nhsNumber).sort()).toEqual([current, replacement].sort());
     expect((await searchFor(service, clinician, 'CareTeam', merged as string)).total).toBe(0);
+    // Served under the number an ED will trace, at once, with the history that came with it.
+    expect((await searchFor(service, clinician, 'CareTeam', replacement as string)).total).toBe(2);
+    expect((await searchFor(service, clinician, 'AuditEvent', replacement as string)).total).toBe(1);
     expect((await searchFor(service, clinician, 'CareTeam', current as string)).total).toBe(1);
+    expect(await query(service, 'SELECT 1 FROM pds_rechecks WHERE nhs_number = $1', [replacement])).toHaveLength(1);
 
     const audit = await query<{ nhs_number: string; organisation_code: string }>(service, `SELECT nhs_number, organisation_code FROM audit_events WHERE action = 'pds:inactive-nhs-number'`);
     expect(audit).toHaveLength(4);
