@@ -27,7 +27,9 @@ import { attachStream } from './realtime/stream-server.ts';
 import type { Server } from 'node:http';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
 import { createPools, endPools, type Pools } from '../adapters/postgres/pool.ts';
-import { waitForDatabase } from '../adapters/postgres/wait-for-database.ts';
+import { DatabaseStartupError, waitForDatabase } from '../adapters/postgres/wait-for-database.ts';
+import { checkPdsMode, DeploymentMismatchError } from '../adapters/postgres/deployment-settings.ts';
+import { StartupRefusal } from './startup-refusal.ts';
 import { databaseUnavailable, isDatabaseUnavailable } from '../adapters/postgres/unavailable.ts';
 import { migrate } from '../adapters/postgres/migrate.ts';
 import { createPostgresUploadStore } from '../adapters/postgres/upload-store.ts';
@@ -87,9 +89,12 @@ export async function openDatabase(config: Config, logger: Logger, signal?: Abor
     await waitForDatabase(pools.general, { timeoutMs: database.startupTimeoutMs, logger, signal });
     const applied = await migrate(pools.general);
     if (applied.length) logger.info({ applied }, 'database migrations applied');
+    await checkPdsMode(pools.general, config.pds.mode);
   } catch (error) {
     await endPools(pools);
     await embedded?.stop();
+    if (error instanceof DatabaseStartupError) throw new StartupRefusal(error.message, 69, { cause: error });
+    if (error instanceof DeploymentMismatchError) throw new StartupRefusal(error.message, 78, { cause: error });
     throw error;
   }
   return { pools, url, embedded };

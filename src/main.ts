@@ -1,11 +1,10 @@
 import { ConfigError, loadConfig } from './config.ts';
 import { createLogger, errorForLog } from './logger.ts';
 import { startService, type RunningService } from './service.ts';
-import { DatabaseStartupError } from '../adapters/postgres/wait-for-database.ts';
+import { StartupRefusal } from './startup-refusal.ts';
 
-// Exit codes an orchestrator can act on (sysexits.h): bad configuration, database unreachable.
+// Exit code an orchestrator can act on (sysexits.h): bad configuration.
 const EXIT_CONFIG = 78;
-const EXIT_UNAVAILABLE = 69;
 
 let config;
 try {
@@ -54,9 +53,9 @@ try {
   logger.info({ url: service.url }, `cpis listening on ${service.url}`);
 } catch (error) {
   if (starting.signal.aborted) process.exit(0);
-  if (error instanceof DatabaseStartupError) {
+  if (error instanceof StartupRefusal) {
     logger.fatal(error.message);
-    process.exit(EXIT_UNAVAILABLE);
+    process.exit(error.exitCode);
   }
   logger.fatal({ err: errorForLog(error) }, 'start-up failed');
   process.exit(1);

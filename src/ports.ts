@@ -7,6 +7,7 @@ import type { Notification, NotificationBody } from './domain/notification.ts';
 import type { Inactivity, PdsResult } from './domain/demographics.ts';
 import type { IsoDate } from './domain/dates.ts';
 import type { Over18Batch, PurgeCriteria } from './domain/retention.ts';
+import type { IdentityField } from './domain/person.ts';
 
 /** The time, injected so that tests can move it. */
 export interface Clock {
@@ -36,9 +37,16 @@ export interface BatchSession {
   lastSequenceNumber(): Promise<number | undefined>;
   /** The stored acknowledgement of one of the LA's batches. */
   acknowledgementOf(sequenceNumber: number): Promise<Acknowledgement | undefined>;
-  stage(index: number, plan: Plan): Promise<void>;
+  /** Stages a valid plan; `verifiedAt` is when PDS confirmed it, null when it was not checked. */
+  stage(index: number, plan: Plan, verifiedAt: Date | null): Promise<void>;
   /** Records one refused record, for the acknowledgement's pages. */
   refuse(rejection: RecordRejection): Promise<void>;
+  /**
+   * Withdraws the staged plans whose identity fields (IDENTITY_FIELDS) disagree with the LA's other
+   * plans of the same NHS number that the batch leaves as they are, or, where it leaves none, with
+   * the batch's other records of it; returns each withdrawn record's index and the fields at odds.
+   */
+  withdrawConflicting(): Promise<{ index: number; fields: IdentityField[] }[]>;
   /**
    * In one transaction, unless a batch with this or a higher sequence number committed meanwhile:
    * applies the staged plans (upserts, and removals for a delete date), stores the acknowledgement and
@@ -58,7 +66,10 @@ export interface UploadStore {
   recordAudit(entry: AuditEntry): Promise<void>;
 }
 
-export type PlanPage = { plans: Plan[]; next: string | null };
+/** A plan in the LA's extract: as sent, with when PDS last confirmed it (null: never checked). */
+export type ExtractPlan = Plan & { pdsVerifiedAt: string | null };
+
+export type PlanPage = { plans: ExtractPlan[]; next: string | null };
 
 /** The register of plans. */
 export interface PlanStore {
@@ -71,7 +82,7 @@ export interface ReadinessProbe {
 }
 
 /** A plan as held, with its row id and last update (for the FHIR view). */
-export type HeldPlan = Plan & { id: string; updatedAt: string };
+export type HeldPlan = Plan & { id: string; updatedAt: string; pdsVerifiedAt: string | null };
 
 /** One entry of the audit trail: who did what to which NHS number, and how it ended. */
 export type AuditEntry = {

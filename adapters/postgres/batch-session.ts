@@ -6,8 +6,10 @@ import type { Acknowledgement, RecordRejection } from '../../src/domain/acknowle
 import { serviceUnavailable } from '../../src/domain/app-error.ts';
 import { DEFAULT_OFFICE_HOURS } from '../../src/domain/organisation.ts';
 import type { Plan } from '../../src/domain/plan.ts';
+import type { IdentityField } from '../../src/domain/person.ts';
 import type { AuditEntry, BatchSession, CommitOutcome } from '../../src/ports.ts';
 import { insertAudit } from './audit.ts';
+import { inTransaction } from './pool.ts';
 
 // Valid rows go to the staging table in COPYs of about this much; refusals in inserts of this many.
 const STAGE_FLUSH_BYTES = 256 * 1024;
@@ -19,15 +21,16 @@ const SLOT_RENEW_MS = 10_000;
 const csv = (value: string | null): string => (value === null ? '' : `"${value.replaceAll('"', '""')}"`);
 const pgArray = (lines: string[]): string => `{${lines.map((l) => `"${l.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`).join(',')}}`;
 
-function toCsvLine(key: string, index: number, p: Plan): string {
+function toCsvLine(key: string, index: number, p: Plan, verifiedAt: Date | null): string {
   return [
     key, String(index), p.nhsNumber, p.planType, p.startDate, csv(p.endDate), csv(p.deleteDate), csv(p.lacLegalStatus),
     csv(p.familyName), csv(p.givenNames), p.birthDate, csv(p.postcode), csv(pgArray(p.addressLines)), csv(p.localId),
+    verifiedAt ? verifiedAt.toISOString() : '',
   ].join(',') + '\n';
 }
 
 const COPY_STAGING = `COPY upload_staging (batch, idx, nhs_number, plan_type, start_date, end_date, delete_date, lac_legal_status,
-  family_name, given_names, birth_date, postcode, address_lines, local_id) FROM STDIN (FORMAT csv)`;
+  family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at) FROM STDIN (FORMAT csv)`;
 
 const INSERT_REFUSALS = `INSERT INTO upload_refusals (upload_id, idx, result, code, field, message)
   SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[])`;
@@ -43,17 +46,66 @@ WITH latest AS (
     AND p.plan_type = l.plan_type AND p.start_date = l.start_date
 )
 INSERT INTO plans AS p (la_code, nhs_number, plan_type, start_date, end_date, lac_legal_status,
-                   family_name, given_names, birth_date, postcode, address_lines, local_id)
+                   family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at)
 SELECT $1, nhs_number, plan_type, start_date, end_date, lac_legal_status,
-       family_name, given_names, birth_date, postcode, address_lines, local_id
+       family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at
 FROM latest WHERE delete_date IS NULL
 ON CONFLICT ON CONSTRAINT plans_upsert_key DO UPDATE SET
   end_date = EXCLUDED.end_date, lac_legal_status = EXCLUDED.lac_legal_status,
   family_name = EXCLUDED.family_name, given_names = EXCLUDED.given_names, birth_date = EXCLUDED.birth_date,
   postcode = EXCLUDED.postcode, address_lines = EXCLUDED.address_lines, local_id = EXCLUDED.local_id,
+  -- Details sent again unchecked are not the ones PDS confirmed.
+  pds_verified_at = EXCLUDED.pds_verified_at,
   updated_at = now()`;
 
 const LAST_SEQUENCE = 'SELECT max(sequence_number) AS last FROM uploads WHERE la_code = $1';
+
+// One identity per NHS number within an LA (README, One identity per NHS number). Each incoming plan
+// (the last record of its key) must agree on family name, given names, birth date and postcode with
+// the LA's plans of the child that the batch leaves as they are; where it leaves none (the batch
+// sends all of them), with the batch's other records of the child. Keys that do not agree are
+// withdrawn whole, earlier records of the key included, and each is returned with the fields at odds.
+// Set-based, with per-child aggregates rather than pairwise comparisons: linear in the batch.
+const WITHDRAW_CONFLICTING = `
+WITH latest AS (
+  SELECT DISTINCT ON (nhs_number, plan_type, start_date) idx, nhs_number, plan_type, start_date, delete_date,
+         family_name, given_names, birth_date, coalesce(postcode, '') AS postcode
+  FROM upload_staging WHERE batch = $2
+  ORDER BY nhs_number, plan_type, start_date, idx DESC
+), incoming AS (
+  SELECT * FROM latest WHERE delete_date IS NULL
+), held AS (
+  SELECT p.nhs_number::text AS nhs_number, p.family_name, p.given_names, p.birth_date, coalesce(p.postcode, '') AS postcode
+  FROM plans p
+  JOIN (SELECT DISTINCT nhs_number FROM incoming) c ON c.nhs_number = p.nhs_number::text
+  LEFT JOIN latest l ON l.nhs_number = p.nhs_number::text AND l.plan_type = p.plan_type AND l.start_date = p.start_date
+  WHERE p.la_code = $1 AND l.idx IS NULL
+), reference AS (
+  SELECT * FROM held
+  UNION ALL
+  SELECT i.nhs_number, i.family_name, i.given_names, i.birth_date, i.postcode FROM incoming i
+  WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.nhs_number = i.nhs_number)
+), agreed AS (
+  -- Per child, each field's one agreed value; null where the reference holds more than one.
+  SELECT nhs_number,
+         CASE WHEN count(DISTINCT family_name) = 1 THEN min(family_name) END AS family_name,
+         CASE WHEN count(DISTINCT given_names) = 1 THEN min(given_names) END AS given_names,
+         CASE WHEN count(DISTINCT birth_date) = 1 THEN min(birth_date) END AS birth_date,
+         CASE WHEN count(DISTINCT postcode) = 1 THEN min(postcode) END AS postcode
+  FROM reference GROUP BY nhs_number
+), refused AS (
+  SELECT i.nhs_number, i.plan_type, i.start_date, array_remove(ARRAY[
+           CASE WHEN a.family_name IS DISTINCT FROM i.family_name THEN 'familyName' END,
+           CASE WHEN a.given_names IS DISTINCT FROM i.given_names THEN 'givenNames' END,
+           CASE WHEN a.birth_date IS DISTINCT FROM i.birth_date THEN 'birthDate' END,
+           CASE WHEN a.postcode IS DISTINCT FROM i.postcode THEN 'postcode' END], NULL) AS fields
+  FROM incoming i JOIN agreed a ON a.nhs_number = i.nhs_number
+  WHERE a.family_name IS DISTINCT FROM i.family_name OR a.given_names IS DISTINCT FROM i.given_names
+     OR a.birth_date IS DISTINCT FROM i.birth_date OR a.postcode IS DISTINCT FROM i.postcode
+)
+DELETE FROM upload_staging s USING refused r
+WHERE s.batch = $2 AND s.nhs_number = r.nhs_number AND s.plan_type = r.plan_type AND s.start_date = r.start_date
+RETURNING s.idx, r.fields`;
 
 /** Removes what an upload that never committed staged and refused. */
 export async function discardUpload(db: pg.Pool | pg.PoolClient, uploadId: string, key: string): Promise<void> {
@@ -105,8 +157,8 @@ export class PostgresBatchSession implements BatchSession {
     return rows[0]?.acknowledgement;
   }
 
-  async stage(index: number, plan: Plan): Promise<void> {
-    this.rows += toCsvLine(this.key, index, plan);
+  async stage(index: number, plan: Plan, verifiedAt: Date | null): Promise<void> {
+    this.rows += toCsvLine(this.key, index, plan, verifiedAt);
     this.staged++;
     if (this.rows.length >= STAGE_FLUSH_BYTES) await this.startWrite(() => this.flushRows());
   }
@@ -115,6 +167,26 @@ export class PostgresBatchSession implements BatchSession {
     this.refusals.push(rejection);
     this.refused++;
     if (this.refusals.length >= REFUSAL_FLUSH_ROWS) await this.startWrite(() => this.flushRefusals());
+  }
+
+  async withdrawConflicting(): Promise<{ index: number; fields: IdentityField[] }[]> {
+    await this.writing;
+    await this.flushRows();
+    if (this.staged === 0) return [];
+    const client = await this.pool.connect();
+    let rows: { idx: number; fields: IdentityField[] }[];
+    try {
+      // The staging table is new data the planner has no statistics for: estimating a handful of rows,
+      // it would pick nested loops that go quadratic on a large batch. Every join here is an equi-join.
+      rows = await inTransaction(client, async () => {
+        await client.query('SET LOCAL enable_nestloop = off');
+        return (await client.query<{ idx: number; fields: IdentityField[] }>(WITHDRAW_CONFLICTING, [this.laCode, this.key])).rows;
+      });
+    } finally {
+      client.release();
+    }
+    this.staged -= rows.length;
+    return rows.map((r) => ({ index: r.idx, fields: r.fields })).sort((a, b) => a.index - b.index);
   }
 
   /** Waits for the write under way (its failure fails the batch), then starts this one without waiting for it. */

@@ -1,7 +1,7 @@
 import type { Organisation } from '../../src/domain/organisation.ts';
 import type { HeldPlan } from '../../src/ports.ts';
 import { toOrganisation } from './organisation-store.ts';
-import { PLAN_COLUMNS, toPlan, type PlanRow } from './plan-store.ts';
+import { PLAN_COLUMNS, toPlan, verifiedAtOf, type PlanRow } from './plan-store.ts';
 
 /** Plans (as `p`), each with its LA. Callers add WHERE, ORDER BY (and FOR UPDATE) to suit. */
 export const SELECT_PLANS_WITH_LAS = `
@@ -19,7 +19,7 @@ export type HeldPlanRow = PlanRow & { updated_at: Date; org: Parameters<typeof t
 /** The plans, and their LAs once each. */
 export function toHeldPlans(rows: HeldPlanRow[]): { plans: HeldPlan[]; organisations: Organisation[] } {
   return {
-    plans: rows.map((r) => ({ ...toPlan(r), id: r.id, updatedAt: r.updated_at.toISOString() })),
+    plans: rows.map((r) => ({ ...toPlan(r), id: r.id, updatedAt: r.updated_at.toISOString(), pdsVerifiedAt: verifiedAtOf(r) })),
     organisations: [...new Map(rows.map((r) => [r.org.code, toOrganisation(r.org)])).values()],
   };
 }

@@ -1,10 +1,10 @@
 import type pg from 'pg';
 import type { LacLegalStatus, Plan, PlanType } from '../../src/domain/plan.ts';
-import type { PlanStore } from '../../src/ports.ts';
+import type { ExtractPlan, PlanStore } from '../../src/ports.ts';
 
 /** Columns selected wherever a Plan is read. */
 export const PLAN_COLUMNS = `id, la_code, nhs_number, plan_type, start_date, end_date, delete_date, lac_legal_status,
-  family_name, given_names, birth_date, postcode, address_lines, local_id`;
+  family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at`;
 
 export type PlanRow = {
   id: string;
@@ -21,6 +21,7 @@ export type PlanRow = {
   postcode: string | null;
   address_lines: string[];
   local_id: string | null;
+  pds_verified_at: Date | null;
 };
 
 /** Maps a database row to the domain's Plan. */
@@ -40,6 +41,11 @@ export const toPlan = (r: PlanRow): Plan => ({
   localId: r.local_id,
 });
 
+/** When PDS last confirmed the row's plan, as an ISO instant; null: never checked. */
+export const verifiedAtOf = (r: PlanRow): string | null => r.pds_verified_at?.toISOString() ?? null;
+
+const toExtractPlan = (r: PlanRow): ExtractPlan => ({ ...toPlan(r), pdsVerifiedAt: verifiedAtOf(r) });
+
 /** The register in PostgreSQL. */
 export function createPostgresPlanStore(pool: pg.Pool): PlanStore {
   return {
@@ -51,7 +57,7 @@ export function createPostgresPlanStore(pool: pg.Pool): PlanStore {
       );
       const page = rows.slice(0, limit);
       const last = page.at(-1);
-      return { plans: page.map(toPlan), next: rows.length > limit && last ? last.id : null };
+      return { plans: page.map(toExtractPlan), next: rows.length > limit && last ? last.id : null };
     },
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { batchResultOf, createRefusalTally, RECORD_RESULT, type Acknowledgement, type RecordRejection } from '../domain/acknowledgement.ts';
+import { batchResultOf, createRefusalTally, RECORD_RESULT, type Acknowledgement, type RecordDetail, type RecordRejection } from '../domain/acknowledgement.ts';
+import type { IdentityField } from '../domain/person.ts';
 import { AppError, duplicateRejected, invalidRequest } from '../domain/app-error.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
@@ -29,6 +30,17 @@ function refusalAudit(error: unknown, sequenceNumber: number | undefined): [Audi
   if (!(error instanceof AppError)) return undefined;
   const result = /\b(CPF0[1-5])\b/.exec(error.message)?.[1] ?? null;
   return [error.status === 503 ? 'unavailable' : 'invalid', { sequenceNumber: sequenceNumber ?? null, result, code: error.spineCode, status: error.status }];
+}
+
+/** CPR07 for a record whose identity fields disagree with the LA's other plans of the child: the fields, never the values. */
+function identityConflict(fields: readonly IdentityField[]): RecordDetail {
+  return {
+    code: 'DEMOGRAPHICS_CONFLICT',
+    field: fields[0] ?? '(record)',
+    message:
+      `${fields.join(', ')} differ from what this LA holds for this NHS number on another plan, or from another record of it in this batch: ` +
+      'one child has one set of details. Send every plan of the child, with the same details, in one batch',
+  };
 }
 
 const uploadInProgress = () =>
@@ -87,7 +99,9 @@ export function createPublishBatch(deps: {
         await session.refuse(rejection);
       };
       let staged = 0;
-      const staging = createStaging({ stage: (index, plan) => (staged++, session.stage(index, plan)) }, reject, deps.verifyDemographics);
+      const staging = createStaging(
+        { stage: (index, plan, verifiedAt) => (staged++, session.stage(index, plan, verifiedAt)) }, reject, deps.verifyDemographics, () => deps.clock.now(),
+      );
       let index = 0;
       let replay = await replayIfResent();
       for await (const raw of replay ? [] : source.records) {
@@ -109,6 +123,10 @@ export function createPublishBatch(deps: {
       const sequenceNumber = source.sequenceNumber();
       if (sequenceNumber === undefined) throw invalidRequest([{ diagnostics: 'sequenceNumber is required', expression: ['sequenceNumber'] }], 'required');
       await staging.flush();
+      for (const { index: at, fields } of await session.withdrawConflicting()) {
+        staged--;
+        await reject({ index: at, result: RECORD_RESULT.failure, detail: identityConflict(fields) });
+      }
       const { listed, counts } = tally.summary();
       const acknowledgement: Acknowledgement = {
         uploadId,

@@ -1,6 +1,7 @@
 import type { Identity } from './identity.ts';
 import { isOutOfHours, type Organisation } from './organisation.ts';
 import type { VisiblePlan } from './lookup.ts';
+import { fieldsDiffering, IDENTITY_FIELDS, personOf, type IdentityField, type Person } from './person.ts';
 
 export const NOTIFICATION_TYPES = ['access', 'inactive-nhs-number', 'plan-ended-over-18'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
@@ -42,6 +43,12 @@ export type NotificationBody = {
   plan: { type: string; startDate: string };
   plans: { type: string; startDate: string; status: string }[];
   accessedBy?: AccessedBy;
+  /**
+   * When the details held for the NHS number do not all agree: the identity fields on which this LA's
+   * own details differ from what the clinician was shown or from another LA's (`otherLa`), or among
+   * its own plans. Null when every plan agrees.
+   */
+  detailsDiffer?: { fields: IdentityField[]; otherLa: boolean } | null;
   outOfHours: boolean;
   [key: string]: unknown;
 };
@@ -55,13 +62,31 @@ export type Notification = NotificationBody & {
   acknowledgedBy: string | null;
 };
 
-/** One `access` notification per owning LA, each naming only that LA's plans (domain.md §7). */
+/** The person as a notification names them. */
+export const subjectOf = (person: Person): NotificationBody['subject'] => ({
+  nhsNumber: person.nhsNumber, familyName: person.familyName, givenNames: person.givenNames, birthDate: person.birthDate,
+});
+
+/** Where one LA's own details part from the rest: what it should put right, and whether another LA is involved. */
+function detailsDifferFor(own: Person, shown: Person, others: readonly VisiblePlan[]): NotificationBody['detailsDiffer'] {
+  const fromOthers = new Set(others.flatMap((p) => fieldsDiffering(own, p)));
+  const all = new Set([...own.disagreements, ...fieldsDiffering(own, shown), ...fromOthers]);
+  if (all.size === 0) return null;
+  return { fields: IDENTITY_FIELDS.filter((f) => all.has(f)), otherLa: fromOthers.size > 0 };
+}
+
+/**
+ * One `access` notification per owning LA, each naming only that LA's plans (domain.md §7). The
+ * subject is the person the clinician was shown (the same rule, personOf, over every visible plan),
+ * and an LA whose own details differ is told which fields.
+ */
 export function accessNotifications(
   plans: readonly VisiblePlan[],
   organisations: readonly Organisation[],
   who: Identity,
   at: Date,
 ): { laCode: string; body: NotificationBody }[] {
+  const shown = personOf(plans) as Person;
   const byLa = Map.groupBy(plans, (p) => p.laCode);
   return [...byLa].map(([laCode, own]) => {
     const first = own.find((p) => p.status === 'active') ?? (own[0] as VisiblePlan);
@@ -69,7 +94,8 @@ export function accessNotifications(
     return {
       laCode,
       body: {
-        subject: { nhsNumber: first.nhsNumber, familyName: first.familyName, givenNames: first.givenNames, birthDate: first.birthDate },
+        subject: subjectOf(shown),
+        detailsDiffer: detailsDifferFor(personOf(own) as Person, shown, plans.filter((p) => p.laCode !== laCode)),
         plan: { type: first.planType, startDate: first.startDate },
         plans: own.map((p) => ({ type: p.planType, startDate: p.startDate, status: p.status })),
         accessedBy: accessedByOf(who),

@@ -52,7 +52,12 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     expect(careTeam?.category?.[0]?.coding?.[0]?.code).toBe('CPP');
     expect(careTeam?.managingOrganization?.[0]?.reference).toBe(`Organization/${la.org}`);
     const patient = includes(bundle).find((r) => r.resourceType === 'Patient') as Patient;
-    expect(patient.identifier?.[0]).toEqual({ system: NHS_SYSTEM, value: record.nhsNumber });
+    expect(patient.identifier?.[0]).toMatchObject({ system: NHS_SYSTEM, value: record.nhsNumber });
+    // Loaded with PDS_MODE=off: nobody confirmed these details against PDS, and the answer says so.
+    expect(patient.identifier?.[0]?.extension).toEqual([{
+      url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+      valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus', code: '02', display: 'Number present but not traced' }] },
+    }]);
     expect(patient.name?.[0]).toMatchObject({ family: 'Fhirchild', given: ['Ada', 'Mae'] });
     expect(patient.birthDate).toBe(record.birthDate);
     const organization = includes(bundle).find((r) => r.resourceType === 'Organization') as Organization;

@@ -3,6 +3,8 @@ import nock from 'nock';
 import { movableClock } from '../support/clock.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { childRecord, syntheticLaCode, syntheticNhsNumber } from '../support/synthetic.ts';
+import { clinicianToken, includes, searchFor } from '../support/care-setting.ts';
+import type { Patient } from 'fhir/r4.d.ts';
 import {
   allowNetwork, compoundNameFixture, createPdsKeys, denyNetwork, living, mockTokenEndpoint, numbered, pdsEnv, pdsError, pdsFixture,
   pdsRead, PDS_TEST_DAY, type TokenEndpoint,
@@ -93,19 +95,27 @@ describe('uploads cross-checked on PDS', () => {
     expect(plans).toEqual([]);
   });
 
-  it('follows the given-name cascade: full, first, any; one PDS read for one child', async () => {
+  it('follows the given-name cascade: full, first, any', async () => {
+    for (const [givenNames, loads] of [['John Paul', true], ['John', true], ['Paul', true], ['Peter', false]] as const) {
+      const nhsNumber = syntheticNhsNumber();
+      pdsRead(nhsNumber).reply(200, living(numbered(compoundNameFixture(), nhsNumber)));
+      const { ack, plans } = await upload([{ nhsNumber, familyName: 'Smith', birthDate: '2010-10-22', givenNames, startDate: '2025-01-10' }]);
+      if (loads) expect(plans.map((p) => p.givenNames)).toEqual([givenNames]);
+      else expect(ack.records).toEqual([{ index: 0, result: 'CPR03', detail: expect.objectContaining({ field: 'givenNames' }) }]);
+    }
+  });
+
+  it('reads PDS once for a child with two plans in one batch, and records when it confirmed them', async () => {
     const nhsNumber = syntheticNhsNumber();
     pdsRead(nhsNumber).reply(200, living(numbered(compoundNameFixture(), nhsNumber)));
-    const child = { nhsNumber, familyName: 'Smith', birthDate: '2010-10-22' };
-    const { ack, plans } = await upload([
-      { ...child, givenNames: 'John Paul', startDate: '2025-01-10' },
-      { ...child, givenNames: 'John', startDate: '2025-02-10' },
-      { ...child, givenNames: 'Paul', startDate: '2025-03-10' },
-      { ...child, givenNames: 'Peter', startDate: '2025-04-10' },
-    ]);
-    expect(ack).toMatchObject({ result: 'CPF03', loaded: 3, rejected: 1 });
-    expect(ack.records).toEqual([{ index: 3, result: 'CPR03', detail: expect.objectContaining({ field: 'givenNames' }) }]);
-    expect(plans.map((p) => p.givenNames).sort()).toEqual(['John', 'John Paul', 'Paul']);
+    const child = { nhsNumber, familyName: 'Smith', givenNames: 'John Paul', birthDate: '2010-10-22' };
+    const { ack, plans } = await upload([{ ...child, startDate: '2025-01-10' }, { ...child, planType: 'LAC', lacLegalStatus: 'S20', startDate: '2025-02-10' }]);
+    expect(ack).toMatchObject({ result: 'CPF02', loaded: 2 });
+    expect(plans.map((p) => p.pdsVerifiedAt)).toEqual([PDS_TEST_DAY.toISOString(), PDS_TEST_DAY.toISOString()]);
+    // Clinicians are told the details shown were verified (UK Core's NHS number verification status 01).
+    const bundle = await searchFor(service, await clinicianToken(service, { sub: 'verified-dr' }), 'CareTeam', nhsNumber);
+    const patient = includes(bundle).find((r) => r.resourceType === 'Patient') as Patient;
+    expect(patient.identifier?.[0]?.extension?.[0]?.valueCodeableConcept?.coding?.[0]).toMatchObject({ code: '01', display: 'Number present and verified' });
   });
 
   it('refuses a person PDS records as deceased, with a clear detail', async () => {

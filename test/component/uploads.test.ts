@@ -194,7 +194,7 @@ describe('POST /la/v1/uploads', () => {
     expect(plans).toHaveLength(1);
     expect(plans[0]).toMatchObject({ familyName: 'Renamed', endDate: yearsAgo(0, 3) });
     // A different start date is a different plan.
-    await uploadJson(service, token, 3, [{ ...record, startDate: yearsAgo(0, 1) }]);
+    await uploadJson(service, token, 3, [{ ...record, familyName: 'Renamed', startDate: yearsAgo(0, 1) }]);
     expect(await plansOf(token)).toHaveLength(2);
     await uploadJson(service, token, 4, [{ ...record, deleteDate: yearsAgo(0) }]);
     plans = await plansOf(token);

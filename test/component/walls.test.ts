@@ -412,11 +412,15 @@ const ENDPOINTS = {
   'POST /la/v1/uploads': {
     route: 'POST /la/v1/uploads',
     laScoped: true,
+    // A new plan of A's first child, with the details A holds for it (one child has one set of details).
     act: (ctx) =>
-      http('/la/v1/uploads', ctx, json({ sequenceNumber: 2, records: [childRecord({ nhsNumber: ctx.A.nhs[0], familyName: 'Sentagain', startDate: yearsAgo(0, 10) })] })),
+      http('/la/v1/uploads', ctx, json({
+        sequenceNumber: 2,
+        records: [childRecord({ nhsNumber: ctx.A.nhs[0], familyName: ctx.A.familyName, givenNames: ctx.A.givenNames[0], startDate: yearsAgo(0, 10), localId: 'SENT-AGAIN' })],
+      })),
     changed: async (ctx, outcome) => {
       expect(JSON.parse(outcome.text)).toMatchObject({ result: 'CPF02', loaded: 1 });
-      const { rows } = await db.query('SELECT la_code FROM plans WHERE nhs_number = $1 AND family_name = $2', [ctx.A.nhs[0], 'Sentagain']);
+      const { rows } = await db.query(`SELECT la_code FROM plans WHERE nhs_number = $1 AND local_id = 'SENT-AGAIN'`, [ctx.A.nhs[0]]);
       expect(rows).toEqual([{ la_code: ctx.caller.org }]);
     },
   },

@@ -156,6 +156,59 @@ export function resend(of: ValidRecord & { held: HeldPlan }, change: { familyNam
   return { fields, key: of.key, held: change.deleteDate ? null : { ...of.held, familyName: change.familyName.trim() } };
 }
 
+/** The identity fields a second plan of a known child may change, with a valid new value each. */
+export const IDENTITY_CHANGES = ['none', 'familyName', 'givenNames', 'birthDate', 'postcode'] as const;
+export type IdentityChange = (typeof IDENTITY_CHANGES)[number];
+
+/**
+ * Another plan (an earlier start date, so a new key) of a child already held or sent, with the same
+ * details or with one identity field changed; undefined when no earlier start would be valid.
+ */
+export function anotherPlan(of: ValidRecord & { held: HeldPlan }, change: { days: number; field: IdentityChange }): ValidRecord | undefined {
+  const startDate = addDays(of.held.startDate, -change.days);
+  const held: HeldPlan = { ...of.held, startDate, endDate: of.held.endDate };
+  if (of.held.planType !== 'UCPP' && startDate < of.held.birthDate) return undefined;
+  const fields: ValidRecord['fields'] = { ...of.fields, startDate };
+  delete fields.deleteDate;
+  const set = (field: 'familyName' | 'givenNames' | 'birthDate' | 'postcode', value: string) => {
+    fields[field] = value;
+    held[field] = value;
+  };
+  if (change.field === 'familyName') set('familyName', `${of.held.familyName}x`);
+  if (change.field === 'givenNames') set('givenNames', `${of.held.givenNames}x`);
+  if (change.field === 'postcode') set('postcode', of.held.postcode === 'LS2 9JT' ? 'M1 1AE' : 'LS2 9JT');
+  // A day older: still under 18 (births keep days of margin) and still born before the plan starts.
+  if (change.field === 'birthDate') set('birthDate', addDays(of.held.birthDate, -1));
+  return { fields, key: `${held.nhsNumber}/${held.planType}/${startDate}`, held };
+}
+
+/** Who a held plan says the child is: what one NHS number's plans must agree on (the service's IDENTITY_FIELDS). */
+const identityOf = (p: HeldPlan) => ({ familyName: p.familyName, givenNames: p.givenNames, birthDate: p.birthDate, postcode: p.postcode ?? '' });
+
+/**
+ * The service's one-identity rule, applied to a batch as the oracle sees it: each last record of a key
+ * that leaves a plan must agree with the LA's untouched plans of the child, or (none being left) with
+ * the batch's other last records of it; a key that does not is refused whole, naming the first field.
+ */
+function identityRefusals(before: Map<string, HeldPlan>, sent: { index: number; record: ValidRecord }[]): Map<number, string> {
+  const latest = new Map<string, { index: number; record: ValidRecord }>();
+  for (const s of sent) latest.set(s.record.key, s);
+  const incoming = [...latest.values()].filter((s) => s.record.held !== null);
+  const refusedKeys = new Map<string, string>();
+  for (const s of incoming) {
+    const nhs = (s.record.held as HeldPlan).nhsNumber;
+    const untouched = [...before.entries()].filter(([key, p]) => p.nhsNumber === nhs && !latest.has(key)).map(([, p]) => p);
+    const reference = untouched.length ? untouched : incoming.filter((o) => (o.record.held as HeldPlan).nhsNumber === nhs).map((o) => o.record.held as HeldPlan);
+    const mine = identityOf(s.record.held as HeldPlan);
+    const field = (Object.keys(mine) as (keyof typeof mine)[]).find((f) => {
+      const values = new Set(reference.map((p) => identityOf(p)[f]));
+      return values.size !== 1 || !values.has(mine[f]);
+    });
+    if (field) refusedKeys.set(s.record.key, field);
+  }
+  return new Map(sent.flatMap((s) => (refusedKeys.has(s.record.key) ? [[s.index, refusedKeys.get(s.record.key) as string] as const] : [])));
+}
+
 // ---------------------------------------------------------------- hostile records
 
 const json = (v: unknown) => JSON.stringify(v);
@@ -287,7 +340,13 @@ export type Slot =
   | { kind: 'valid'; record: ValidRecord; members: [string, string][] }
   | { kind: 'hostile'; record: HostileRecord }
   | { kind: 'not-object'; text: string }
-  | { kind: 'resend'; of: number; familyName: string; deleteDate: string | null };
+  | { kind: 'resend'; of: number; familyName: string; deleteDate: string | null }
+  | { kind: 'another-plan'; of: number; days: number; field: IdentityChange };
+
+/** Another plan of a known child: the same details, or one identity field changed. */
+export const anotherPlanSlotArb = fc.record({
+  kind: fc.constant('another-plan' as const), of: fc.nat(), days: fc.integer({ min: 1, max: 20 }), field: fc.constantFrom(...IDENTITY_CHANGES),
+});
 
 /** JSON values that are not objects, as records. */
 const notObjectArb = fc.oneof(
@@ -312,6 +371,7 @@ export function slotArb(now: string): fc.Arbitrary<Slot> {
       weight: 2,
       arbitrary: fc.record({ kind: fc.constant('resend' as const), of: fc.nat(), familyName: textArb(100), deleteDate: fc.option(dayArb(now, -5, 5)) }),
     },
+    { weight: 2, arbitrary: anotherPlanSlotArb },
   );
 }
 
@@ -331,19 +391,32 @@ export function expectationOf<R>(seed: ValidRecord[], slots: R[], render: (slot:
     } else held.delete(r.key);
   };
   seed.forEach(apply);
+  const before = new Map(held);
   const expected: Expected = { records: [], rejected: [], loaded: 0, held: [], nhsNumbers: seed.flatMap((r) => (r.held ? [r.held.nhsNumber] : [])) };
+  const sent: { index: number; record: ValidRecord }[] = [];
   for (const slot of slots) {
     const out = render(slot, known);
     if (!out) continue;
     const index = expected.records.length;
     expected.records.push(out.text);
     if (out.loads) {
-      expected.loaded++;
+      sent.push({ index, record: out.loads });
       apply(out.loads);
       if (out.loads.held) expected.nhsNumbers.push(out.loads.held.nhsNumber);
     } else expected.rejected.push([index, out.result, out.field]);
   }
-  expected.held = [...held.values()].sort(byKey);
+  // The batch applies whole at its end, without the keys whose details disagree with the child's other plans.
+  const refused = identityRefusals(before, sent);
+  for (const [index, field] of refused) expected.rejected.push([index, 'CPR07', field]);
+  expected.rejected.sort((a, b) => a[0] - b[0]);
+  expected.loaded = sent.length - refused.size;
+  const after = new Map(before);
+  for (const { index, record } of sent) {
+    if (refused.has(index)) continue;
+    if (record.held) after.set(record.key, record.held);
+    else after.delete(record.key);
+  }
+  expected.held = [...after.values()].sort(byKey);
   return expected;
 }
 
@@ -374,6 +447,11 @@ function renderJsonSlotText(slot: Slot, known: (ValidRecord & { held: HeldPlan }
       if (!of) return undefined;
       const r = resend(of, slot);
       return { text: objectText(membersOf(r.fields)), loads: r };
+    }
+    case 'another-plan': {
+      const of = known[slot.of % Math.max(known.length, 1)];
+      const r = of && anotherPlan(of, slot);
+      return r ? { text: objectText(membersOf(r.fields)), loads: r } : undefined;
     }
   }
 }

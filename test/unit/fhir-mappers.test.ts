@@ -31,7 +31,7 @@ function plan(overrides: Partial<VisiblePlan> = {}): VisiblePlan {
     id: '101', laCode: exampleshire.code, nhsNumber: NHS, familyName: 'Testchild', givenNames: 'Alex Sam',
     birthDate: '2018-03-02', postcode: 'LS1 4AP', addressLines: ['1 Example Street', 'Leeds'], planType: 'CPP',
     lacLegalStatus: null, startDate: '2025-05-01', endDate: null, deleteDate: null, localId: 'EX-42',
-    status: 'active', effectiveEndDate: null, updatedAt: '2026-01-10T09:30:00.000Z', ...overrides,
+    status: 'active', effectiveEndDate: null, updatedAt: '2026-01-10T09:30:00.000Z', pdsVerifiedAt: null, ...overrides,
   };
 }
 
@@ -98,10 +98,25 @@ describe('toPatient', () => {
     const patient = toPatient(NHS, [older, newer]);
     expect(patient).toEqual<Patient>({
       resourceType: 'Patient', id: NHS, meta: { lastUpdated: '2026-01-12T08:00:00.000Z' },
-      identifier: [{ system: IDENTIFIER_SYSTEM.nhsNumber, value: NHS }],
+      identifier: [{
+        extension: [{
+          url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+          valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus', code: '02', display: 'Number present but not traced' }] },
+        }],
+        system: IDENTIFIER_SYSTEM.nhsNumber, value: NHS,
+      }],
       name: [{ use: 'official', family: 'Newname', given: ['Ada', 'Mae'] }], birthDate: '2018-03-02',
       address: [{ use: 'home', line: ['1 Example Street', 'Leeds'], postalCode: 'LS1 4AP' }],
     });
+    expect(validateFhir(patient)).toEqual([]);
+  });
+
+  it('prefers details PDS confirmed over newer unchecked ones, and says they were verified', () => {
+    const verified = plan({ id: '1', familyName: 'Confirmed', updatedAt: '2025-01-01T00:00:00.000Z', pdsVerifiedAt: '2025-01-01T00:00:00.000Z' });
+    const newer = plan({ id: '2', familyName: 'Unchecked', updatedAt: '2026-01-12T08:00:00.000Z' });
+    const patient = toPatient(NHS, [newer, verified]);
+    expect(patient.name?.[0]?.family).toBe('Confirmed');
+    expect(patient.identifier?.[0]?.extension?.[0]?.valueCodeableConcept?.coding?.[0]).toMatchObject({ code: '01', display: 'Number present and verified' });
     expect(validateFhir(patient)).toEqual([]);
   });
 

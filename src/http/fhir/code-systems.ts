@@ -17,6 +17,19 @@ export const IDENTIFIER_SYSTEM = {
 export const UK_CORE_SYSTEM = {
   /** National RBAC job roles: R8000 Clinical Practitioner Access Role and the like. */
   sdsJobRoleName: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-SDSJobRoleName',
+  /** As PDS itself codes it on Patient.identifier (see adapters/pds/sandbox/Patient.json). */
+  nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus',
+} as const;
+
+/** UK Core extensions. */
+export const UK_CORE_EXTENSION = {
+  nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
+} as const;
+
+/** NHS number verification statuses the service can say: PDS confirmed the details it holds, or nobody checked. */
+export const NHS_NUMBER_VERIFICATION = {
+  verified: { code: '01', display: 'Number present and verified' },
+  notTraced: { code: '02', display: 'Number present but not traced' },
 } as const;
 
 const CPIS_BASE = 'https://fhir.cpis.example';
@@ -28,6 +41,8 @@ export const CPIS_SYSTEM = {
   contactPurpose: `${CPIS_BASE}/CodeSystem/contact-purpose`,
   careSetting: `${CPIS_BASE}/CodeSystem/care-setting`,
   userRole: `${CPIS_BASE}/CodeSystem/user-role`,
+  /** Warnings about a child's identity that travel with a search answer. */
+  identityWarning: `${CPIS_BASE}/CodeSystem/identity-warning`,
 } as const;
 
 /** The service's own extensions. */

@@ -1,4 +1,5 @@
-import type { Resource } from 'fhir/r4.d.ts';
+import type { OperationOutcome, Resource } from 'fhir/r4.d.ts';
+import { personOf } from '../../domain/person.ts';
 import type { LookupResult } from '../../domain/lookup.ts';
 import type { FhirInteraction } from './capability-statement.ts';
 import { IDENTIFIER_SYSTEM } from './code-systems.ts';
@@ -7,9 +8,12 @@ import { toCareTeam } from './mappers/care-team.mapper.ts';
 import { toFlag } from './mappers/flag.mapper.ts';
 import { toOrganization } from './mappers/organization.mapper.ts';
 import { toPatient } from './mappers/patient.mapper.ts';
+import { toIdentityWarning } from './mappers/identity-warning.mapper.ts';
 
 /** A row of the table: the capability it declares, and how a lookup result becomes its Bundle entries. */
-export type FhirSearch = FhirInteraction & { entries(result: LookupResult): { matches: Resource[]; includes: Resource[] } };
+export type FhirSearch = FhirInteraction & {
+  entries(result: LookupResult): { matches: Resource[]; includes: Resource[]; outcomes: OperationOutcome[] };
+};
 
 const BY_PATIENT = [
   {
@@ -36,6 +40,12 @@ function context(result: LookupResult): Resource[] {
   ];
 }
 
+/** A warning with every answer that shows the Patient, when the held plans disagree on who the child is. */
+function warnings(result: LookupResult): OperationOutcome[] {
+  const warning = toIdentityWarning(personOf(result.plans));
+  return warning ? [warning] : [];
+}
+
 /** The FHIR facade: every search it serves. The router and the CapabilityStatement both read this. */
 export const FHIR_SEARCHES: readonly FhirSearch[] = [
   {
@@ -43,14 +53,14 @@ export const FHIR_SEARCHES: readonly FhirSearch[] = [
     interaction: 'search-type',
     searchParams: BY_PATIENT,
     documentation: 'One CareTeam per visible plan (CPP, LAC, UCPP) with the LA as managingOrganization. Unscheduled: records the access and notifies the LA.',
-    entries: (r) => ({ matches: r.plans.map((p) => toCareTeam(p, orgOf(r, p.laCode))), includes: context(r) }),
+    entries: (r) => ({ matches: r.plans.map((p) => toCareTeam(p, orgOf(r, p.laCode))), includes: context(r), outcomes: warnings(r) }),
   },
   {
     resourceType: 'Flag',
     interaction: 'search-type',
     searchParams: BY_PATIENT,
     documentation: 'The same plans as Flags, for clients that follow the NHS Patient Flags shape.',
-    entries: (r) => ({ matches: r.plans.map((p) => toFlag(p, orgOf(r, p.laCode))), includes: context(r) }),
+    entries: (r) => ({ matches: r.plans.map((p) => toFlag(p, orgOf(r, p.laCode))), includes: context(r), outcomes: warnings(r) }),
   },
   {
     resourceType: 'AuditEvent',
@@ -60,6 +70,7 @@ export const FHIR_SEARCHES: readonly FhirSearch[] = [
     entries: (r) => ({
       matches: r.accesses.map((a) => toAuditEvent(a, r.nhsNumber)),
       includes: r.plans.length ? [toPatient(r.nhsNumber, r.plans)] : [],
+      outcomes: warnings(r),
     }),
   },
 ];

@@ -1,4 +1,4 @@
-import type { Bundle, BundleEntry, Resource } from 'fhir/r4.d.ts';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from 'fhir/r4.d.ts';
 import { fhirInstant } from './fhir-values.ts';
 
 export type SearchsetInput = {
@@ -8,6 +8,8 @@ export type SearchsetInput = {
   matches: readonly Resource[];
   /** Resources the matches refer to (Patient, Organization): never counted. */
   includes?: readonly Resource[];
+  /** Warnings about the search to show with it (search.mode `outcome`): never counted. */
+  outcomes?: readonly OperationOutcome[];
   /** When the search ran: becomes `timestamp` and `meta.lastUpdated`. */
   at?: Date;
   /** The request URL as the client sent it, for `link` self. */
@@ -19,11 +21,13 @@ export type SearchsetInput = {
  * (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.total). A fullUrl is absolute and appears once (invariant
  * bdl-7, https://hl7.org/fhir/R4/bundle.html#invs), so a resource both matched and included is a match.
  */
-export function toSearchsetBundle({ baseUrl, matches, includes = [], at, selfUrl }: SearchsetInput): Bundle {
+export function toSearchsetBundle({ baseUrl, matches, includes = [], outcomes = [], at, selfUrl }: SearchsetInput): Bundle {
   const base = baseUrl.replace(/\/+$/, '');
   const seen = new Set<string>();
   const matched = entriesOf(base, matches, 'match', seen);
-  const entry = [...matched, ...entriesOf(base, includes, 'include', seen)];
+  // An outcome is not a resource anyone can fetch: it has no fullUrl (Bundle.entry.fullUrl is 0..1).
+  const warnings = outcomes.map((resource): BundleEntry => ({ resource, search: { mode: 'outcome' } }));
+  const entry = [...matched, ...entriesOf(base, includes, 'include', seen), ...warnings];
   const instant = at ? fhirInstant(at) : undefined;
   return {
     resourceType: 'Bundle',
