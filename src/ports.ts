@@ -164,6 +164,8 @@ export type SubjectAccessSnapshot = {
   accesses: HeldRow[];
   notifications: HeldRow[];
   auditEntries: HeldRow[];
+  /** Audited searches that found no visible plan for the person, kept only for a short period. */
+  unmatchedSearches: HeldRow[];
   pdsRechecks: HeldRow[];
   /** Records about the person in batches still being received (staged, not yet loaded). */
   uploadsInProgress: HeldRow[];

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { RetentionStore, RetentionWork } from '../../src/ports.ts';
 import { INSERT_AUDIT } from './audit.ts';
-import { purgeAuditBefore } from './audit-chain.ts';
+import { AUDIT_CHAIN } from './audit-chain.ts';
+import { purgeChainBefore } from './chain-purge.ts';
 import { SELECT_PLANS_WITH_LAS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
 import { queueNotifications } from './outbox.ts';
 import { inTransaction } from './pool.ts';
@@ -113,7 +114,7 @@ function createWork(client: pg.PoolClient, passId: string): RetentionWork {
         for (let span = limit; ; span *= 2) {
           const { rows } = await client.query<{ cutoff: string; last: boolean }>(AUDIT_BATCH_CUTOFF, [before, span]);
           const { cutoff, last } = rows[0] as { cutoff: string; last: boolean };
-          const purged = await purgeAuditBefore(client, cutoff);
+          const purged = await purgeChainBefore(client, AUDIT_CHAIN, cutoff);
           if (purged === 0 && !last) continue;
           if (purged > 0) await audit('retention:purge-audit', at, { auditEvents: purged, before: before.toISOString() });
           return { changed: purged, more: !last };

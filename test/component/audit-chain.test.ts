@@ -10,7 +10,8 @@ import { laToken, startTestService, uploadJson, type TestService } from '../supp
 import { clinicianToken, searchFor } from '../support/care-setting.ts';
 import { openStream } from '../support/stream-client.ts';
 import { runToExit } from '../support/process.ts';
-import { headDigest, purgeAuditBefore } from '../../adapters/postgres/audit-chain.ts';
+import { AUDIT_CHAIN, headDigest } from '../../adapters/postgres/audit-chain.ts';
+import { purgeChainBefore } from '../../adapters/postgres/chain-purge.ts';
 
 const VERIFY = fileURLToPath(new URL('../../src/cli/audit-verify.ts', import.meta.url));
 const PACKAGE = new URL('../../package.json', import.meta.url);
@@ -134,9 +135,12 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
     expect(code).toBe(0);
     const total = await withDb(template, async (db) => Number((await db.query('SELECT count(*) FROM audit_events')).rows[0].count));
     expect(total).toBe(4 + 5 + 2);
-    const heads = await withDb(template, async (db) =>
-      (await db.query(`SELECT lane, seq::int AS seq, encode(hash, 'hex') AS hash FROM audit_chain_heads ORDER BY lane`)).rows);
-    expect(stdout).toBe(`audit chain intact: ${total} rows checked in 64 lanes; head seq ${total}, head hash ${headDigest(heads)}\n`);
+    const heads = (table: string) => withDb(template, async (db) =>
+      (await db.query(`SELECT lane, seq::int AS seq, encode(hash, 'hex') AS hash FROM ${table} ORDER BY lane`)).rows);
+    expect(stdout).toBe(
+      `audit chain intact: ${total} rows checked in 64 lanes; head seq ${total}, head hash ${headDigest(await heads('audit_chain_heads'))}\n` +
+        `unmatched-search chain intact: 0 rows checked in 64 lanes; head seq 0, head hash ${headDigest(await heads('unmatched_search_chain_heads'))}\n`,
+    );
   });
 
   // Each case tampers with its own copy of the trail above, in the lane holding the most rows.
@@ -203,7 +207,7 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
     const saved = await verify(url, ['--json']);
     expect(saved.code).toBe(0);
     await writeFile(checkpoint, saved.stdout);
-    const lane = JSON.parse(saved.stdout).heads.find((h: { seq: number }) => h.seq >= 2).lane as number;
+    const lane = JSON.parse(saved.stdout).chains.audit.heads.find((h: { seq: number }) => h.seq >= 2).lane as number;
     await tamper(url, async (db) => {
       const rows = await laneRows(db, lane);
       await db.query(`UPDATE audit_events SET user_id = 'someone-else' WHERE id = $1`, [rows[0]?.id]);
@@ -316,10 +320,10 @@ describe('purging audit rows for retention', () => {
     const client = await service.composition.pool.connect();
     try {
       await client.query('BEGIN');
-      expect(await purgeAuditBefore(client, '2021-01-01T00:00:00.000000Z')).toBe(3);
+      expect(await purgeChainBefore(client, AUDIT_CHAIN, '2021-01-01T00:00:00.000000Z')).toBe(3);
       await client.query('COMMIT');
       // Nothing is left before the cutoff: a second purge finds nothing to do.
-      expect(await purgeAuditBefore(client, '2021-01-01T00:00:00.000000Z')).toBe(0);
+      expect(await purgeChainBefore(client, AUDIT_CHAIN, '2021-01-01T00:00:00.000000Z')).toBe(0);
     } finally {
       client.release();
     }

@@ -6,7 +6,7 @@ import type { CareTeam } from 'fhir/r4.d.ts';
 import { addDays, londonDateOf } from '../../src/domain/dates.ts';
 import { PLAN_TYPES, type PlanType } from '../../src/domain/plan.ts';
 import { visibilityOf } from '../../src/domain/visibility.ts';
-import { verifyAuditChain } from '../../adapters/postgres/audit-chain.ts';
+import { verifyAuditChains } from '../../adapters/postgres/audit-chain.ts';
 import { RETENTION_LOCK } from '../../adapters/postgres/retention-store.ts';
 import { clinicianToken, matches, searchFor } from '../support/care-setting.ts';
 import { HOUR, movableClock } from '../support/clock.ts';
@@ -293,7 +293,7 @@ describe('notification and audit retention', () => {
     const mine = await rows(service, `SELECT 1 FROM audit_events WHERE nhs_number = $1 AND user_id = 'audit-dr-new'`, [child.nhsNumber]);
     expect(mine).toHaveLength(1);
     // What is left still verifies from the moved anchors.
-    expect(await verifyAuditChain(service.composition.pool)).toMatchObject({ ok: true });
+    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true });
   });
 
   it('keeps purging audit rows when a lane\'s clock stepped back, so no lane is stuck behind a newer row', async () => {
@@ -318,7 +318,7 @@ describe('notification and audit retention', () => {
     // Batches of two would stop at the three older rows, behind the first: the span widens instead.
     expect(await run(service)).toEqual({ ran: true, ...NOTHING, auditPurged: 4 });
     expect(await rows(service, `SELECT 1 FROM audit_events WHERE action = 'test:skewed-clock'`)).toEqual([]);
-    expect(await verifyAuditChain(service.composition.pool)).toMatchObject({ ok: true });
+    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true });
   });
 });
 
