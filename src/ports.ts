@@ -2,7 +2,7 @@ import type { Acknowledgement, RecordRejection } from './domain/acknowledgement.
 import type { Identity } from './domain/identity.ts';
 import type { Organisation } from './domain/organisation.ts';
 import type { Plan } from './domain/plan.ts';
-import type { AccessRecord } from './domain/lookup.ts';
+import type { AccessRecord, SearchAuditTrail } from './domain/lookup.ts';
 import type { Notification, NotificationBody } from './domain/notification.ts';
 import type { Inactivity, PdsResult } from './domain/demographics.ts';
 import type { IsoDate } from './domain/dates.ts';
@@ -90,7 +90,8 @@ export interface LookupStore {
   findByNhsNumber(nhsNumber: string): Promise<{ plans: HeldPlan[]; organisations: Organisation[] }>;
   /** Audits the search and, unless it repeats one by the same user within 24 hours, records the access and queues the notifications, in one transaction. */
   recordAccess(audit: AuditEntry, notifications: { laCode: string; body: NotificationBody }[]): Promise<{ laCode: string; eventNumber: number }[]>;
-  recordAudit(audit: AuditEntry): Promise<void>;
+  /** Audits a search that records no access, in the trail `searchAuditTrailOf` chose. */
+  recordAudit(audit: AuditEntry, trail: SearchAuditTrail): Promise<void>;
   recentAccesses(nhsNumber: string, limit: number): Promise<AccessRecord[]>;
 }
 

@@ -202,6 +202,21 @@ describe('npm run subject-access', () => {
 });
 
 describe('coverage of every table that holds an NHS number', () => {
+  it('includes the searches that found no visible plan for the person, kept apart in the unmatched-search trail', async () => {
+    const nobody = syntheticNhsNumber();
+    await searchFor(service, await clinicianToken(service, { sub: 'sar-unmatched-dr' }), 'CareTeam', nobody);
+    await searchFor(service, await clinicianToken(service, { sub: 'sar-unmatched-gp', activities: ['B0170'], setting: 'gp' }), 'Flag', nobody, { IsUnscheduledAccessEvent: 'false' });
+    const out = JSON.parse((await exportOf([nobody, '--operator', 'dpo-unmatched'])).stdout) as Export;
+    expect(out.unmatchedSearches.map((a) => [a.action, a.outcome, a.userId, a.nhsNumber, a.unscheduled])).toEqual([
+      ['search:CareTeam', 'not-found', 'sar-unmatched-dr', nobody, true],
+      ['search:Flag', 'not-found', 'sar-unmatched-gp', nobody, false],
+    ]);
+    expect(out.metadata.counts.unmatchedSearches).toBe(2);
+    expect(out.auditEntries).toEqual([]);
+    for (const entry of out.unmatchedSearches) expect(Object.keys(entry).filter((k) => ['lane', 'seq', 'prevHash', 'hash'].includes(k))).toEqual([]);
+    expect(out.unmatchedSearches[0]?.recordedAt).toMatch(ISO_INSTANT);
+  });
+
   it('includes the records about the person of a batch still being received', async () => {
     const nhs = syntheticNhsNumber();
     const batch = '-7';
