@@ -130,7 +130,7 @@ export interface Metrics {
   notificationsCreated(laCode: string, count: number): void;
   notificationDelivered(laCode: string, lagSeconds: number): void;
   socketsChanged(delta: number): void;
-  /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`). */
+  /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`, `unmatched-searches`). */
   retentionApplied(kind: string, count: number): void;
   exposition(): Promise<{ contentType: string; body: string }>;
 }
@@ -198,6 +198,8 @@ export interface RetentionWork {
   purgeNotifications(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
   /** Deletes about `limit` of the oldest audit rows recorded before the cutoff (at least one when any can go), keeping the chain verifiable. */
   purgeAudit(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
+  /** The same for the audited searches that found no visible plan, in their own chain; each batch writes a count-only row to the audit trail. */
+  purgeUnmatchedSearches(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
 }
 
 /** Runs retention passes one at a time across every instance sharing the database. */
