@@ -159,7 +159,8 @@ function composeRetention(config: Config, deps: { pool: pg.Pool; clock: Clock; l
   const { retention } = config;
   const runRetention = createRunRetention({
     store: createPostgresRetentionStore(deps.pool), clock: deps.clock, windows: config.visibilityDays, batchSize: retention.batchSize,
-    notificationRetentionDays: retention.notificationDays, auditRetentionDays: retention.auditDays, metrics: deps.metrics,
+    notificationRetentionDays: retention.notificationDays, auditRetentionDays: retention.auditDays,
+    unmatchedSearchRetentionDays: retention.unmatchedSearchDays, metrics: deps.metrics,
   });
   const runPass = async (signal: AbortSignal) => {
     const { ran, ...counts } = await runRetention(signal);

@@ -62,7 +62,7 @@ export type Config = Readonly<{
     maxUrlLength: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number;
     corsOrigins: readonly string[];
   }>;
-  retention: Readonly<{ intervalSeconds: number; batchSize: number; notificationDays: number; auditDays: number }>;
+  retention: Readonly<{ intervalSeconds: number; batchSize: number; notificationDays: number; auditDays: number; unmatchedSearchDays: number }>;
 }>;
 
 type Env = Record<string, string | undefined>;
@@ -207,6 +207,7 @@ export function loadConfig(env: Env = process.env): Config {
       batchSize: v.RETENTION_BATCH_SIZE,
       notificationDays: v.NOTIFICATION_RETENTION_DAYS,
       auditDays: v.AUDIT_RETENTION_DAYS,
+      unmatchedSearchDays: v.UNMATCHED_SEARCH_RETENTION_DAYS,
     }),
   });
 }

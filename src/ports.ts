@@ -2,7 +2,7 @@ import type { Acknowledgement, RecordRejection } from './domain/acknowledgement.
 import type { Identity } from './domain/identity.ts';
 import type { Organisation } from './domain/organisation.ts';
 import type { Plan } from './domain/plan.ts';
-import type { AccessRecord } from './domain/lookup.ts';
+import type { AccessRecord, SearchAuditTrail } from './domain/lookup.ts';
 import type { Notification, NotificationBody } from './domain/notification.ts';
 import type { Inactivity, PdsResult } from './domain/demographics.ts';
 import type { IsoDate } from './domain/dates.ts';
@@ -101,7 +101,8 @@ export interface LookupStore {
   findByNhsNumber(nhsNumber: string): Promise<{ plans: HeldPlan[]; organisations: Organisation[] }>;
   /** Audits the search and, unless it repeats one by the same user within 24 hours, records the access and queues the notifications, in one transaction. */
   recordAccess(audit: AuditEntry, notifications: { laCode: string; body: NotificationBody }[]): Promise<{ laCode: string; eventNumber: number }[]>;
-  recordAudit(audit: AuditEntry): Promise<void>;
+  /** Audits a search that records no access, in the trail `searchAuditTrailOf` chose. */
+  recordAudit(audit: AuditEntry, trail: SearchAuditTrail): Promise<void>;
   recentAccesses(nhsNumber: string, limit: number): Promise<AccessRecord[]>;
 }
 
@@ -140,7 +141,7 @@ export interface Metrics {
   notificationsCreated(laCode: string, count: number): void;
   notificationDelivered(laCode: string, lagSeconds: number): void;
   socketsChanged(delta: number): void;
-  /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`). */
+  /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`, `unmatched-searches`). */
   retentionApplied(kind: string, count: number): void;
   exposition(): Promise<{ contentType: string; body: string }>;
 }
@@ -175,6 +176,8 @@ export type SubjectAccessSnapshot = {
   accesses: HeldRow[];
   notifications: HeldRow[];
   auditEntries: HeldRow[];
+  /** Audited searches that found no visible plan for the person, kept only for a short period. */
+  unmatchedSearches: HeldRow[];
   pdsRechecks: HeldRow[];
   /** Records about the person in batches still being received (staged, not yet loaded). */
   uploadsInProgress: HeldRow[];
@@ -206,6 +209,8 @@ export interface RetentionWork {
   purgeNotifications(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
   /** Deletes about `limit` of the oldest audit rows recorded before the cutoff (at least one when any can go), keeping the chain verifiable. */
   purgeAudit(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
+  /** The same for the audited searches that found no visible plan, in their own chain; each batch writes a count-only row to the audit trail. */
+  purgeUnmatchedSearches(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
 }
 
 /** Runs retention passes one at a time across every instance sharing the database. */

@@ -1,8 +1,26 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 
-/** The lanes migration 0006 creates; a lane missing from the database is itself a break. */
+/** The lanes migrations 0006 and 0010 create in each chain; a lane missing from the database is itself a break. */
 export const AUDIT_LANES = 64;
+
+/** One hash-chained trail: its rows, its lanes' heads and anchors, the tag its canonical form starts with, and the migration that made it. */
+export type AuditChain = { name: ChainName; rows: string; heads: string; anchors: string; tag: string; migration: string };
+export type ChainName = 'audit' | 'unmatched-search';
+
+/** The audit trail (migration 0006), kept AUDIT_RETENTION_DAYS. */
+export const AUDIT_CHAIN: AuditChain = {
+  name: 'audit', rows: 'audit_events', heads: 'audit_chain_heads', anchors: 'audit_chain_anchors', tag: 'cpis-audit/1', migration: '0006',
+};
+
+/** Searches whose NHS number had no visible plan (migration 0010), kept UNMATCHED_SEARCH_RETENTION_DAYS. */
+export const UNMATCHED_SEARCH_CHAIN: AuditChain = {
+  name: 'unmatched-search', rows: 'unmatched_search_events', heads: 'unmatched_search_chain_heads', anchors: 'unmatched_search_chain_anchors',
+  tag: 'cpis-unmatched-search/1', migration: '0010',
+};
+
+/** Every chain, in the order they are verified and reported. */
+export const AUDIT_CHAINS: readonly AuditChain[] = [AUDIT_CHAIN, UNMATCHED_SEARCH_CHAIN];
 
 /** Where one lane of the chain ends: its newest seq and that row's hash (hex). */
 export type LaneHead = { lane: number; seq: number; hash: string };
@@ -23,21 +41,27 @@ export type ChainBreakKind =
 /** Where the chain breaks: positions and ids only, never row contents. */
 export type ChainBreak = { kind: ChainBreakKind; lane: number | null; seq: number | null; id: string | null; message: string };
 
-/** The verdict on the whole trail. headSeq counts every row ever chained; headHash digests every lane's head. */
+/** The verdict on one chain. headSeq counts every row ever chained; headHash digests every lane's head. */
 export type ChainReport =
   | { ok: true; rowsChecked: number; headSeq: number; headHash: string; heads: LaneHead[] }
   | { ok: false; rowsChecked: number; break: ChainBreak };
 
+/** The verdict on every chain, from one snapshot: ok only when each is intact. */
+export type AuditReport = { ok: boolean; chains: Record<ChainName, ChainReport> };
+
+/** Heads recorded by an earlier report, per chain. */
+export type Checkpoint = Partial<Record<ChainName, LaneHead[]>>;
+
 const PAGE = 2000;
 
-// The same renderings as audit_chain_canonical() in migration 0006, none of them session-dependent.
-// Sorted by the bigint columns (e.seq), not by their text aliases.
-const ROWS = `
+// The same renderings as the canonical functions of migrations 0006 and 0010, none of them
+// session-dependent. Sorted by the bigint columns (e.seq), not by their text aliases.
+const rowsOf = (chain: AuditChain) => `
 SELECT id::text AS id, seq::text AS seq, prev_hash, hash,
        to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS recorded_at,
        action, outcome, user_id, user_name, user_role, organisation_code, organisation_name, setting,
        nhs_number::text AS nhs_number, unscheduled::text AS unscheduled, request_id, detail::text AS detail
-FROM audit_events e
+FROM ${chain.rows} e
 WHERE e.lane = $1 AND (e.seq, e.id) > ($2::bigint, $3::bigint)
 ORDER BY e.seq, e.id
 LIMIT ${PAGE}`;
@@ -51,9 +75,9 @@ type ChainRow = Record<
 type Position = { seq: number; hash: Buffer };
 
 /** sha256(prev || canonical bytes): each field as <UTF-8 byte length>:<value>, and NULL as ~, */
-export function chainHash(prev: Buffer, lane: number, r: ChainRow): Buffer {
+export function chainHash(tag: string, prev: Buffer, lane: number, r: ChainRow): Buffer {
   const fields = [
-    'cpis-audit/1', String(lane), r.seq, r.id, r.recorded_at, r.action, r.outcome, r.user_id, r.user_name, r.user_role,
+    tag, String(lane), r.seq, r.id, r.recorded_at, r.action, r.outcome, r.user_id, r.user_name, r.user_role,
     r.organisation_code, r.organisation_name, r.setting, r.nhs_number, r.unscheduled, r.request_id, r.detail,
   ];
   const canonical = fields.map((v) => (v === null ? '~,' : `${Buffer.byteLength(v)}:${v},`)).join('');
@@ -64,6 +88,7 @@ const same = (a: Buffer | null, b: Buffer | null | undefined) => !!a && !!b && a
 
 /** Judges one row against the lane so far; undefined when it links on correctly. */
 function judge(
+  chain: AuditChain,
   lane: number,
   r: ChainRow,
   at: { expected: number; prev: Buffer; before: Buffer | undefined; previousId: string | undefined },
@@ -90,7 +115,7 @@ function judge(
     }
     return { kind: 'reordered', ...place, message: 'row does not link to the row before it: rows reordered or replaced' };
   }
-  if (!same(r.hash, chainHash(at.prev, lane, r))) return { kind: 'hash-mismatch', ...place, message: 'row contents do not match its hash: edited' };
+  if (!same(r.hash, chainHash(chain.tag, at.prev, lane, r))) return { kind: 'hash-mismatch', ...place, message: 'row contents do not match its hash: edited' };
   return undefined;
 }
 
@@ -120,6 +145,7 @@ function judgeEnd(
 /** Walks one lane page by page, from its anchor to its head. */
 async function walkLane(
   client: pg.PoolClient,
+  chain: AuditChain,
   lane: number,
   bounds: { anchor: Position; head: Position },
   checkpoint: LaneHead | undefined,
@@ -128,9 +154,9 @@ async function walkLane(
   let rows = 0;
   let cursor = { seq: '-9223372036854775808', id: '-9223372036854775808' };
   for (;;) {
-    const page = (await client.query<ChainRow>(ROWS, [lane, cursor.seq, cursor.id])).rows;
+    const page = (await client.query<ChainRow>(rowsOf(chain), [lane, cursor.seq, cursor.id])).rows;
     for (const r of page) {
-      const broken = judge(lane, r, at, bounds);
+      const broken = judge(chain, lane, r, at, bounds);
       if (broken) return { rows, broken };
       const hash = r.hash as Buffer;
       if (checkpoint?.seq === Number(r.seq) && hash.toString('hex') !== checkpoint.hash) {
@@ -147,7 +173,7 @@ async function walkLane(
   return broken ? { rows, broken } : { rows };
 }
 
-const positions = async (client: pg.PoolClient, table: 'audit_chain_heads' | 'audit_chain_anchors') =>
+const positions = async (client: pg.PoolClient, table: string) =>
   new Map(
     (await client.query<{ lane: number; seq: string; hash: Buffer }>(`SELECT lane, seq::text AS seq, hash FROM ${table}`)).rows.map((r) => [
       r.lane,
@@ -160,9 +186,9 @@ export function headDigest(heads: LaneHead[]): string {
   return createHash('sha256').update(heads.map((h) => `${h.lane}:${h.seq}:${h.hash}\n`).join('')).digest('hex');
 }
 
-async function findUnchained(client: pg.PoolClient): Promise<ChainBreak> {
+async function findUnchained(client: pg.PoolClient, chain: AuditChain): Promise<ChainBreak> {
   const { rows } = await client.query<{ id: string; lane: number | null; seq: string | null }>(
-    `SELECT id::text AS id, lane, seq::text AS seq FROM audit_events
+    `SELECT id::text AS id, lane, seq::text AS seq FROM ${chain.rows}
      WHERE lane IS NULL OR seq IS NULL OR lane < 0 OR lane >= $1 ORDER BY id LIMIT 1`,
     [AUDIT_LANES],
   );
@@ -170,65 +196,44 @@ async function findUnchained(client: pg.PoolClient): Promise<ChainBreak> {
   return { kind: 'unchained', lane: r?.lane ?? null, seq: r?.seq ? Number(r.seq) : null, id: r?.id ?? null, message: 'row outside every lane of the chain: inserted' };
 }
 
+/** Walks every lane of one chain, from its anchors to its heads, and reports the first break. */
+async function verifyChain(client: pg.PoolClient, chain: AuditChain, checkpoint: LaneHead[] | undefined): Promise<ChainReport> {
+  const heads = await positions(client, chain.heads);
+  const anchors = await positions(client, chain.anchors);
+  let rowsChecked = 0;
+  const laneHeads: LaneHead[] = [];
+  for (let lane = 0; lane < AUDIT_LANES; lane++) {
+    const head = heads.get(lane);
+    const anchor = anchors.get(lane);
+    if (!head || !anchor) {
+      return { ok: false, rowsChecked, break: { kind: 'missing-lane', lane, seq: null, id: null, message: `lane ${lane} has no ${head ? 'anchor' : 'head'}: deleted` } };
+    }
+    const walked = await walkLane(client, chain, lane, { anchor, head }, checkpoint?.find((c) => c.lane === lane));
+    rowsChecked += walked.rows;
+    if (walked.broken) return { ok: false, rowsChecked, break: walked.broken };
+    laneHeads.push({ lane, seq: head.seq, hash: head.hash.toString('hex') });
+  }
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${chain.rows}`);
+  if (Number(rows[0]?.n) !== rowsChecked) return { ok: false, rowsChecked, break: await findUnchained(client, chain) };
+  const headSeq = laneHeads.reduce((sum, h) => sum + h.seq, 0);
+  return { ok: true, rowsChecked, headSeq, headHash: headDigest(laneHeads), heads: laneHeads };
+}
+
 /**
- * Recomputes every hash of every lane in one consistent snapshot (REPEATABLE READ), paging by seq,
- * and reports the first break. With `checkpoint` (heads from an earlier report) it also checks
- * that the chain still holds each of those heads, which catches a lane rewritten with fresh hashes.
+ * Recomputes every hash of every lane of every chain in one consistent snapshot (REPEATABLE READ),
+ * paging by seq, and reports each chain's first break. With `checkpoint` (heads from an earlier
+ * report) it also checks that each chain still holds those heads, which catches a lane rewritten
+ * with fresh hashes.
  */
-export async function verifyAuditChain(pool: pg.Pool, options: { checkpoint?: LaneHead[] } = {}): Promise<ChainReport> {
+export async function verifyAuditChains(pool: pg.Pool, options: { checkpoint?: Checkpoint } = {}): Promise<AuditReport> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const heads = await positions(client, 'audit_chain_heads');
-    const anchors = await positions(client, 'audit_chain_anchors');
-    let rowsChecked = 0;
-    const laneHeads: LaneHead[] = [];
-    for (let lane = 0; lane < AUDIT_LANES; lane++) {
-      const head = heads.get(lane);
-      const anchor = anchors.get(lane);
-      if (!head || !anchor) {
-        return { ok: false, rowsChecked, break: { kind: 'missing-lane', lane, seq: null, id: null, message: `lane ${lane} has no ${head ? 'anchor' : 'head'}: deleted` } };
-      }
-      const walked = await walkLane(client, lane, { anchor, head }, options.checkpoint?.find((c) => c.lane === lane));
-      rowsChecked += walked.rows;
-      if (walked.broken) return { ok: false, rowsChecked, break: walked.broken };
-      laneHeads.push({ lane, seq: head.seq, hash: head.hash.toString('hex') });
-    }
-    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM audit_events');
-    if (Number(rows[0]?.n) !== rowsChecked) return { ok: false, rowsChecked, break: await findUnchained(client) };
-    const headSeq = laneHeads.reduce((sum, h) => sum + h.seq, 0);
-    return { ok: true, rowsChecked, headSeq, headHash: headDigest(laneHeads), heads: laneHeads };
+    const chains = {} as Record<ChainName, ChainReport>;
+    for (const chain of AUDIT_CHAINS) chains[chain.name] = await verifyChain(client, chain, options.checkpoint?.[chain.name]);
+    return { ok: Object.values(chains).every((c) => c.ok), chains };
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
     client.release();
   }
-}
-
-// Per lane: everything before the first row recorded at or after the cutoff (the whole lane if none is).
-const PURGE = `
-WITH cut AS (
-  SELECT a.lane, a.seq AS anchored,
-         COALESCE((SELECT e.seq - 1 FROM audit_events e WHERE e.lane = a.lane AND e.recorded_at >= $1 ORDER BY e.seq LIMIT 1),
-                  (SELECT max(e.seq) FROM audit_events e WHERE e.lane = a.lane)) AS upto
-  FROM audit_chain_anchors a
-), last AS (
-  SELECT c.lane, e.seq, e.hash FROM cut c JOIN audit_events e ON e.lane = c.lane AND e.seq = c.upto
-  WHERE c.upto > c.anchored
-), moved AS (
-  UPDATE audit_chain_anchors a SET seq = l.seq, hash = l.hash, moved_at = now() FROM last l WHERE a.lane = l.lane
-), gone AS (
-  DELETE FROM audit_events e USING cut c WHERE e.lane = c.lane AND e.seq <= c.upto RETURNING 1
-)
-SELECT count(*)::int AS deleted FROM gone`;
-
-/**
- * Deletes the audit rows recorded before the cutoff, as a prefix of each lane (a lane stops at its
- * first row at or after the cutoff), and moves each lane's trusted anchor to the last row it deleted,
- * so that verification starts from there. Returns the number of rows deleted. Run it inside the
- * caller's transaction: the anchors stay locked until it ends, so purges cannot interleave.
- */
-export async function purgeAuditBefore(client: pg.PoolClient, cutoff: string): Promise<number> {
-  await client.query('SELECT lane FROM audit_chain_anchors ORDER BY lane FOR UPDATE');
-  const { rows } = await client.query<{ deleted: number }>(PURGE, [cutoff]);
-  return rows[0]?.deleted ?? 0;
 }

@@ -30,3 +30,11 @@ export const INSERT_AUDIT = `INSERT INTO audit_events (recorded_at, action, outc
 export async function insertAudit(db: pg.Pool | pg.PoolClient, entry: AuditEntry): Promise<void> {
   await db.query({ name: 'audit-insert', text: INSERT_AUDIT, values: auditValues(entry) });
 }
+
+/** A search that found no visible plan (migration 0010): the same row, in its own chain, under its own retention. */
+const INSERT_UNMATCHED_SEARCH = INSERT_AUDIT.replace('INSERT INTO audit_events', 'INSERT INTO unmatched_search_events');
+
+/** Appends one search that found no visible plan to the unmatched-search trail. */
+export async function insertUnmatchedSearch(db: pg.Pool | pg.PoolClient, entry: AuditEntry): Promise<void> {
+  await db.query({ name: 'unmatched-search-insert', text: INSERT_UNMATCHED_SEARCH, values: auditValues(entry) });
+}

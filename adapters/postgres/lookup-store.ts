@@ -3,7 +3,7 @@ import type { Identity } from '../../src/domain/identity.ts';
 import type { AccessRecord } from '../../src/domain/lookup.ts';
 import type { AuditEntry, LookupStore } from '../../src/ports.ts';
 import { SELECT_HELD_PLANS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
-import { insertAudit } from './audit.ts';
+import { insertAudit, insertUnmatchedSearch } from './audit.ts';
 
 const FIND = `${SELECT_HELD_PLANS}
 ORDER BY p.start_date DESC, p.id`;
@@ -38,8 +38,8 @@ export function createPostgresLookupStore(pool: pg.Pool): LookupStore {
       });
       return rows.map((r) => ({ laCode: r.la_code, eventNumber: Number(r.event_number) }));
     },
-    async recordAudit(audit: AuditEntry) {
-      await insertAudit(pool, audit);
+    async recordAudit(audit: AuditEntry, trail) {
+      await (trail === 'unmatched' ? insertUnmatchedSearch(pool, audit) : insertAudit(pool, audit));
     },
     async recentAccesses(nhsNumber, limit) {
       const { rows } = await pool.query({ name: 'lookup-recent', text: RECENT, values: [nhsNumber, limit] });

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { RetentionStore, RetentionWork } from '../../src/ports.ts';
 import { INSERT_AUDIT } from './audit.ts';
-import { purgeAuditBefore } from './audit-chain.ts';
+import { AUDIT_CHAIN, UNMATCHED_SEARCH_CHAIN, type AuditChain } from './audit-chain.ts';
+import { purgeChainBefore } from './chain-purge.ts';
 import { SELECT_PLANS_WITH_LAS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
 import { queueNotifications } from './outbox.ts';
 import { inTransaction } from './pool.ts';
@@ -52,12 +53,12 @@ WITH doomed AS (
 )
 DELETE FROM notifications n USING doomed d WHERE n.la_code = d.la_code AND n.event_number = d.event_number`;
 
-// The cutoff of one bounded audit batch: just after the span-th oldest row before the real cutoff (or
-// the real cutoff, if fewer), as text so that no microseconds are lost on the way through JavaScript.
-const AUDIT_BATCH_CUTOFF = `
+// The cutoff of one bounded batch of a chain: just after the span-th oldest row before the real cutoff
+// (or the real cutoff, if fewer), as text so that no microseconds are lost on the way through JavaScript.
+const batchCutoffOf = (chain: AuditChain) => `
 SELECT to_char(c AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cutoff, c >= $1::timestamptz AS last
 FROM (SELECT LEAST($1::timestamptz,
-        (SELECT recorded_at FROM audit_events WHERE recorded_at < $1 ORDER BY recorded_at OFFSET $2 - 1 LIMIT 1) + interval '1 microsecond') AS c) b`;
+        (SELECT recorded_at FROM ${chain.rows} WHERE recorded_at < $1 ORDER BY recorded_at OFFSET $2 - 1 LIMIT 1) + interval '1 microsecond') AS c) b`;
 
 /** One audit row for a batch: the retention job as a system actor; counts only, never who or which child. */
 function auditValues(action: string, at: Date, passId: string, detail: Record<string, unknown>): unknown[] {
@@ -66,6 +67,22 @@ function auditValues(action: string, at: Date, passId: string, detail: Record<st
 
 function createWork(client: pg.PoolClient, passId: string): RetentionWork {
   const audit = (action: string, at: Date, detail: Record<string, unknown>) => client.query(INSERT_AUDIT, auditValues(action, at, passId, detail));
+
+  /** One batch of a chain's oldest rows, and the count-only audit row that records it, in one transaction. */
+  const purgeChain = (chain: AuditChain, recorded: { action: string; count: string }) => (before: Date, limit: number, at: Date) =>
+    inTransaction(client, async () => {
+      // A lane is purged only up to its first row at or after the cutoff, so a lane whose clock stepped
+      // back can hold the oldest rows; the span then widens until something goes or the real cutoff is reached.
+      for (let span = limit; ; span *= 2) {
+        const { rows } = await client.query<{ cutoff: string; last: boolean }>(batchCutoffOf(chain), [before, span]);
+        const { cutoff, last } = rows[0] as { cutoff: string; last: boolean };
+        const purged = await purgeChainBefore(client, chain, cutoff);
+        if (purged === 0 && !last) continue;
+        if (purged > 0) await audit(recorded.action, at, { [recorded.count]: purged, before: before.toISOString() });
+        return { changed: purged, more: !last };
+      }
+    });
+
   return {
     endPlansOver18: (bornOnOrBefore, limit, at, decide) =>
       inTransaction(client, async () => {
@@ -106,19 +123,10 @@ function createWork(client: pg.PoolClient, passId: string): RetentionWork {
         return { changed: purged, more: purged === limit };
       }),
 
-    purgeAudit: (before, limit, at) =>
-      inTransaction(client, async () => {
-        // A lane is purged only up to its first row at or after the cutoff, so a lane whose clock stepped
-        // back can hold the oldest rows; the span then widens until something goes or the real cutoff is reached.
-        for (let span = limit; ; span *= 2) {
-          const { rows } = await client.query<{ cutoff: string; last: boolean }>(AUDIT_BATCH_CUTOFF, [before, span]);
-          const { cutoff, last } = rows[0] as { cutoff: string; last: boolean };
-          const purged = await purgeAuditBefore(client, cutoff);
-          if (purged === 0 && !last) continue;
-          if (purged > 0) await audit('retention:purge-audit', at, { auditEvents: purged, before: before.toISOString() });
-          return { changed: purged, more: !last };
-        }
-      }),
+    purgeAudit: purgeChain(AUDIT_CHAIN, { action: 'retention:purge-audit', count: 'auditEvents' }),
+
+    // Not a register of all children (README, Privacy): counts only, in the lasting trail.
+    purgeUnmatchedSearches: purgeChain(UNMATCHED_SEARCH_CHAIN, { action: 'retention:purge-unmatched-searches', count: 'unmatchedSearches' }),
   };
 }
 

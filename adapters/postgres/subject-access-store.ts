@@ -6,7 +6,7 @@ import { insertAudit } from './audit.ts';
  * Every table that holds an NHS number, and what the export reads from it. A table with an
  * NHS-number column missing here makes the export refuse to run (see UNCOVERED).
  */
-export const SUBJECT_ACCESS_TABLES = ['plans', 'accesses', 'notifications', 'audit_events', 'pds_rechecks', 'upload_staging'] as const;
+export const SUBJECT_ACCESS_TABLES = ['plans', 'accesses', 'notifications', 'audit_events', 'unmatched_search_events', 'pds_rechecks', 'upload_staging'] as const;
 
 // The audit hash chain's bookkeeping: integrity data about the row, not data about the person.
 const AUDIT_CHAIN_COLUMNS = ['seq', 'lane', 'prev_hash', 'hash'];
@@ -19,6 +19,8 @@ const ORDER = {
   accesses: ['id', 'nhsNumber', 'accessedAt', 'userId', 'userName', 'userRole', 'organisationCode', 'organisationName', 'setting', 'requestId'],
   notifications: ['laCode', 'laName', 'eventNumber', 'type', 'occurredAt', 'nhsNumber', 'acknowledgedAt', 'acknowledgedBy', 'body'],
   auditEntries: ['id', 'recordedAt', 'action', 'outcome', 'userId', 'userName', 'userRole', 'organisationCode', 'organisationName',
+    'setting', 'nhsNumber', 'unscheduled', 'requestId', 'detail'],
+  unmatchedSearches: ['id', 'recordedAt', 'action', 'outcome', 'userId', 'userName', 'userRole', 'organisationCode', 'organisationName',
     'setting', 'nhsNumber', 'unscheduled', 'requestId', 'detail'],
   pdsRechecks: ['nhsNumber', 'nextCheckAt', 'leasedUntil', 'lastCheckedAt'],
   uploadsInProgress: ['batch', 'idx', 'nhsNumber', 'planType', 'startDate', 'endDate', 'deleteDate', 'lacLegalStatus', 'familyName',
@@ -51,6 +53,12 @@ const AUDIT = `
 SELECT to_jsonb(a) - $3::text[] AS row FROM audit_events a
 WHERE a.nhs_number = $1 OR ${NAMES_IN_JSON('a.detail')}
 ORDER BY a.recorded_at, a.id`;
+
+// Searches that found no visible plan for the person, while UNMATCHED_SEARCH_RETENTION_DAYS keeps them.
+const UNMATCHED_SEARCHES = `
+SELECT to_jsonb(u) - $2::text[] AS row FROM unmatched_search_events u
+WHERE u.nhs_number = $1
+ORDER BY u.recorded_at, u.id`;
 
 const PDS_RECHECKS = `SELECT to_jsonb(r) AS row FROM pds_rechecks r WHERE r.nhs_number = $1`;
 // Records of batches still being received: not yet held, but received about the person.
@@ -100,6 +108,7 @@ export function createPostgresSubjectAccessStore(pool: pg.Pool): SubjectAccessSt
           accesses: await rowsOf(client, ACCESSES, [nhsNumber], ORDER.accesses),
           notifications: await rowsOf(client, NOTIFICATIONS, key, ORDER.notifications),
           auditEntries: await rowsOf(client, AUDIT, [...key, AUDIT_CHAIN_COLUMNS], ORDER.auditEntries),
+          unmatchedSearches: await rowsOf(client, UNMATCHED_SEARCHES, [nhsNumber, AUDIT_CHAIN_COLUMNS], ORDER.unmatchedSearches),
           pdsRechecks: await rowsOf(client, PDS_RECHECKS, [nhsNumber], ORDER.pdsRechecks),
           uploadsInProgress: await rowsOf(client, UPLOADS_IN_PROGRESS, [nhsNumber], ORDER.uploadsInProgress),
           uncoveredTables: (await client.query<{ name: string }>(UNCOVERED, [SUBJECT_ACCESS_TABLES])).rows.map((r) => r.name),

@@ -19,12 +19,15 @@ export type SubjectAccessExport = {
     generatedAt: string;
     service: { name: string; version: string };
     nhsNumber: string;
-    counts: { plans: number; accesses: number; notifications: number; auditEntries: number; pdsRechecks: number; uploadsInProgress: number };
+    counts: {
+      plans: number; accesses: number; notifications: number; auditEntries: number; unmatchedSearches: number; pdsRechecks: number; uploadsInProgress: number;
+    };
   };
   plans: HeldRow[];
   accesses: HeldRow[];
   notifications: HeldRow[];
   auditEntries: HeldRow[];
+  unmatchedSearches: HeldRow[];
   pdsRechecks: HeldRow[];
   uploadsInProgress: HeldRow[];
 };
@@ -48,8 +51,8 @@ const operatorIdentity = (operator: string): Identity => ({
 
 /**
  * An operator exports everything held about one person (the right of access): plans from every LA,
- * the access history, notifications and audit entries that name them, the PDS re-check state, and
- * records about them in batches still being received.
+ * the access history, notifications and audit entries that name them (searches that found no visible
+ * plan while they are kept), the PDS re-check state, and records about them in batches still being received.
  * The export is read in one consistent snapshot and is itself written to the audit trail before it is handed over.
  */
 export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clock: Clock; software: { name: string; version: string } }) {
@@ -75,6 +78,7 @@ export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clo
             accesses: held.accesses.length,
             notifications: held.notifications.length,
             auditEntries: held.auditEntries.length,
+            unmatchedSearches: held.unmatchedSearches.length,
             pdsRechecks: held.pdsRechecks.length,
             uploadsInProgress: held.uploadsInProgress.length,
           },
@@ -83,6 +87,7 @@ export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clo
         accesses: held.accesses,
         notifications: held.notifications,
         auditEntries: held.auditEntries,
+        unmatchedSearches: held.unmatchedSearches,
         pdsRechecks: held.pdsRechecks,
         uploadsInProgress: held.uploadsInProgress,
       },

@@ -2,7 +2,7 @@ import { AppError, invalidSearchData } from '../domain/app-error.ts';
 import { authoriseSearch, authoriseSearcher, readKindOf } from '../domain/access-rules.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
-import type { LookupResult, VisiblePlan } from '../domain/lookup.ts';
+import { searchAuditTrailOf, type LookupResult, type VisiblePlan } from '../domain/lookup.ts';
 import { checkNhsNumber } from '../domain/nhs-number.ts';
 import { accessNotifications } from '../domain/notification.ts';
 import { effectiveEndOf, visibilityOf, type VisibilityWindows } from '../domain/visibility.ts';
@@ -29,10 +29,17 @@ function toVisible(plans: HeldPlan[], today: string, windows: VisibilityWindows)
 }
 
 /**
- * A care setting looks a child up (domain.md §5): every search is audited; an unscheduled
+ * A care setting looks a child up (domain.md §5): every search is audited, in the lasting trail or,
+ * naming no child with a visible plan, the short-lived one (README, Privacy); an unscheduled
  * CareTeam or Flag search that finds a visible plan records the access and notifies each owning LA.
  */
 export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; windows: VisibilityWindows; metrics: Metrics }) {
+  async function visiblePlansOf(nhsNumber: string, at: Date): Promise<Pick<LookupResult, 'plans' | 'organisations'>> {
+    const held = await deps.lookups.findByNhsNumber(nhsNumber);
+    const plans = toVisible(held.plans, londonDateOf(at), deps.windows);
+    return { plans, organisations: held.organisations.filter((o) => plans.some((p) => p.laCode === o.code)) };
+  }
+
   return async function lookupChild(identity: Identity, request: LookupRequest): Promise<LookupResult> {
     const at = deps.clock.now();
     const audit = (outcome: AuditEntry['outcome'], nhsNumber: string | null, unscheduled: boolean | null, detail?: Record<string, unknown>): AuditEntry => ({
@@ -51,20 +58,20 @@ export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; wi
     } catch (error) {
       if (error instanceof AppError) {
         const outcome = error.status === 403 ? 'denied' : 'invalid';
-        await deps.lookups.recordAudit(audit(outcome, nhsNumber, unscheduled, { code: error.spineCode }));
+        // The refusal is decided before anything is read; the register is read only to choose the trail its audit row goes to.
+        const matched = nhsNumber === null ? 0 : (await visiblePlansOf(nhsNumber, at)).plans.length;
+        await deps.lookups.recordAudit(audit(outcome, nhsNumber, unscheduled, { code: error.spineCode }), searchAuditTrailOf(nhsNumber, matched));
         deps.metrics.lookupObserved(request.resourceType, kindLabel(unscheduled), outcome);
       }
       throw error;
     }
 
-    const held = await deps.lookups.findByNhsNumber(nhsNumber);
-    const plans = toVisible(held.plans, londonDateOf(at), deps.windows);
-    const organisations = held.organisations.filter((o) => plans.some((p) => p.laCode === o.code));
+    const { plans, organisations } = await visiblePlansOf(nhsNumber, at);
     if (plans.length > 0 && unscheduled && request.resourceType !== 'AuditEvent') {
       const created = await deps.lookups.recordAccess(audit('found', nhsNumber, true), accessNotifications(plans, organisations, identity, at));
       for (const { laCode } of created) deps.metrics.notificationsCreated(laCode, 1);
     } else {
-      await deps.lookups.recordAudit(audit(plans.length > 0 ? 'found' : 'not-found', nhsNumber, unscheduled));
+      await deps.lookups.recordAudit(audit(plans.length > 0 ? 'found' : 'not-found', nhsNumber, unscheduled), searchAuditTrailOf(nhsNumber, plans.length));
     }
     deps.metrics.lookupObserved(request.resourceType, kindLabel(unscheduled), plans.length > 0 ? 'found' : 'not-found');
     const accesses = plans.length > 0 ? await deps.lookups.recentAccesses(nhsNumber, HISTORY_LENGTH) : [];

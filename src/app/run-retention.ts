@@ -12,6 +12,7 @@ export type RetentionSummary = {
   peopleForgotten: number;
   notificationsPurged: number;
   auditPurged: number;
+  unmatchedSearchesPurged: number;
 };
 
 export type RetentionDeps = {
@@ -20,6 +21,8 @@ export type RetentionDeps = {
   windows: VisibilityWindows;
   notificationRetentionDays: number;
   auditRetentionDays: number;
+  /** Days a search that found no visible plan is kept: not a register of all children (README, Privacy). */
+  unmatchedSearchRetentionDays: number;
   /** Rows per transaction, so that a large register never holds one long transaction. */
   batchSize: number;
   metrics?: Pick<Metrics, 'notificationsCreated' | 'retentionApplied'>;
@@ -32,7 +35,7 @@ const daysBefore = (at: Date, days: number) => new Date(at.getTime() - days * DA
 /**
  * One retention pass (domain.md §1, §3): ends CPP and LAC plans whose subject has turned 18 and tells
  * each owning LA once; purges plans past their visibility window or with a delete date; drops
- * acknowledged notifications and audit rows past their retention. Each step works in batches until
+ * acknowledged notifications, audit rows and searches that found no visible plan past their retention. Each step works in batches until
  * nothing more is due, and stops between batches when the signal aborts.
  */
 export function createRunRetention(deps: RetentionDeps) {
@@ -82,11 +85,20 @@ export function createRunRetention(deps: RetentionDeps) {
     });
   }
 
+  function purgeUnmatchedSearches(work: RetentionWork, summary: RetentionSummary, signal?: AbortSignal) {
+    return drain(signal, (at) => work.purgeUnmatchedSearches(daysBefore(at, deps.unmatchedSearchRetentionDays), batchSize, at), (b) => {
+      summary.unmatchedSearchesPurged += b.changed;
+      metrics?.retentionApplied('unmatched-searches', b.changed);
+    });
+  }
+
   // Over-18 first: a plan it ends may be purged by the same pass only if already past its window.
-  const steps = [endPlansOver18, purgePlans, purgeNotifications, purgeAudit];
+  const steps = [endPlansOver18, purgePlans, purgeNotifications, purgeAudit, purgeUnmatchedSearches];
 
   return async function runRetention(signal?: AbortSignal): Promise<RetentionSummary> {
-    const summary: RetentionSummary = { ran: false, endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0 };
+    const summary: RetentionSummary = {
+      ran: false, endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0, unmatchedSearchesPurged: 0,
+    };
     const ran = await deps.store.exclusively(async (work) => {
       for (const step of steps) {
         if (signal?.aborted) break;

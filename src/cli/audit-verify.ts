@@ -5,33 +5,47 @@ import { loadConfig } from '../config.ts';
 import { openCliDatabase } from './database.ts';
 import { CliError, EXIT, runCli } from './operator-tool.ts';
 import { createLogger, errorForLog } from '../logger.ts';
-import { AUDIT_LANES, verifyAuditChain, type LaneHead } from '../../adapters/postgres/audit-chain.ts';
+import { AUDIT_CHAINS, AUDIT_LANES, verifyAuditChains, type ChainReport, type Checkpoint, type LaneHead } from '../../adapters/postgres/audit-chain.ts';
 
 const USAGE = `usage: npm run --silent audit:verify -- [--json] [--checkpoint <file>]
 
-Recomputes every hash of the audit trail's hash chain and says whether it is intact. Prints one line:
-rows checked, head seq and head hash. Keep the head hash somewhere the database's owners cannot
-write; --json prints the full report (every lane's head), which a later run takes as --checkpoint to
-prove that the chain still holds those heads. Never prints row contents.
+Recomputes every hash of the audit trail's two hash chains (audit, and unmatched-search: searches
+that found no visible plan) and says whether each is intact. Prints one line per chain: rows
+checked, head seq and head hash. Keep the head hashes somewhere the database's owners cannot
+write; --json prints the full report (every lane's head of each chain), which a later run takes as
+--checkpoint to prove that the chains still hold those heads. Never prints row contents.
 Uses DATABASE_URL, else the embedded PostgreSQL under DATA_DIR, whether or not the service is running.
 Exit codes: 0 intact, 1 broken, anything else could not check (64 usage, 69 database, 70 other, 78 config).`;
 
 // 0 and 1 are the verdicts; the rest follow sysexits(3) as the other CLIs do.
 const VERDICT = { intact: 0, broken: 1 } as const;
 
-type Args = { json: boolean; checkpoint?: LaneHead[] };
+type Args = { json: boolean; checkpoint?: Checkpoint };
 
-async function readCheckpoint(file: string): Promise<LaneHead[]> {
+const validHeads = (heads: unknown): heads is LaneHead[] =>
+  Array.isArray(heads) &&
+  heads.every((h: LaneHead) => Number.isInteger(h?.lane) && h.lane >= 0 && h.lane < AUDIT_LANES && Number.isSafeInteger(h.seq) && /^[0-9a-f]{64}$/.test(h.hash));
+
+/** The heads of a --json report; one of a version with a single chain (top-level `heads`) checks the audit chain. */
+async function readCheckpoint(file: string): Promise<Checkpoint> {
   const text = await readFile(file, 'utf8').catch(() => {
     throw new CliError(`cannot read checkpoint file ${file}`, EXIT.usage);
   });
-  const heads = (JSON.parse(text) as { heads?: unknown }).heads;
-  const valid = (h: unknown): h is LaneHead => {
-    const x = h as LaneHead;
-    return Number.isInteger(x?.lane) && x.lane >= 0 && x.lane < AUDIT_LANES && Number.isSafeInteger(x.seq) && /^[0-9a-f]{64}$/.test(x.hash);
-  };
-  if (!Array.isArray(heads) || !heads.every(valid)) throw new CliError(`${file} is not the --json output of an earlier run`, EXIT.usage);
-  return heads;
+  const report = (JSON.parse(text) ?? {}) as { heads?: unknown; chains?: Record<string, { ok?: boolean; heads?: unknown }> };
+  const notReport = new CliError(`${file} is not the --json output of an earlier run`, EXIT.usage);
+  if (!report.chains) {
+    if (!validHeads(report.heads)) throw notReport;
+    return { audit: report.heads };
+  }
+  const checkpoint: Checkpoint = {};
+  for (const { name } of AUDIT_CHAINS) {
+    const saved = report.chains[name];
+    // A chain that was broken when the file was written recorded no heads to hold it to.
+    if (saved?.ok === false) continue;
+    if (!validHeads(saved?.heads)) throw notReport;
+    checkpoint[name] = saved.heads;
+  }
+  return checkpoint;
 }
 
 async function parse(): Promise<Args | 'help'> {
@@ -49,6 +63,12 @@ async function parse(): Promise<Args | 'help'> {
   }
 }
 
+function verdictLine(chain: string, report: ChainReport): string {
+  if (report.ok) return `${chain} chain intact: ${report.rowsChecked} rows checked in ${AUDIT_LANES} lanes; head seq ${report.headSeq}, head hash ${report.headHash}`;
+  const b = report.break;
+  return `${chain} chain BROKEN (${b.kind}) at lane ${b.lane ?? '-'}, seq ${b.seq ?? '-'}, id ${b.id ?? '-'}: ${b.message}; ${report.rowsChecked} rows checked before it`;
+}
+
 async function main(): Promise<number> {
   const args = await parse();
   if (args === 'help') {
@@ -60,21 +80,19 @@ async function main(): Promise<number> {
   const { pool, close } = await openCliDatabase(config, logger, {
     applicationName: 'cpis-audit-verify',
     check: async (db) => {
-      const { rows } = await db.query<{ chained: boolean }>(`SELECT to_regclass('audit_chain_heads') IS NOT NULL AS chained`);
-      if (!rows[0]?.chained) throw new CliError('the database has no audit chain yet (migration 0006): start the service once (npm start) to apply it', EXIT.unavailable);
+      for (const chain of AUDIT_CHAINS) {
+        const { rows } = await db.query<{ chained: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS chained`, [chain.heads]);
+        if (!rows[0]?.chained)
+          throw new CliError(`the database has no ${chain.name} chain yet (migration ${chain.migration}): start the service once (npm start) to apply it`, EXIT.unavailable);
+      }
     },
   });
   try {
-    const report = await verifyAuditChain(pool, { checkpoint: args.checkpoint }).catch((error: unknown) => {
+    const report = await verifyAuditChains(pool, { checkpoint: args.checkpoint }).catch((error: unknown) => {
       throw new CliError(`could not read the audit chain: ${errorForLog(error).message}`, EXIT.unavailable);
     });
     if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else if (report.ok) {
-      process.stdout.write(`audit chain intact: ${report.rowsChecked} rows checked in ${AUDIT_LANES} lanes; head seq ${report.headSeq}, head hash ${report.headHash}\n`);
-    } else {
-      const b = report.break;
-      process.stdout.write(`audit chain BROKEN (${b.kind}) at lane ${b.lane ?? '-'}, seq ${b.seq ?? '-'}, id ${b.id ?? '-'}: ${b.message}; ${report.rowsChecked} rows checked before it\n`);
-    }
+    else for (const { name } of AUDIT_CHAINS) process.stdout.write(`${verdictLine(name, report.chains[name])}\n`);
     return report.ok ? VERDICT.intact : VERDICT.broken;
   } finally {
     await close();

@@ -27,3 +27,17 @@ export type LookupResult = {
   accesses: AccessRecord[];
   at: Date;
 };
+
+/** Where a search's audit row is kept: the lasting audit trail, or the short-lived trail of unmatched searches. */
+export type SearchAuditTrail = 'lasting' | 'unmatched';
+
+/**
+ * Not a register of all children (README, Privacy): a search that names an NHS number with no
+ * visible plan, however it ended (not found, refused, invalid), is kept only briefly, so that the
+ * audit trail never becomes a record of children outside the CP-IS cohort. A search naming a child
+ * with a visible plan is about that child's protection and is kept with the lasting trail, refused
+ * or not; so is one that names no valid NHS number, which records only who asked.
+ */
+export function searchAuditTrailOf(nhsNumber: string | null, visiblePlans: number): SearchAuditTrail {
+  return nhsNumber !== null && visiblePlans === 0 ? 'unmatched' : 'lasting';
+}

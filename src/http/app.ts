@@ -24,6 +24,7 @@ import { createCors } from './cors.ts';
 import { limitUrlLength } from './url-limit.ts';
 import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
+import { noStore } from './no-store.ts';
 import { requestId } from './request-id.ts';
 import { createRequestLogger } from './request-logger.ts';
 import { trackRouteLabel } from './route-label.ts';
@@ -66,6 +67,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   const authenticate = createAuthenticate(deps.verifier, deps.rateLimiter);
   const app = express();
   app.disable('x-powered-by');
+  app.use(noStore);
   // Security headers on every answer; the console needs nothing inline and talks only to this origin.
   app.use(
     helmet({

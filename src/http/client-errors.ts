@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { AppError, invalidRequest, payloadTooLarge } from '../domain/app-error.ts';
 import { errorForLog } from '../logger.ts';
+import { NO_STORE } from './no-store.ts';
 import { toOperationOutcome } from './operation-outcome.ts';
 
 // A peer that stops reading must not keep a socket open after its error answer.
@@ -19,7 +20,7 @@ export function endWithError(socket: Duplex, error: AppError, headers: Record<st
     'Content-Type': 'application/fhir+json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(body)),
     'X-Content-Type-Options': 'nosniff',
-    'Cache-Control': 'no-store',
+    'Cache-Control': NO_STORE,
     Connection: 'close',
     ...error.headers,
     ...headers,

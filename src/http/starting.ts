@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { serviceUnavailable } from '../domain/app-error.ts';
 import { createErrorHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
+import { noStore } from './no-store.ts';
 import { requestId } from './request-id.ts';
 
 // About one attempt of the start-up wait for the database.
@@ -15,6 +16,7 @@ const RETRY_AFTER_SECONDS = 5;
 export function createStartingApp(logger: Logger): express.Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(noStore);
   app.use(requestId);
   app.use('/health', healthRouter({
     readiness: [{ check: async () => ({ starting: { ok: false, detail: 'starting: waiting for PostgreSQL and migrations' } }) }],

@@ -9,6 +9,7 @@ import type { Clock, Metrics, NotificationStore, TicketStore, TokenVerifier } fr
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import { bearerOf } from '../http/authenticate.ts';
 import { endWithError } from '../http/client-errors.ts';
+import { NO_STORE } from '../http/no-store.ts';
 import { toOperationOutcome } from '../http/operation-outcome.ts';
 import type { RateLimiter } from '../http/rate-limit.ts';
 import { urlTooLong } from '../http/url-limit.ts';
@@ -81,6 +82,8 @@ function checkAfter(after: number | undefined, last: number): void {
 /** The notification stream on the HTTP server's upgrade path: authenticate, replay, then live. */
 export function attachStream(server: Server, deps: StreamDeps) {
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes });
+  // No cache keeps a 101, but the stream's answers say no-store like every other (README, Privacy).
+  wss.on('headers', (headers) => headers.push(`Cache-Control: ${NO_STORE}`));
   const log = deps.logger.child({ component: 'stream' });
   // A lost peer is dropped within two heartbeats, which frees its slot: the wait worth advising.
   const streams = createStreamCounter(deps.limits.maxConnectionsPerClient, Math.ceil((2 * deps.heartbeatMs) / 1000));

@@ -10,7 +10,8 @@ import { laToken, startTestService, uploadJson, type TestService } from '../supp
 import { clinicianToken, searchFor } from '../support/care-setting.ts';
 import { openStream } from '../support/stream-client.ts';
 import { runToExit } from '../support/process.ts';
-import { headDigest, purgeAuditBefore } from '../../adapters/postgres/audit-chain.ts';
+import { AUDIT_CHAIN, headDigest, UNMATCHED_SEARCH_CHAIN, type AuditChain } from '../../adapters/postgres/audit-chain.ts';
+import { purgeChainBefore } from '../../adapters/postgres/chain-purge.ts';
 
 const VERIFY = fileURLToPath(new URL('../../src/cli/audit-verify.ts', import.meta.url));
 const PACKAGE = new URL('../../package.json', import.meta.url);
@@ -49,18 +50,18 @@ async function copyOf(templateUrl: string): Promise<string> {
 }
 
 /** Changes rows the way someone with table access would: the append-only and chaining triggers switched off. */
-async function tamper(url: string, work: (db: pg.Client) => Promise<unknown>): Promise<void> {
+async function tamper(url: string, work: (db: pg.Client) => Promise<unknown>, chain: AuditChain = AUDIT_CHAIN): Promise<void> {
   await withDb(url, async (db) => {
     await db.query('BEGIN');
-    await db.query('ALTER TABLE audit_events DISABLE TRIGGER USER');
+    await db.query(`ALTER TABLE ${chain.rows} DISABLE TRIGGER USER`);
     await work(db);
-    await db.query('ALTER TABLE audit_events ENABLE TRIGGER USER');
+    await db.query(`ALTER TABLE ${chain.rows} ENABLE TRIGGER USER`);
     await db.query('COMMIT');
   });
 }
 
-const laneRows = async (db: pg.Client, lane: number) =>
-  (await db.query<{ seq: string; id: string }>('SELECT e.seq::text, e.id::text FROM audit_events e WHERE e.lane = $1 ORDER BY e.seq', [lane])).rows;
+const laneRows = async (db: pg.Client, lane: number, chain: AuditChain = AUDIT_CHAIN) =>
+  (await db.query<{ seq: string; id: string }>(`SELECT e.seq::text, e.id::text FROM ${chain.rows} e WHERE e.lane = $1 ORDER BY e.seq`, [lane])).rows;
 
 const auditRows = async (url: string, action: string) =>
   withDb(url, async (db) => (await db.query('SELECT * FROM audit_events WHERE action = $1 ORDER BY id', [action])).rows);
@@ -88,7 +89,8 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
     const dr = await clinicianToken(service, { sub: 'chain-dr', activities: ['B0107', 'B0170'] });
     for (const r of records) expect((await searchFor(service, dr, 'CareTeam', r.nhsNumber as string)).total).toBe(1);
     expect((await searchFor(service, dr, 'Flag', records[0]?.nhsNumber as string, { IsUnscheduledAccessEvent: 'false' })).total).toBe(1);
-    expect((await searchFor(service, dr, 'CareTeam', syntheticNhsNumber())).total).toBe(0);
+    // Children with no plan: their searches go to the unmatched-search chain.
+    for (let i = 0; i < 4; i++) expect((await searchFor(service, dr, 'CareTeam', syntheticNhsNumber())).total).toBe(0);
 
     const httpAck = await service.fetch('/la/v1/notifications/ack', {
       method: 'POST', token: la, headers: { 'content-type': 'application/json', 'x-request-id': 'audit-ack-1' }, body: JSON.stringify({ upTo: 1 }),
@@ -132,26 +134,30 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
 
     const { code, stdout } = await verify(template);
     expect(code).toBe(0);
-    const total = await withDb(template, async (db) => Number((await db.query('SELECT count(*) FROM audit_events')).rows[0].count));
-    expect(total).toBe(4 + 5 + 2);
-    const heads = await withDb(template, async (db) =>
-      (await db.query(`SELECT lane, seq::int AS seq, encode(hash, 'hex') AS hash FROM audit_chain_heads ORDER BY lane`)).rows);
-    expect(stdout).toBe(`audit chain intact: ${total} rows checked in 64 lanes; head seq ${total}, head hash ${headDigest(heads)}\n`);
+    const count = (table: string) => withDb(template, async (db) => Number((await db.query(`SELECT count(*) FROM ${table}`)).rows[0].count));
+    expect(await count('audit_events')).toBe(4 + 4 + 2);
+    expect(await count('unmatched_search_events')).toBe(4);
+    const heads = (table: string) => withDb(template, async (db) =>
+      (await db.query(`SELECT lane, seq::int AS seq, encode(hash, 'hex') AS hash FROM ${table} ORDER BY lane`)).rows);
+    expect(stdout).toBe(
+      `audit chain intact: 10 rows checked in 64 lanes; head seq 10, head hash ${headDigest(await heads('audit_chain_heads'))}\n` +
+        `unmatched-search chain intact: 4 rows checked in 64 lanes; head seq 4, head hash ${headDigest(await heads('unmatched_search_chain_heads'))}\n`,
+    );
   });
 
-  // Each case tampers with its own copy of the trail above, in the lane holding the most rows.
-  async function caseOn(work: (db: pg.Client, lane: number, rows: { seq: string; id: string }[]) => Promise<unknown>) {
+  // Each case tampers with its own copy of the trail above, in the lane of the chain holding the most rows.
+  async function caseOn(work: (db: pg.Client, lane: number, rows: { seq: string; id: string }[]) => Promise<unknown>, chain: AuditChain = AUDIT_CHAIN) {
     const url = await copyOf(template);
-    const lane = await withDb(url, async (db) => (await db.query('SELECT lane FROM audit_events GROUP BY lane ORDER BY count(*) DESC, lane LIMIT 1')).rows[0].lane as number);
-    const rows = await withDb(url, (db) => laneRows(db, lane));
-    expect(rows.length).toBeGreaterThanOrEqual(4);
-    await tamper(url, (db) => work(db, lane, rows));
+    const lane = await withDb(url, async (db) => (await db.query(`SELECT lane FROM ${chain.rows} GROUP BY lane ORDER BY count(*) DESC, lane LIMIT 1`)).rows[0].lane as number);
+    const rows = await withDb(url, (db) => laneRows(db, lane, chain));
+    expect(rows.length).toBeGreaterThanOrEqual(chain === AUDIT_CHAIN ? 4 : 3);
+    await tamper(url, (db) => work(db, lane, rows), chain);
     const result = await verify(url);
     expect(result.code).toBe(1);
     expect(result.stdout).not.toMatch(/999\d{7}/);
     return { url, lane, rows, stdout: result.stdout };
   }
-  const at = (kind: string, lane: number, seq: string | number, id: string) => `audit chain BROKEN (${kind}) at lane ${lane}, seq ${seq}, id ${id}:`;
+  const at = (kind: string, lane: number, seq: string | number, id: string, chain = 'audit') => `${chain} chain BROKEN (${kind}) at lane ${lane}, seq ${seq}, id ${id}:`;
 
   it('finds an edited field: the row is refused an UPDATE, and an UPDATE forced past that breaks its hash', async () => {
     const url = await copyOf(template);
@@ -197,31 +203,52 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
     expect(stdout).toContain(at('head-mismatch', lane, rows.length, '-'));
   });
 
-  it('finds a lane rewritten with fresh hashes only against a checkpoint kept from an earlier run', async () => {
+  it('finds an edited and a deleted search in the unmatched-search chain, which refuses UPDATEs too', async () => {
     const url = await copyOf(template);
-    const checkpoint = path.join(await mkdtemp(path.join(tmpdir(), 'cpis-audit-')), 'checkpoint.json');
+    await expect(withDb(url, (db) => db.query(`UPDATE unmatched_search_events SET outcome = 'found'`))).rejects.toThrow(/append-only/);
+    const edited = await caseOn((db, _lane, rows) => db.query(`UPDATE unmatched_search_events SET nhs_number = '9990000018' WHERE id = $1`, [rows[0]?.id]), UNMATCHED_SEARCH_CHAIN);
+    expect(edited.stdout).toMatch(/^audit chain intact: 10 rows checked/);
+    expect(edited.stdout).toContain(at('hash-mismatch', edited.lane, 1, edited.rows[0]?.id as string, 'unmatched-search'));
+    const deleted = await caseOn((db, _lane, rows) => db.query('DELETE FROM unmatched_search_events WHERE id = $1', [rows[1]?.id]), UNMATCHED_SEARCH_CHAIN);
+    expect(deleted.stdout).toContain(at('gap', deleted.lane, 2, deleted.rows[2]?.id as string, 'unmatched-search'));
+  });
+
+  const CANONICAL = { audit: 'audit_chain_canonical', 'unmatched-search': 'unmatched_search_canonical' } as const;
+
+  it.each([AUDIT_CHAIN, UNMATCHED_SEARCH_CHAIN])('finds a lane of the $name chain rewritten with fresh hashes only against a checkpoint kept from an earlier run', async (chain) => {
+    const url = await copyOf(template);
+    const dir = await mkdtemp(path.join(tmpdir(), 'cpis-audit-'));
+    const checkpoint = path.join(dir, 'checkpoint.json');
     const saved = await verify(url, ['--json']);
     expect(saved.code).toBe(0);
     await writeFile(checkpoint, saved.stdout);
-    const lane = JSON.parse(saved.stdout).heads.find((h: { seq: number }) => h.seq >= 2).lane as number;
+    const report = JSON.parse(saved.stdout);
+    const lane = report.chains[chain.name].heads.find((h: { seq: number }) => h.seq >= 2).lane as number;
     await tamper(url, async (db) => {
-      const rows = await laneRows(db, lane);
-      await db.query(`UPDATE audit_events SET user_id = 'someone-else' WHERE id = $1`, [rows[0]?.id]);
+      const rows = await laneRows(db, lane, chain);
+      await db.query(`UPDATE ${chain.rows} SET user_id = 'someone-else' WHERE id = $1`, [rows[0]?.id]);
       // Re-link the whole lane from the edit on, as someone who knows the scheme would.
       for (const row of rows) {
         await db.query(
-          `UPDATE audit_events e SET prev_hash = COALESCE((SELECT p.hash FROM audit_events p WHERE p.lane = e.lane AND p.seq = e.seq - 1), decode(repeat('00', 32), 'hex'))
+          `UPDATE ${chain.rows} e SET prev_hash = COALESCE((SELECT p.hash FROM ${chain.rows} p WHERE p.lane = e.lane AND p.seq = e.seq - 1), decode(repeat('00', 32), 'hex'))
            WHERE id = $1`,
           [row.id],
         );
-        await db.query('UPDATE audit_events e SET hash = sha256(e.prev_hash || audit_chain_canonical(e)) WHERE id = $1', [row.id]);
+        await db.query(`UPDATE ${chain.rows} e SET hash = sha256(e.prev_hash || ${CANONICAL[chain.name]}(e)) WHERE id = $1`, [row.id]);
       }
-      await db.query('UPDATE audit_chain_heads h SET hash = e.hash FROM audit_events e WHERE e.lane = h.lane AND e.seq = h.seq AND h.lane = $1', [lane]);
-    });
+      await db.query(`UPDATE ${chain.heads} h SET hash = e.hash FROM ${chain.rows} e WHERE e.lane = h.lane AND e.seq = h.seq AND h.lane = $1`, [lane]);
+    }, chain);
     expect((await verify(url)).code).toBe(0);
     const checked = await verify(url, ['--checkpoint', checkpoint]);
     expect(checked.code).toBe(1);
-    expect(checked.stdout).toMatch(new RegExp(`\\(checkpoint-mismatch\\) at lane ${lane}, `));
+    expect(checked.stdout).toMatch(new RegExp(`^${chain.name} chain BROKEN \\(checkpoint-mismatch\\) at lane ${lane}, `, 'm'));
+    if (chain !== AUDIT_CHAIN) return;
+    // A checkpoint written before there were two chains (its heads at the top) still holds the audit chain.
+    const older = path.join(dir, 'single-chain.json');
+    await writeFile(older, JSON.stringify({ ok: true, heads: report.chains.audit.heads }));
+    const old = await verify(url, ['--checkpoint', older]);
+    expect(old.code).toBe(1);
+    expect(old.stdout).toMatch(new RegExp(`^audit chain BROKEN \\(checkpoint-mismatch\\) at lane ${lane}, `, 'm'));
   });
 });
 
@@ -316,10 +343,10 @@ describe('purging audit rows for retention', () => {
     const client = await service.composition.pool.connect();
     try {
       await client.query('BEGIN');
-      expect(await purgeAuditBefore(client, '2021-01-01T00:00:00.000000Z')).toBe(3);
+      expect(await purgeChainBefore(client, AUDIT_CHAIN, '2021-01-01T00:00:00.000000Z')).toBe(3);
       await client.query('COMMIT');
       // Nothing is left before the cutoff: a second purge finds nothing to do.
-      expect(await purgeAuditBefore(client, '2021-01-01T00:00:00.000000Z')).toBe(0);
+      expect(await purgeChainBefore(client, AUDIT_CHAIN, '2021-01-01T00:00:00.000000Z')).toBe(0);
     } finally {
       client.release();
     }

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import type { CareTeam, Flag, Organization, Patient } from 'fhir/r4.d.ts';
-import { childRecord, syntheticLaCode, syntheticNhsNumber, yearsAgo } from '../support/synthetic.ts';
+import { badChecksumNhsNumber, childRecord, syntheticLaCode, syntheticNhsNumber, yearsAgo } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, failureOf, fhirClient, includes, matches, NHS_SYSTEM, searchFor } from '../support/care-setting.ts';
 import { validateFhir } from '../support/fhir-schema.ts';
+import { auditRowsOfBothTrails } from '../support/audit-trails.ts';
 
 let service: TestService;
 let db: pg.Pool;
@@ -32,10 +33,8 @@ async function laWith(records: Record<string, unknown>[], name = 'Testshire') {
   return { org, token };
 }
 
-async function auditRows(requestIdOrNhs: string) {
-  const { rows } = await db.query('SELECT * FROM audit_events WHERE nhs_number = $1 ORDER BY id', [requestIdOrNhs]);
-  return rows;
-}
+/** The audit rows naming one NHS number, from both trails (`trail` says which kept each). */
+const auditRows = (nhsNumber: string) => auditRowsOfBothTrails(db, 'nhs_number = $1', [nhsNumber]);
 
 describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
   it('returns a valid searchset with the plan, the Patient and the LA, records the access and notifies the LA', async () => {
@@ -108,7 +107,7 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 0 });
     expect(bundle.entry ?? []).toEqual([]);
     expect(validateFhir(bundle)).toEqual([]);
-    expect((await auditRows(nhs)).map((r) => r.outcome)).toEqual(['not-found']);
+    expect((await auditRows(nhs)).map((r) => [r.trail, r.outcome])).toEqual([['unmatched', 'not-found']]);
   });
 
   it('serves the CapabilityStatement without a token, derived from the implemented searches', async () => {
@@ -141,12 +140,12 @@ describe('access rules', () => {
     expect(await failureOf(searchFor(service, none, 'CareTeam', nhs, { IsUnscheduledAccessEvent: 'false' }))).toMatchObject({ status: 403 });
     const full = await clinicianToken(service, { sub: 'hv-1', setting: 'health-visiting' });
     expect((await searchFor(service, full, 'Flag', nhs, { IsUnscheduledAccessEvent: 'false' })).total).toBe(1);
-    const outcomes = (await auditRows(nhs)).map((r) => [r.user_id, r.outcome, r.unscheduled]);
+    const outcomes = (await auditRows(nhs)).map((r) => [r.user_id, r.outcome, r.unscheduled, r.trail]);
     expect(outcomes).toEqual([
-      ['gp-1', 'denied', true],
-      ['gp-1', 'found', false],
-      ['nobody', 'denied', false],
-      ['hv-1', 'found', false],
+      ['gp-1', 'denied', true, 'lasting'],
+      ['gp-1', 'found', false, 'lasting'],
+      ['nobody', 'denied', false, 'lasting'],
+      ['hv-1', 'found', false, 'lasting'],
     ]);
   });
 
@@ -172,6 +171,44 @@ describe('access rules', () => {
       expect(failure).toMatchObject({ status: 400, code: 'INVALID_SEARCH_DATA' });
       expect(JSON.stringify(failure.body)).not.toContain('9990000019');
     }
+  });
+});
+
+describe('which audit trail keeps a search (README, Privacy)', () => {
+  it('keeps with the lasting trail searches naming a child with a visible plan, refused or not, or no valid NHS number; any other is an unmatched search', async () => {
+    const held = childRecord();
+    const ended = childRecord({ startDate: yearsAgo(3), endDate: yearsAgo(0, 400) });
+    await laWith([held, ended]);
+    const [child, pastWindow, nobody] = [held.nhsNumber as string, ended.nhsNumber as string, syntheticNhsNumber()];
+    const sub = `trail-dr-${syntheticLaCode()}`;
+    const dr = await clinicianToken(service, { sub });
+    const silentOnly = await clinicianToken(service, { sub, activities: ['B0170'] });
+    const laSystem = await service.token({ role: 'la-system', sub, org: syntheticLaCode() });
+    const badHeader = { IsUnscheduledAccessEvent: 'maybe' };
+
+    expect((await searchFor(service, dr, 'CareTeam', child)).total).toBe(1);
+    expect((await searchFor(service, dr, 'CareTeam', nobody)).total).toBe(0);
+    // Held but past its visibility window: no care setting sees it, so the search found nothing.
+    expect((await searchFor(service, dr, 'Flag', pastWindow)).total).toBe(0);
+    expect((await searchFor(service, dr, 'AuditEvent', nobody)).total).toBe(0);
+    for (const [token, nhs, headers] of [[laSystem, nobody, {}], [laSystem, child, {}], [silentOnly, nobody, {}], [dr, nobody, badHeader], [dr, child, badHeader]] as const) {
+      expect((await failureOf(searchFor(service, token, 'CareTeam', nhs, headers))).status).toBeGreaterThanOrEqual(400);
+    }
+    expect((await failureOf(searchFor(service, dr, 'CareTeam', badChecksumNhsNumber()))).status).toBe(400);
+
+    const rows = await auditRowsOfBothTrails(db, 'user_id = $1', [sub]);
+    expect(rows.map((r) => [r.action, r.outcome, r.nhs_number, r.trail])).toEqual([
+      ['search:CareTeam', 'found', child, 'lasting'],
+      ['search:CareTeam', 'not-found', nobody, 'unmatched'],
+      ['search:Flag', 'not-found', pastWindow, 'unmatched'],
+      ['search:AuditEvent', 'not-found', nobody, 'unmatched'],
+      ['search:CareTeam', 'denied', nobody, 'unmatched'],
+      ['search:CareTeam', 'denied', child, 'lasting'],
+      ['search:CareTeam', 'denied', nobody, 'unmatched'],
+      ['search:CareTeam', 'invalid', nobody, 'unmatched'],
+      ['search:CareTeam', 'invalid', child, 'lasting'],
+      ['search:CareTeam', 'invalid', null, 'lasting'],
+    ]);
   });
 });
 

@@ -6,7 +6,8 @@ import type { CareTeam } from 'fhir/r4.d.ts';
 import { addDays, londonDateOf } from '../../src/domain/dates.ts';
 import { PLAN_TYPES, type PlanType } from '../../src/domain/plan.ts';
 import { visibilityOf } from '../../src/domain/visibility.ts';
-import { verifyAuditChain } from '../../adapters/postgres/audit-chain.ts';
+import { verifyAuditChains } from '../../adapters/postgres/audit-chain.ts';
+import { composeSubjectAccess } from '../../src/compose.ts';
 import { RETENTION_LOCK } from '../../adapters/postgres/retention-store.ts';
 import { clinicianToken, matches, searchFor } from '../support/care-setting.ts';
 import { HOUR, movableClock } from '../support/clock.ts';
@@ -18,7 +19,7 @@ const DAY = 24 * HOUR;
 const WINDOWS = { CPP: 365, LAC: 365, UCPP: 28 } as const;
 // Passes run only when a test calls them; batches of two make every step loop.
 const MANUAL = { RETENTION_INTERVAL_SECONDS: '0', RETENTION_BATCH_SIZE: '2' };
-const NOTHING = { endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0 };
+const NOTHING = { endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0, unmatchedSearchesPurged: 0 };
 
 type Row = Record<string, unknown>;
 const rows = async <T extends Row = Row>(service: TestService, sql: string, values: unknown[] = []) => (await service.composition.pool.query<T>(sql, values)).rows;
@@ -293,7 +294,7 @@ describe('notification and audit retention', () => {
     const mine = await rows(service, `SELECT 1 FROM audit_events WHERE nhs_number = $1 AND user_id = 'audit-dr-new'`, [child.nhsNumber]);
     expect(mine).toHaveLength(1);
     // What is left still verifies from the moved anchors.
-    expect(await verifyAuditChain(service.composition.pool)).toMatchObject({ ok: true });
+    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true });
   });
 
   it('keeps purging audit rows when a lane\'s clock stepped back, so no lane is stuck behind a newer row', async () => {
@@ -318,7 +319,90 @@ describe('notification and audit retention', () => {
     // Batches of two would stop at the three older rows, behind the first: the span widens instead.
     expect(await run(service)).toEqual({ ran: true, ...NOTHING, auditPurged: 4 });
     expect(await rows(service, `SELECT 1 FROM audit_events WHERE action = 'test:skewed-clock'`)).toEqual([]);
-    expect(await verifyAuditChain(service.composition.pool)).toMatchObject({ ok: true });
+    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true });
+  });
+});
+
+describe('searches that found no visible plan (not a register of all children)', () => {
+  const clock = movableClock(new Date('2026-02-02T10:00:00Z'));
+  let service: TestService;
+  beforeAll(async () => {
+    service = await startTestService({ clock, env: { ...MANUAL, UNMATCHED_SEARCH_RETENTION_DAYS: '30' } });
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  const unmatched = (nhsNumber: string) => rows(service, 'SELECT outcome FROM unmatched_search_events WHERE nhs_number = $1 ORDER BY id', [nhsNumber]);
+  /** What `npm run subject-access` exports of the person's unmatched searches. */
+  async function exportedSearches(nhsNumber: string) {
+    const outcome = await composeSubjectAccess(service.composition.pool, clock)({ nhsNumber, operator: 'dpo-retention' });
+    if (!outcome.ok) throw new Error(outcome.rule);
+    return outcome.export.unmatchedSearches.map((a) => [a.action, a.outcome, a.userId]);
+  }
+
+  it('are purged UNMATCHED_SEARCH_RETENTION_DAYS after they were made, oldest first, with a count-only audit row; found searches stay and both chains verify', async () => {
+    const child = childRecord();
+    await laWith(service, [child]);
+    const held = child.nhsNumber as string;
+    const [early, later, recent] = [syntheticNhsNumber(), syntheticNhsNumber(), syntheticNhsNumber()];
+    const laSystem = await laToken(service, syntheticLaCode());
+    const refusedSearch = async (nhs: string) => expect((await service.fetch(`/cpis/FHIR/R4/CareTeam?patient=${nhs}`, { token: laSystem })).status).toBe(403);
+
+    // Day 0: the child is found twice (unscheduled, silent); a search for another child finds nothing; an LA
+    // system is refused a search of each (the one naming the child with a plan is about that child: it stays).
+    expect((await unscheduledLookup(service, held, 'unmatched-dr')).total).toBe(1);
+    expect((await silentLookup(service, held)).total).toBe(1);
+    expect((await unscheduledLookup(service, early, 'unmatched-dr')).total).toBe(0);
+    await refusedSearch(early);
+    await refusedSearch(held);
+    clock.advance(29 * DAY);
+    expect((await unscheduledLookup(service, later, 'unmatched-dr')).total).toBe(0);
+    clock.advance(2 * DAY);
+    expect((await unscheduledLookup(service, recent, 'unmatched-dr')).total).toBe(0);
+
+    const lasting = () => rows(service, `SELECT id, action, outcome FROM audit_events WHERE nhs_number = $1 AND action LIKE 'search:%' ORDER BY id`, [held]);
+    const kept = await lasting();
+    expect(kept.map((r) => r.outcome)).toEqual(['found', 'found', 'denied']);
+    expect(await exportedSearches(early)).toEqual([['search:CareTeam', 'not-found', 'unmatched-dr'], ['search:CareTeam', 'denied', 'la-system-user']]);
+
+    // Day 31: the two of day 0 are past the period; day 29's is not.
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING, unmatchedSearchesPurged: 2 });
+    expect(await unmatched(early)).toEqual([]);
+    expect(await unmatched(later)).toEqual([{ outcome: 'not-found' }]);
+    expect(await unmatched(recent)).toEqual([{ outcome: 'not-found' }]);
+    expect(await lasting()).toEqual(kept);
+    expect(await exportedSearches(early)).toEqual([]);
+    expect(await exportedSearches(later)).toEqual([['search:CareTeam', 'not-found', 'unmatched-dr']]);
+
+    const purges = await rows<{ nhs_number: string | null; user_role: string; detail: Record<string, unknown> }>(
+      service, `SELECT nhs_number, user_role, detail FROM audit_events WHERE action = 'retention:purge-unmatched-searches' ORDER BY id`,
+    );
+    expect(purges.length).toBeGreaterThanOrEqual(1);
+    expect(purges.every((p) => p.nhs_number === null && p.user_role === 'system')).toBe(true);
+    expect(purges.reduce((sum, p) => sum + Number(p.detail.unmatchedSearches), 0)).toBe(2);
+    expect(Object.keys(purges[0]?.detail ?? {}).sort()).toEqual(['before', 'unmatchedSearches']);
+    expect(JSON.stringify(purges)).not.toMatch(/\d{10}/);
+    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true, chains: { audit: { ok: true }, 'unmatched-search': { ok: true, rowsChecked: 2 } } });
+
+    // Day 60: day 29's goes too; day 31's stays. Nothing else was due.
+    clock.advance(29 * DAY);
+    expect(await run(service)).toEqual({ ran: true, ...NOTHING, unmatchedSearchesPurged: 1 });
+    expect(await unmatched(later)).toEqual([]);
+    expect(await unmatched(recent)).toEqual([{ outcome: 'not-found' }]);
+    expect(await lasting()).toEqual(kept);
+    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true, chains: { 'unmatched-search': { ok: true, rowsChecked: 1 } } });
+    const metrics = await (await service.fetch('/metrics')).text();
+    expect(metrics).toMatch(/cpis_retention_rows_total\{kind="unmatched-searches"\} 3\b/);
+    expect(service.logs.join('\n')).not.toMatch(new RegExp(`${early}|${later}|${recent}`));
+
+    // The purge moved the anchors of the lanes it cut; one altered there is found, in that chain alone.
+    expect((await rows<{ n: number }>(service, 'SELECT count(*)::int AS n FROM unmatched_search_chain_anchors WHERE seq > 0'))[0]?.n).toBeGreaterThan(0);
+    await rows(service, 'UPDATE unmatched_search_chain_anchors SET hash = sha256(hash) WHERE seq > 0');
+    const broken = await verifyAuditChains(service.composition.pool);
+    expect(broken).toMatchObject({ ok: false, chains: { audit: { ok: true }, 'unmatched-search': { ok: false } } });
+    const kind = broken.chains['unmatched-search'].ok ? undefined : broken.chains['unmatched-search'].break.kind;
+    expect(['anchor-mismatch', 'head-mismatch']).toContain(kind);
   });
 });
 

@@ -12,7 +12,7 @@ import { runToExit, spawnService } from '../support/process.ts';
 import { SUBJECT_ACCESS_TABLES } from '../../adapters/postgres/subject-access-store.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/subject-access.ts', import.meta.url));
-const SECTIONS = ['plans', 'accesses', 'notifications', 'auditEntries', 'pdsRechecks', 'uploadsInProgress'] as const;
+const SECTIONS = ['plans', 'accesses', 'notifications', 'auditEntries', 'unmatchedSearches', 'pdsRechecks', 'uploadsInProgress'] as const;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Row = Record<string, unknown>;
@@ -202,6 +202,21 @@ describe('npm run subject-access', () => {
 });
 
 describe('coverage of every table that holds an NHS number', () => {
+  it('includes the searches that found no visible plan for the person, kept apart in the unmatched-search trail', async () => {
+    const nobody = syntheticNhsNumber();
+    await searchFor(service, await clinicianToken(service, { sub: 'sar-unmatched-dr' }), 'CareTeam', nobody);
+    await searchFor(service, await clinicianToken(service, { sub: 'sar-unmatched-gp', activities: ['B0170'], setting: 'gp' }), 'Flag', nobody, { IsUnscheduledAccessEvent: 'false' });
+    const out = JSON.parse((await exportOf([nobody, '--operator', 'dpo-unmatched'])).stdout) as Export;
+    expect(out.unmatchedSearches.map((a) => [a.action, a.outcome, a.userId, a.nhsNumber, a.unscheduled])).toEqual([
+      ['search:CareTeam', 'not-found', 'sar-unmatched-dr', nobody, true],
+      ['search:Flag', 'not-found', 'sar-unmatched-gp', nobody, false],
+    ]);
+    expect(out.metadata.counts.unmatchedSearches).toBe(2);
+    expect(out.auditEntries).toEqual([]);
+    for (const entry of out.unmatchedSearches) expect(Object.keys(entry).filter((k) => ['lane', 'seq', 'prevHash', 'hash'].includes(k))).toEqual([]);
+    expect(out.unmatchedSearches[0]?.recordedAt).toMatch(ISO_INSTANT);
+  });
+
   it('includes the records about the person of a batch still being received', async () => {
     const nhs = syntheticNhsNumber();
     const batch = '-7';

@@ -6,6 +6,7 @@ import { laToken, startTestService, uploadJson, type TestService } from '../supp
 import { clinicianToken, NHS_SYSTEM } from '../support/care-setting.ts';
 import { openStream, type StreamClient } from '../support/stream-client.ts';
 import { remoteRouteTo, requestVia, type RemoteRoute } from '../support/network.ts';
+import { registeredRoutes } from '../support/routes.ts';
 import { STREAM_PATH } from '../../src/realtime/stream-server.ts';
 
 // Who may do what, endpoint by endpoint (api.md, Identity and the access rules of each API).
@@ -582,25 +583,3 @@ describe('walls: every endpoint × every role × own or other LA', () => {
     expect([...registered].sort()).toEqual([...covered].sort());
   });
 });
-
-// Express 5 (router 2) keeps each layer's path as given (rawPath), so the tree can be walked.
-type Layer = { rawPath?: string; name: string; route?: { path: string; methods: Record<string, boolean> }; handle: { stack?: Layer[] } };
-
-/** Every `METHOD /path` the app serves; a static-file middleware counts as `GET <mount>/*`. */
-function registeredRoutes(app: unknown): string[] {
-  const found = new Set<string>();
-  const walk = (stack: Layer[], prefix: string) => {
-    for (const layer of stack) {
-      const at = `${prefix}${layer.rawPath === '/' ? '' : (layer.rawPath ?? '')}`;
-      if (layer.route) {
-        for (const method of Object.keys(layer.route.methods)) found.add(`${method.toUpperCase()} ${`${prefix}${layer.route.path}`.replace(/(.)\/$/, '$1')}`);
-      } else if (layer.handle.stack) {
-        walk(layer.handle.stack, at);
-      } else if (layer.name === 'serveStatic') {
-        found.add(`GET ${at.replace(/\/$/, '')}/*`);
-      }
-    }
-  };
-  walk((app as { router: { stack: Layer[] } }).router.stack, '');
-  return [...found];
-}

@@ -22,6 +22,7 @@ export function consoleRouter(deps: { authMode: 'dev' | 'jwks'; devSignIn?: DevS
     const name = typeof body.name === 'string' && body.name.trim() ? body.name.trim().slice(0, 100) : 'Demo duty social worker';
     res.status(201).json(await deps.devSignIn(body.org.toUpperCase(), name));
   });
-  router.use(express.static(STATIC_DIR, { index: 'index.html', fallthrough: true, maxAge: 0 }));
+  // Cache-Control is the app's no-store, as for every answer (README, Privacy): nothing of its own here.
+  router.use(express.static(STATIC_DIR, { index: 'index.html', fallthrough: true, cacheControl: false }));
   return router;
 }
