@@ -226,8 +226,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     software: SOFTWARE,
     useCases: {
       publishBatch: createPublishBatch({ uploads, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
-      getOrganisation: createGetOrganisation({ organisations }),
-      updateOrganisation: createUpdateOrganisation({ organisations }),
+      getOrganisation: createGetOrganisation({ organisations, clock }),
+      updateOrganisation: createUpdateOrganisation({ organisations, clock }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
       listRefusals: createListRefusals({ uploads }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),

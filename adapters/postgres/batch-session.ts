@@ -4,7 +4,7 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { Acknowledgement, RecordRejection } from '../../src/domain/acknowledgement.ts';
 import { serviceUnavailable } from '../../src/domain/app-error.ts';
-import { DEFAULT_OFFICE_HOURS } from '../../src/domain/organisation.ts';
+import { DEFAULT_OFFICE_HOURS } from '../../src/domain/office-hours.ts';
 import type { Plan } from '../../src/domain/plan.ts';
 import type { AuditEntry, BatchSession, CommitOutcome } from '../../src/ports.ts';
 import { insertAudit } from './audit.ts';

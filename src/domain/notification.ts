@@ -1,5 +1,6 @@
 import type { Identity } from './identity.ts';
-import { isOutOfHours, type Organisation } from './organisation.ts';
+import { contactNow } from './contact-now.ts';
+import type { Organisation } from './organisation.ts';
 import type { VisiblePlan } from './lookup.ts';
 
 export const NOTIFICATION_TYPES = ['access', 'inactive-nhs-number', 'plan-ended-over-18'] as const;
@@ -49,7 +50,7 @@ export function accessNotifications(
           organisationName: who.orgName,
           setting: who.setting ?? null,
         },
-        outOfHours: org ? isOutOfHours(org.officeHours, at) : true,
+        outOfHours: org ? contactNow(org, at).outOfHours : true,
       },
     };
   });

@@ -25,11 +25,21 @@ describe('GET|PUT /la/v1/organisation', () => {
     const org = syntheticLaCode();
     const token = await laToken(service, org);
     const before = await (await service.fetch('/la/v1/organisation', { token })).json();
-    expect(before).toMatchObject({ code: org, name: `${org} Council`, officeHoursPhone: null, edtPhone: null, officeHours: { opens: '09:00', closes: '17:00' } });
+    expect(before).toMatchObject({
+      code: org, name: `${org} Council`, officeHoursPhone: null, edtPhone: null, phones: { officeHours: null, edt: null },
+      officeHours: { timeZone: 'Europe/London', days: { mon: { opens: '09:00', closes: '17:00' }, sat: null } },
+      now: { outOfHours: expect.any(Boolean), callFirst: expect.stringMatching(/^(office-hours|out-of-hours)$/) },
+    });
     const put = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: JSON.stringify(organisation), headers: { 'content-type': 'application/json' } });
     expect(put.status).toBe(200);
-    expect(await put.json()).toEqual({ code: org, ...organisation });
-    expect(await (await service.fetch('/la/v1/organisation', { token })).json()).toEqual({ code: org, ...organisation });
+    const { now: _now, ...held } = await put.json();
+    const hours = { opens: '08:30', closes: '17:30' };
+    expect(held).toEqual({
+      code: org, name: organisation.name, officeHoursPhone: '0113 496 0000', edtPhone: '0113 496 0999',
+      phones: { officeHours: { national: '0113 496 0000', e164: '+441134960000' }, edt: { national: '0113 496 0999', e164: '+441134960999' } },
+      officeHours: { timeZone: 'Europe/London', days: { mon: hours, tue: hours, wed: hours, thu: hours, fri: hours, sat: null, sun: null } },
+    });
+    expect(await (await service.fetch('/la/v1/organisation', { token })).json()).toMatchObject(held);
   });
 
   it('names every failing field, refuses unknown ones, and changes nothing', async () => {
