@@ -1,7 +1,6 @@
 import { bankHolidayOn } from './bank-holidays.ts';
-import { addDays } from './dates.ts';
-import { clockChangeInstantOn, londonWallClockOf, possibleInstantsOf, weekdayOf } from './london-time.ts';
-import { isAlwaysStaffed, WEEKDAYS, type OfficeHours } from './office-hours.ts';
+import { clockChangeInstantOn, DAY_MS, HOUR_MS, londonWallClockOf, possibleInstantsOf, utcMidnightOf, weekdayAt } from './london-time.ts';
+import { isAlwaysStaffed, WEEKDAYS, type OfficeHours, type WeeklyHours } from './office-hours.ts';
 
 /** Why the office is, or is not, staffed at an instant. */
 export type ContactReason = 'open' | 'staffed-24/7' | 'bank-holiday' | 'closed-today' | 'before-opening' | 'after-closing';
@@ -44,22 +43,31 @@ const HORIZON_DAYS = 400;
  * The next instant after `at` at which `contactNow(…).outOfHours` changes, or null when it never
  * will (staffed 24/7, or no day with hours). Exact to the minute, across clock changes: the answer
  * can only change where a wall time of an opening or closing is reached, or where the clocks jump,
- * so those instants are tried in order under the rule itself.
+ * so those instants are tried in order under the rule itself, a day at a time.
  */
 export function nextChangeAfter(organisation: { officeHours: OfficeHours }, at: Date): Date | null {
   const hours = organisation.officeHours;
-  if (isAlwaysStaffed(hours) || WEEKDAYS.every((d) => hours.days[d] === null)) return null;
+  if (isAlwaysStaffed(hours) || WEEKDAYS.every((d) => !hours.days[d])) return null;
   const now = contactNow(organisation, at).outOfHours;
-  const first = londonWallClockOf(at).date;
-  const candidates: number[] = [];
-  for (let i = -1; i <= HORIZON_DAYS; i++) {
-    const date = addDays(first, i);
-    const day = hours.days[weekdayOf(date)];
-    if (day) candidates.push(...possibleInstantsOf(date, day.opens), ...possibleInstantsOf(date, day.closes));
-    candidates.push(clockChangeInstantOn(date));
-  }
-  for (const instant of candidates.filter((c) => c > at.getTime()).sort((a, b) => a - b)) {
-    if (contactNow(organisation, new Date(instant)).outOfHours !== now) return new Date(instant);
+  // From the day before: a wall time of a date can fall, as BST, an hour into the previous UTC day.
+  const first = utcMidnightOf(londonWallClockOf(at).date) - DAY_MS;
+  let waiting: number[] = [];
+  for (let i = 0; i <= HORIZON_DAYS + 1; i++) {
+    const midnight = first + i * DAY_MS;
+    waiting.push(...candidatesOn(hours, midnight));
+    // No later date has an instant before 23:00 UTC of this one: everything earlier can be tried now.
+    const settled = midnight + DAY_MS - HOUR_MS;
+    waiting.sort((a, b) => a - b);
+    const ready = waiting.filter((c) => c < settled);
+    waiting = waiting.filter((c) => c >= settled);
+    for (const instant of ready) {
+      if (instant > at.getTime() && contactNow(organisation, new Date(instant)).outOfHours !== now) return new Date(instant);
+    }
   }
   return null;
+}
+
+function candidatesOn(hours: WeeklyHours, midnight: number): number[] {
+  const day = hours.days[weekdayAt(midnight)];
+  return [...(day ? [...possibleInstantsOf(midnight, day.opens), ...possibleInstantsOf(midnight, day.closes)] : []), clockChangeInstantOn(midnight)];
 }
