@@ -11,3 +11,11 @@ export type Organisation = {
   officeHours: OfficeHours;
 };
 
+
+/** The phones an LA must set before it may publish (issue 11: a flag must give a number that answers). */
+export const CONTACT_FIELDS = ['officeHoursPhone', 'edtPhone'] as const;
+
+/** Which of the two phones the LA lacks; an LA not yet known lacks both. */
+export function missingContact(organisation: Organisation | undefined): (typeof CONTACT_FIELDS)[number][] {
+  return CONTACT_FIELDS.filter((field) => !organisation?.[field]);
+}

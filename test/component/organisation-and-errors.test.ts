@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticLaCode } from '../support/synthetic.ts';
-import { createTestDatabase, laToken, startTestService, type TestService } from '../support/service.ts';
+import { bareLaToken, createTestDatabase, laToken, startTestService, type TestService } from '../support/service.ts';
 
 let service: TestService;
 beforeAll(async () => {
@@ -23,7 +23,7 @@ const organisation = {
 describe('GET|PUT /la/v1/organisation', () => {
   it('shows a new LA with its token name and default hours, then what was PUT', async () => {
     const org = syntheticLaCode();
-    const token = await laToken(service, org);
+    const token = await bareLaToken(service, org);
     const before = await (await service.fetch('/la/v1/organisation', { token })).json();
     expect(before).toMatchObject({
       code: org, name: `${org} Council`, officeHoursPhone: null, edtPhone: null, phones: { officeHours: null, edt: null },
@@ -43,7 +43,7 @@ describe('GET|PUT /la/v1/organisation', () => {
   });
 
   it('names every failing field, refuses unknown ones, and changes nothing', async () => {
-    const token = await laToken(service, syntheticLaCode());
+    const token = await bareLaToken(service, syntheticLaCode());
     const res = await service.fetch('/la/v1/organisation', {
       method: 'PUT', token, headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: '', edtPhone: 'call us', website: 'x', officeHours: { ...organisation.officeHours, opens: '25:00' } }),
@@ -68,7 +68,7 @@ describe('GET|PUT /la/v1/organisation', () => {
     const tokenA = await laToken(service, a);
     await service.fetch('/la/v1/organisation', { method: 'PUT', token: tokenA, body: JSON.stringify(organisation), headers: { 'content-type': 'application/json' } });
     const b = syntheticLaCode();
-    const seenByB = await (await service.fetch('/la/v1/organisation', { token: await laToken(service, b) })).json();
+    const seenByB = await (await service.fetch('/la/v1/organisation', { token: await bareLaToken(service, b) })).json();
     expect(seenByB.code).toBe(b);
     expect(seenByB.edtPhone).toBeNull();
   });

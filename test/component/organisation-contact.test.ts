@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Organization } from 'fhir/r4.d.ts';
 import { childRecord, e164Of, syntheticLaCode, syntheticPhone } from '../support/synthetic.ts';
-import { laToken, startTestService, uploadJson, type JsonResponse, type TestService } from '../support/service.ts';
+import { bareLaToken, startTestService, uploadJson, type JsonResponse, type TestService } from '../support/service.ts';
 import { clinicianToken, includes, searchFor } from '../support/care-setting.ts';
 import { movableClock } from '../support/clock.ts';
 import { validateFhir } from '../support/fhir-schema.ts';
@@ -32,7 +32,7 @@ const heldRow = async (org: string) => (await db.query('SELECT office_hours_phon
 /** A fresh LA with two fresh numbers and the given hours (the default when none). */
 async function freshLa(officeHours?: unknown) {
   const org = syntheticLaCode();
-  const token = await laToken(service, org);
+  const token = await bareLaToken(service, org);
   const phones = { officeHoursPhone: syntheticPhone(), edtPhone: syntheticPhone() };
   const res = await put(token, { name: `${org} Council`, ...phones, ...(officeHours ? { officeHours } : {}) });
   expect(res.status).toBe(200);
@@ -42,7 +42,7 @@ async function freshLa(officeHours?: unknown) {
 describe('PUT /la/v1/organisation: numbers that ring', () => {
   it('takes UK numbers written any usual way, holds them in E.164 and answers both forms', async () => {
     const org = syntheticLaCode();
-    const token = await laToken(service, org);
+    const token = await bareLaToken(service, org);
     const res = await put(token, { name: 'Exampleshire', officeHoursPhone: '+44 (0)113 496 0000', edtPhone: '(0113) 496-0999' });
     expect(res.status).toBe(200);
     const answer = await res.json();

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { listMigrations } from '../../adapters/postgres/migrate.ts';
-import { createTestDatabase, laToken, startTestService } from '../support/service.ts';
+import { bareLaToken, createTestDatabase, startTestService } from '../support/service.ts';
 import { syntheticLaCode } from '../support/synthetic.ts';
 
 const MIGRATIONS = new URL('../../adapters/postgres/migrations/', import.meta.url);
@@ -41,7 +41,7 @@ describe('migration 0009: organisations held before numbers and hours were check
     const service = await startTestService({ databaseUrl: url });
     try {
       const weekday = (opens: string, closes: string) => Object.fromEntries(['mon', 'tue', 'wed', 'thu', 'fri'].map((d) => [d, { opens, closes }]));
-      const read = async (org: string) => (await service.fetch('/la/v1/organisation', { token: await laToken(service, org) })).json();
+      const read = async (org: string) => (await service.fetch('/la/v1/organisation', { token: await bareLaToken(service, org) })).json();
       expect(await read(set)).toMatchObject({
         officeHoursPhone: '0113 496 0000', edtPhone: '0113 496 0999',
         phones: { officeHours: { e164: '+441134960000' }, edt: { e164: '+441134960999' } },
