@@ -13,6 +13,9 @@ const clock = movableClock(new Date('2026-12-02T10:00:00Z'));
 let service: TestService;
 let db: pg.Pool;
 beforeAll(async () => {
+  // Compiles the FHIR validators before any connection is open: that blocks this process for
+  // seconds, long enough for the service to drop an idle keep-alive connection fetch would then reuse.
+  validateFhir({ resourceType: 'Bundle', type: 'searchset', entry: ['CareTeam', 'Patient', 'Organization', 'AuditEvent'].map((resourceType) => ({ resource: { resourceType } })) });
   service = await startTestService({ clock });
   db = new pg.Pool({ connectionString: service.databaseUrl, max: 2 });
 });
