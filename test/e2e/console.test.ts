@@ -185,6 +185,28 @@ describe('duty social worker console (real Chromium)', () => {
     }
   });
 
+  it('says the hours are not known, rather than put a stale number first, once its answer has run out and the service cannot be asked', async () => {
+    const la = await freshLa(1);
+    // Three seconds before the office closes on an ordinary Wednesday.
+    const clock = movableClock(new Date('2026-12-02T16:59:57Z'));
+    const edge = await startTestService({ databaseUrl: service.databaseUrl, dataDir: service.dataDir, clock, env: { STREAM_HEARTBEAT_SECONDS: '1' } });
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    try {
+      const page = await openConsole(context, edge.url, la.org);
+      await page.getByText('Office hours, until 17:00.', { exact: false }).waitFor();
+      expect(await page.locator('#call-now .phone').textContent()).toBe(OFFICE_PHONE);
+      // The service can no longer be asked (the stream stays up): the answer runs out at 17:00.
+      await page.route('**/la/v1/organisation', (route) => route.abort());
+      await page.getByText('Office hours not known now', { exact: false }).waitFor({ timeout: 15_000 });
+      expect(await page.locator('#call-now').textContent()).toBe(`Emergency Duty Team (EDT): ${EDT_PHONE}`);
+      expect(await page.locator('#call-other').textContent()).toBe(`Duty team (office hours): ${OFFICE_PHONE}`);
+      expect(await page.locator('#call-now').textContent()).not.toContain('Call now');
+    } finally {
+      await context.close();
+      await edge.stop();
+    }
+  });
+
   it('reconnects by itself after its instance goes away and catches up with no duplicate', async () => {
     const la = await freshLa(3);
     const [before, during, after] = la.children as { nhs: string; name: string }[] as [{ nhs: string; name: string }, { nhs: string; name: string }, { nhs: string; name: string }];

@@ -17,6 +17,7 @@ $$;
 
 UPDATE organisations SET office_hours_phone = pg_temp.e164_of(office_hours_phone), edt_phone = pg_temp.e164_of(edt_phone)
 WHERE office_hours_phone IS NOT NULL OR edt_phone IS NOT NULL;
+DROP FUNCTION pg_temp.e164_of(text);
 
 -- New numbers are written in E.164 only; rows rewritten above are not re-checked, so that an odd old
 -- number never stops the service from starting.
