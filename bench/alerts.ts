@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config.ts';
 import { ndjsonChunks, nhsNumberOf, syntheticRecords } from '../src/cli/synthetic-register.ts';
 import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
 import { spawnService } from './support/child-service.ts';
-import { postStream } from './support/http.ts';
+import { postStream, setUpLa } from './support/http.ts';
 import { get } from './support/load.ts';
 import { openBenchPostgres } from './support/postgres.ts';
 import { writeResult } from './support/report.ts';
@@ -71,6 +71,7 @@ export async function run(args: string[]): Promise<void> {
     const all = [...syntheticRecords({ laIndex: 0, count: las * perLa, seed: 1 })];
     for (let la = 0; la < las; la++) {
       const token = await mint({ sub: `bench-la-${la}`, role: 'la-system', org: laCode(la) });
+      await setUpLa(service.url, token, `${laCode(la)} Council`);
       const reply = await postStream(`${service.url}/la/v1/uploads`, { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', 'x-sequence-number': '1' },
         ndjsonChunks(all.slice(la * perLa, (la + 1) * perLa)));
       if (reply.status !== 201) throw new Error(`seeding ${laCode(la)} answered ${reply.status}`);

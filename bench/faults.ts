@@ -3,7 +3,7 @@ import { laCodeOf, ndjsonChunks, nhsNumberOf, syntheticRecords } from '../src/cl
 import { sampleConnections, type ConnectionPeak } from './support/connection-sampler.ts';
 import { CONNECTION_CEILING, POOLS, startFaultCluster, type FaultCluster, type Instance } from './support/fault-cluster.ts';
 import { printSummary, type FaultsResult, type LoopResult } from './support/faults-report.ts';
-import { postStream } from './support/http.ts';
+import { postStream, setUpLa } from './support/http.ts';
 import { openLoop, type Target } from './support/load.ts';
 import { runOutage, type OutageResult } from './support/outage.ts';
 import { timedGet } from './support/probe.ts';
@@ -48,6 +48,7 @@ const clinician = (cluster: FaultCluster, sub: string) =>
 async function seed(cluster: FaultCluster, children: number): Promise<void> {
   const la = laCodeOf(LOOKUP_LA);
   const token = await cluster.mint({ sub: 'bench-la-lookups', role: 'la-system', org: la, name: 'Bench LA system', org_name: `${la} Council` });
+  await setUpLa(cluster.instances[0].service.url, token, `${la} Council`);
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', 'x-sequence-number': '1' };
   const reply = await postStream(`${cluster.instances[0].service.url}/la/v1/uploads`, headers, ndjsonChunks(syntheticRecords({ laIndex: LOOKUP_LA, count: children, seed: 1 })));
   if (reply.status !== 201) throw new Error(`seeding ${la} answered ${reply.status}`);
@@ -65,9 +66,12 @@ async function lookups(cluster: FaultCluster, phase: string, children: number): 
 }
 
 async function abusedPhase(cluster: FaultCluster, opts: Options, round: number, target: Target): Promise<{ underAbuse: LoopResult; abuse: AbuseResult }> {
-  const mintLa = (index: number, sub: string) => {
+  const mintLa = async (index: number, sub: string) => {
     const la = laCodeOf(index);
-    return cluster.mint({ sub, role: 'la-system', org: la, name: 'Bench abusive LA system', org_name: `${la} Council` });
+    const token = await cluster.mint({ sub, role: 'la-system', org: la, name: 'Bench abusive LA system', org_name: `${la} Council` });
+    // Set up, so that what the abuse meets is the upload limits, not the refusal of an LA without phones.
+    await setUpLa(cluster.instances[0].service.url, token, `${la} Council`);
+    return token;
   };
   const slowLa = FIRST_ABUSE_LA + 2 * round;
   const [slowToken, lineToken] = await Promise.all([mintLa(slowLa, 'bench-la-slow'), mintLa(slowLa + 1, 'bench-la-line')]);

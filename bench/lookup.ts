@@ -8,7 +8,7 @@ import { loadConfig } from '../src/config.ts';
 import { laCodeOf, ndjsonChunks, nhsNumberOf, syntheticRecords } from '../src/cli/synthetic-register.ts';
 import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
 import { spawnService } from './support/child-service.ts';
-import { postStream } from './support/http.ts';
+import { postStream, setUpLa } from './support/http.ts';
 import { closedLoop, get, openLoop, type Target } from './support/load.ts';
 import { openBenchPostgres } from './support/postgres.ts';
 import { writeResult } from './support/report.ts';
@@ -49,6 +49,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     for (let la = 0; la < las; la++) {
       const token = await mint({ sub: `bench-la-${la}`, role: 'la-system', org: laCodeOf(la) });
+      await setUpLa(service.url, token, `${laCodeOf(la)} Council`);
       const body = ndjsonChunks(syntheticRecords({ laIndex: la, count: perLa, seed: 1 }));
       const reply = await postStream(`${service.url}/la/v1/uploads`, { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', 'x-sequence-number': '1' }, body);
       if (reply.status !== 201) throw new Error(`seeding ${laCodeOf(la)} answered ${reply.status}`);

@@ -8,7 +8,7 @@ import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
 import { CONTENT_TYPES, uploadBody, type UploadForm } from './support/bodies.ts';
 import { spawnService, type ChildService } from './support/child-service.ts';
 import { copyBaseline } from './support/copy-baseline.ts';
-import { postStream } from './support/http.ts';
+import { postStream, setUpLa } from './support/http.ts';
 import { openBenchPostgres } from './support/postgres.ts';
 import { line, rate, RESULTS_DIR, writeResult } from './support/report.ts';
 import { integerOption, parseOptions, UsageError } from './support/usage.ts';
@@ -89,9 +89,12 @@ export async function run(args: string[]): Promise<void> {
     const nodeArgs = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.join(RESULTS_DIR, 'profiles')}`] : [];
     const child = await spawnService(env, nodeArgs);
     cleanups.push(() => child.stop());
-    const token = (laCode: string) =>
-      mintDevToken(key, { sub: 'bench-upload', role: 'la-system', org: laCode, name: 'Upload benchmark', org_name: `${laCode} Council` },
+    const token = async (laCode: string) => {
+      const minted = await mintDevToken(key, { sub: 'bench-upload', role: 'la-system', org: laCode, name: 'Upload benchmark', org_name: `${laCode} Council` },
         { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 });
+      await setUpLa(child.url, minted, `${laCode} Council`);
+      return minted;
+    };
 
     // How fast this process alone can produce the body: the ceiling on anything measured below.
     const genStarted = performance.now();

@@ -231,9 +231,9 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,
     useCases: {
-      publishBatch: createPublishBatch({ uploads, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
-      getOrganisation: createGetOrganisation({ organisations }),
-      updateOrganisation: createUpdateOrganisation({ organisations }),
+      publishBatch: createPublishBatch({ uploads, organisations, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
+      getOrganisation: createGetOrganisation({ organisations, clock }),
+      updateOrganisation: createUpdateOrganisation({ organisations, clock }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
       listRefusals: createListRefusals({ uploads }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),

@@ -49,8 +49,8 @@ export interface BatchSession {
   withdrawConflicting(): Promise<{ index: number; fields: IdentityField[] }[]>;
   /**
    * In one transaction, unless a batch with this or a higher sequence number committed meanwhile:
-   * applies the staged plans (upserts, and removals for a delete date), stores the acknowledgement and
-   * its audit row (the uploader is the audit's identity), and creates the LA with its name if it is new.
+   * applies the staged plans (upserts, and removals for a delete date), and stores the acknowledgement
+   * and its audit row (the uploader is the audit's identity).
    */
   commit(acknowledgement: Acknowledgement, audit: AuditEntry): Promise<CommitOutcome>;
   /** Discards what the batch staged, frees the LA's upload slot and, with an audit entry, records why. */
@@ -59,8 +59,8 @@ export interface BatchSession {
 
 /** Opens batch sessions, one at a time per LA across every instance. */
 export interface UploadStore {
-  /** Starts a batch holding the LA's upload slot; undefined while another upload of the LA holds it. */
-  open(laCode: string, organisationName: string, uploadId: string): Promise<BatchSession | undefined>;
+  /** Starts a batch holding the LA's upload slot; undefined while another upload of the LA holds it. The LA must already be known. */
+  open(laCode: string, uploadId: string): Promise<BatchSession | undefined>;
   /** A committed batch's refused records after an index, in index order; undefined if the LA has no such batch. */
   refusals(laCode: string, uploadId: string, after: number, limit: number): Promise<RecordRejection[] | undefined>;
   recordAudit(entry: AuditEntry): Promise<void>;

@@ -4,7 +4,6 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { Acknowledgement, RecordRejection } from '../../src/domain/acknowledgement.ts';
 import { serviceUnavailable } from '../../src/domain/app-error.ts';
-import { DEFAULT_OFFICE_HOURS } from '../../src/domain/organisation.ts';
 import type { Plan } from '../../src/domain/plan.ts';
 import type { IdentityField } from '../../src/domain/person.ts';
 import type { AuditEntry, BatchSession, CommitOutcome } from '../../src/ports.ts';
@@ -117,7 +116,6 @@ export async function discardUpload(db: pg.Pool | pg.PoolClient, uploadId: strin
 export class PostgresBatchSession implements BatchSession {
   private readonly pool: pg.Pool;
   private readonly laCode: string;
-  private readonly organisationName: string;
   private readonly uploadId: string;
   private readonly key: string;
   private readonly renewal: NodeJS.Timeout;
@@ -130,11 +128,10 @@ export class PostgresBatchSession implements BatchSession {
   // a slow database holds the reader back by one chunk at most.
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(pool: pg.Pool, laCode: string, organisationName: string, uploadId: string, key: string) {
+  constructor(pool: pg.Pool, laCode: string, uploadId: string, key: string) {
     this.pool = pool;
     this.key = key;
     this.laCode = laCode;
-    this.organisationName = organisationName;
     this.uploadId = uploadId;
     // A renewal that fails leaves the slot to lapse: the commit's lock and sequence check still keep batches in order.
     this.renewal = setInterval(() => {
@@ -238,10 +235,6 @@ export class PostgresBatchSession implements BatchSession {
         return { committed: false, lastSequenceNumber: last };
       }
       await this.checkNothingLost(client);
-      await client.query(
-        `INSERT INTO organisations (code, name, office_hours) VALUES ($1, $2, $3) ON CONFLICT (code) DO NOTHING`,
-        [this.laCode, this.organisationName, JSON.stringify(DEFAULT_OFFICE_HOURS)],
-      );
       if (this.staged > 0) {
         await client.query(APPLY, [this.laCode, this.key]);
         await client.query('DELETE FROM upload_staging WHERE batch = $1', [this.key]);

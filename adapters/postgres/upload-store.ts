@@ -11,7 +11,7 @@ import { discardUpload, PostgresBatchSession, SLOT_TTL_MS } from './batch-sessio
 export function createPostgresUploadStore(pools: { writes: pg.Pool; reads: pg.Pool }): UploadStore {
   const pool = pools.writes;
   return {
-    async open(laCode, organisationName, uploadId) {
+    async open(laCode, uploadId) {
       // A slot whose holder stopped renewing it (the process died) is taken over, and what it staged cleared.
       const stale = await pool.query<{ upload_id: string; batch: string }>(
         'DELETE FROM upload_slots WHERE la_code = $1 AND expires_at < now() RETURNING upload_id, batch', [laCode],
@@ -23,7 +23,7 @@ export function createPostgresUploadStore(pools: { writes: pg.Pool; reads: pg.Po
         [laCode, uploadId, SLOT_TTL_MS],
       );
       const key = claimed.rows[0]?.batch;
-      return key === undefined ? undefined : new PostgresBatchSession(pool, laCode, organisationName, uploadId, key);
+      return key === undefined ? undefined : new PostgresBatchSession(pool, laCode, uploadId, key);
     },
     async refusals(laCode, uploadId, after, limit) {
       const owned = await pools.reads.query('SELECT 1 FROM uploads WHERE id = $1 AND la_code = $2', [uploadId, laCode]);

@@ -4,7 +4,7 @@ import pino from 'pino';
 import copyStreams from 'pg-copy-streams';
 import { createPool } from '../../adapters/postgres/pool.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
-import { DEFAULT_OFFICE_HOURS } from '../../src/domain/organisation.ts';
+import { DEFAULT_OFFICE_HOURS } from '../../src/domain/office-hours.ts';
 import type { SyntheticRecord } from '../../src/cli/synthetic-register.ts';
 import { copyCsv, PLAN_COLUMNS } from './bodies.ts';
 

@@ -35,3 +35,11 @@ export async function requestJson(url: string, init: { method?: string; headers?
   });
   return { status: res.status, json: await res.json().catch(() => undefined) };
 }
+
+/** Sets an LA up as it must be before it may publish: its name and both phones (Ofcom drama numbers). */
+export async function setUpLa(baseUrl: string, token: string, name: string): Promise<void> {
+  const { status } = await requestJson(`${baseUrl}/la/v1/organisation`, {
+    method: 'PUT', headers: { authorization: `Bearer ${token}` }, body: { name, officeHoursPhone: '0113 496 0000', edtPhone: '0113 496 0999' },
+  });
+  if (status !== 200) throw new Error(`setting up ${name} (PUT /la/v1/organisation) answered ${status}`);
+}

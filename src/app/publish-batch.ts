@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { batchResultOf, createRefusalTally, RECORD_RESULT, type Acknowledgement, type RecordDetail, type RecordRejection } from '../domain/acknowledgement.ts';
 import type { IdentityField } from '../domain/person.ts';
-import { AppError, duplicateRejected, invalidRequest } from '../domain/app-error.ts';
+import { AppError, businessRuleFailed, duplicateRejected, invalidRequest } from '../domain/app-error.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
-import type { AuditEntry, BatchSession, Clock, UploadStore } from '../ports.ts';
+import { missingContact } from '../domain/organisation.ts';
+import type { AuditEntry, BatchSession, Clock, OrganisationStore, UploadStore } from '../ports.ts';
 import type { RecordValidator } from './record-validator.ts';
 import { createStaging } from './verified-staging.ts';
 import type { DemographicsVerifier } from './verify-demographics.ts';
@@ -43,6 +44,15 @@ function identityConflict(fields: readonly IdentityField[]): RecordDetail {
   };
 }
 
+/** The stable code an LA system can act on when its batch is refused for want of phone numbers. */
+export const LA_CONTACT_MISSING = 'LA_CONTACT_MISSING';
+
+const contactMissing = (missing: readonly string[]) =>
+  businessRuleFailed(
+    `${LA_CONTACT_MISSING}: set both the office-hours and the EDT phone numbers with PUT /la/v1/organisation before publishing ` +
+      `(missing: ${missing.join(', ')}); nothing of this batch was read or loaded, and its sequence number is still free`,
+  );
+
 const uploadInProgress = () =>
   new AppError(
     429, 'TOO_MANY_REQUESTS', 'throttled',
@@ -62,10 +72,12 @@ async function earlierBatch(session: BatchSession, sequenceNumber: number, last:
  * Publishes an LA's batch: every record is checked (and, with `verifyDemographics`, cross-checked on
  * PDS) as it is read, with no database connection held meanwhile; valid ones load in one transaction
  * with the acknowledgement and the batch's audit row. Replays and refusals, which load nothing, are
- * audited too. Uploads of one LA run one at a time.
+ * audited too. Uploads of one LA run one at a time. An LA without both phone numbers cannot publish:
+ * a flag must give the clinician a number that answers.
  */
 export function createPublishBatch(deps: {
   uploads: UploadStore;
+  organisations: OrganisationStore;
   clock: Clock;
   validateRecord: RecordValidator;
   verifyDemographics?: DemographicsVerifier;
@@ -77,13 +89,16 @@ export function createPublishBatch(deps: {
     const audit = (outcome: AuditEntry['outcome'], detail: Record<string, unknown>) => uploadAudit(identity, receivedAt, requestId, outcome, detail);
     const today = londonDateOf(receivedAt);
     const uploadId = randomUUID();
-    const session = await deps.uploads.open(identity.org, identity.orgName, uploadId);
-    if (!session) {
-      const error = uploadInProgress();
+    // Refused before the body is read and before any slot is held: audited, and no sequence number used.
+    const refuseUnread = async (error: AppError, why: Record<string, unknown> = {}): Promise<never> => {
       const [outcome, detail] = refusalAudit(error, source.sequenceNumber()) ?? ['invalid', {}];
-      await deps.uploads.recordAudit(audit(outcome, detail));
+      await deps.uploads.recordAudit(audit(outcome, { ...detail, ...why }));
       throw error;
-    }
+    };
+    const missing = missingContact(await deps.organisations.get(identity.org));
+    if (missing.length) return refuseUnread(contactMissing(missing), { reason: LA_CONTACT_MISSING, missing });
+    const session = await deps.uploads.open(identity.org, uploadId);
+    if (!session) return refuseUnread(uploadInProgress());
     try {
       const last = await session.lastSequenceNumber();
       let checked = false;

@@ -14,7 +14,7 @@ export type SpineCode =
 /** FHIR R4 IssueType codes the service uses. */
 export type IssueCode =
   | 'invalid' | 'required' | 'structure' | 'value' | 'login' | 'forbidden' | 'not-found'
-  | 'duplicate' | 'throttled' | 'too-costly' | 'not-supported' | 'exception' | 'transient' | 'conflict';
+  | 'duplicate' | 'throttled' | 'too-costly' | 'not-supported' | 'exception' | 'transient' | 'conflict' | 'business-rule';
 
 export type Issue = { diagnostics: string; expression?: string[] };
 
@@ -49,6 +49,8 @@ export const unauthorised = (diagnostics: string) =>
 export const accessDenied = (diagnostics: string) => new AppError(403, 'ACCESS_DENIED', 'forbidden', diagnostics);
 export const notFound = (diagnostics: string) => new AppError(404, 'NOT_FOUND', 'not-found', diagnostics);
 export const duplicateRejected = (diagnostics: string) => new AppError(409, 'DUPLICATE_REJECTED', 'duplicate', diagnostics);
+/** A request that is well formed but that the state of the caller's records does not yet allow (409). */
+export const businessRuleFailed = (diagnostics: string) => new AppError(409, 'PRECONDITION_FAILED', 'business-rule', diagnostics);
 export const payloadTooLarge = (diagnostics: string) => new AppError(413, 'INVALID_REQUEST', 'too-costly', diagnostics);
 export const unsupportedMediaType = (diagnostics: string) => new AppError(415, 'INVALID_REQUEST', 'not-supported', diagnostics);
 export const tooManyRequests = (retryAfterSeconds: number) =>

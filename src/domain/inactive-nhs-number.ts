@@ -1,7 +1,8 @@
 import type { IsoDate } from './dates.ts';
 import type { Inactivity } from './demographics.ts';
 import type { NotificationBody } from './notification.ts';
-import { isOutOfHours, type Organisation } from './organisation.ts';
+import { contactNow } from './contact-now.ts';
+import type { Organisation } from './organisation.ts';
 import type { Plan } from './plan.ts';
 import { visibilityOf, type VisibilityWindows } from './visibility.ts';
 
@@ -38,7 +39,7 @@ export function inactiveNumberNotifications(
         subject: { nhsNumber: first.plan.nhsNumber, familyName: first.plan.familyName, givenNames: first.plan.givenNames, birthDate: first.plan.birthDate },
         plan: { type: first.plan.planType, startDate: first.plan.startDate },
         plans: own.map((v) => ({ type: v.plan.planType, startDate: v.plan.startDate, status: v.status })),
-        outOfHours: org ? isOutOfHours(org.officeHours, at) : true,
+        outOfHours: org ? contactNow(org, at).outOfHours : true,
         reason: inactivity.reason,
         replacementNhsNumber: inactivity.replacementNhsNumber,
         moved: movesTo(inactivity) !== null,

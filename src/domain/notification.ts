@@ -1,5 +1,6 @@
 import type { Identity } from './identity.ts';
-import { isOutOfHours, type Organisation } from './organisation.ts';
+import { contactNow } from './contact-now.ts';
+import type { Organisation } from './organisation.ts';
 import type { VisiblePlan } from './lookup.ts';
 import { fieldsDiffering, IDENTITY_FIELDS, personOf, type IdentityField, type Person } from './person.ts';
 
@@ -99,7 +100,7 @@ export function accessNotifications(
         plan: { type: first.planType, startDate: first.startDate },
         plans: own.map((p) => ({ type: p.planType, startDate: p.startDate, status: p.status })),
         accessedBy: accessedByOf(who),
-        outOfHours: org ? isOutOfHours(org.officeHours, at) : true,
+        outOfHours: org ? contactNow(org, at).outOfHours : true,
       },
     };
   });

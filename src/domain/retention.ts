@@ -1,6 +1,7 @@
 import { addDays, addYears, type IsoDate } from './dates.ts';
 import type { NotificationBody } from './notification.ts';
-import { isOutOfHours, type Organisation } from './organisation.ts';
+import { contactNow } from './contact-now.ts';
+import type { Organisation } from './organisation.ts';
 import { PLAN_TYPES, type Plan, type PlanType } from './plan.ts';
 import { visibilityOf, type VisibilityWindows } from './visibility.ts';
 
@@ -68,7 +69,7 @@ export function planEndedOver18Notification(
       subject: { nhsNumber: plan.nhsNumber, familyName: plan.familyName, givenNames: plan.givenNames, birthDate: plan.birthDate },
       plan: { type: plan.planType, startDate: plan.startDate },
       plans: [{ type: plan.planType, startDate: plan.startDate, status }],
-      outOfHours: organisation ? isOutOfHours(organisation.officeHours, at) : true,
+      outOfHours: organisation ? contactNow(organisation, at).outOfHours : true,
       endDate,
     },
   };

@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { runToExit, spawnService } from '../support/process.ts';
+import { setUpTestLa } from '../support/service.ts';
 
 const TOKEN_CLI = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
 const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -46,6 +47,7 @@ describe('crash safety on the embedded PostgreSQL', () => {
     const org = syntheticLaCode();
     const first = await spawnService({ DATA_DIR: dir });
     const la = await token(dir, '--role', 'la-system', '--org', org);
+    await setUpTestLa(first.url, la, `${org} Council`);
     const worker = await token(dir, '--role', 'social-worker', '--org', org);
     const clinician = await token(dir, '--role', 'clinician', '--org', 'RXX01', '--activity', 'B0107');
     const records = Array.from({ length: 400 }, () => childRecord());

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenClaims } from '../../adapters/auth/dev-keys.ts';
 import { childRecord, syntheticLaCode, type RecordInput } from '../support/synthetic.ts';
 import { spawnService, type ServiceProcess } from '../support/process.ts';
+import { setUpTestLa } from '../support/service.ts';
 import { startRestartablePostgres, type RestartablePostgres } from '../support/restartable-postgres.ts';
 import { tcpConnectionsTo } from '../support/sockets.ts';
 import { NHS_SYSTEM } from '../support/care-setting.ts';
@@ -79,6 +80,7 @@ describe('a PostgreSQL outage', () => {
     const worker = await token({ sub: 'duty-1', role: 'social-worker', org, name: 'Duty Worker' });
     const clinician = await token({ sub: 'dr-1', role: 'clinician', org: 'RXX01', org_name: 'Example ED', setting: 'emergency-department', activities: ['B0107'] });
     const [a, b] = instances as [ServiceProcess, ServiceProcess];
+    await setUpTestLa(a.url, la, `${org} Council`);
     const children: RecordInput[] = Array.from({ length: 8 }, () => childRecord());
     const upload = await fetch(`${a.url}/la/v1/uploads`, {
       method: 'POST', headers: { authorization: `Bearer ${la}`, 'content-type': 'application/json' },

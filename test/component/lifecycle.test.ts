@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { MAIN_PATH, runToExit, spawnService } from '../support/process.ts';
+import { setUpTestLa } from '../support/service.ts';
 
 const TOKEN_CLI = fileURLToPath(new URL('../../src/cli/token.ts', import.meta.url));
 const dirs: string[] = [];
@@ -50,6 +51,7 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     const first = await spawnService({ DATA_DIR: dir });
     expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);
     const token = await mintToken(dir, org);
+    await setUpTestLa(first.url, token, 'Lifecycle Council');
     const records = [childRecord({ familyName: 'Persistence', givenNames: 'Quentin' }), childRecord()];
     await upload(first.url, token, 1, records);
     // A bad request too, so that error paths are in the log we scan.
@@ -78,6 +80,7 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     const org = syntheticLaCode();
     const first = await spawnService({ DATA_DIR: dir, SHUTDOWN_GRACE_MS: '1500', RATE_LIMIT_PER_SECOND: '0' });
     const token = await mintToken(dir, org);
+    await setUpTestLa(first.url, token, 'Lifecycle Council');
     await upload(first.url, token, 1, [childRecord()]);
     const { stdout } = await runToExit([TOKEN_CLI, '--role', 'social-worker', '--org', org], { DATA_DIR: dir });
     const ws = new WebSocket(`${first.url.replace('http', 'ws')}/la/v1/notifications/stream?after=0`, { headers: { authorization: `Bearer ${stdout.trim()}` } });
@@ -121,6 +124,7 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     const org = syntheticLaCode();
     const first = await spawnService({ DATA_DIR: dir, RATE_LIMIT_PER_SECOND: '0' });
     const token = await mintToken(dir, org);
+    await setUpTestLa(first.url, token, 'Lifecycle Council');
     const child = childRecord();
     await upload(first.url, token, 1, [child, childRecord()]);
     const worker = (await runToExit([TOKEN_CLI, '--role', 'social-worker', '--org', org], { DATA_DIR: dir })).stdout.trim();
@@ -159,6 +163,7 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
     const org = syntheticLaCode();
     const first = await spawnService({ DATA_DIR: dir });
     const token = await mintToken(dir, org);
+    await setUpTestLa(first.url, token, 'Lifecycle Council');
     await upload(first.url, token, 1, [childRecord()]);
     first.child.kill('SIGKILL');
     await first.exited;

@@ -8,7 +8,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode, syntheticNhsNumber } from '../support/synthetic.ts';
-import { startTestService, uploadJson, type TestService } from '../support/service.ts';
+import { setUpTestLa, startTestService, TEST_LA_PHONES, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, NHS_SYSTEM } from '../support/care-setting.ts';
 import { remoteRouteTo, requestVia, type RemoteRoute } from '../support/network.ts';
 import { registeredRoutes } from '../support/routes.ts';
@@ -35,6 +35,7 @@ beforeAll(async () => {
   service = await startTestService({ env: { HOST: '0.0.0.0', RATE_LIMIT_PER_SECOND: '3' } });
   remote = remoteRouteTo(service.url);
   db = new pg.Pool({ connectionString: service.databaseUrl, max: 1 });
+  await setUpTestLa(service.url, await laSystem(), `${la.org} Council`);
   const ack = await (await uploadJson(service, await laSystem(), la.seq, [la.child, childRecord({ nhsNumber: badChecksumNhsNumber() })])).json();
   expect(ack).toMatchObject({ loaded: 1, rejected: 1 });
   la.uploadId = ack.uploadId;
@@ -142,7 +143,7 @@ const CALLS: Record<string, RouteCalls> = {
     refused: [call('no token', 401, () => http('/la/v1/organisation')), call('clinician', 403, () => http('/la/v1/organisation', clinician()))],
   },
   'PUT /la/v1/organisation': {
-    ok: [call('LA system', 200, () => http('/la/v1/organisation', laSystem(), json('PUT', { name: 'No-store Council', officeHoursPhone: '01632 960000', edtPhone: '01632 960999' })))],
+    ok: [call('LA system', 200, () => http('/la/v1/organisation', laSystem(), json('PUT', { name: 'No-store Council', ...TEST_LA_PHONES })))],
     refused: [
       call('no token', 401, () => http('/la/v1/organisation', undefined, json('PUT', {}))),
       call('social worker', 403, () => http('/la/v1/organisation', worker(), json('PUT', { name: 'x' }))),

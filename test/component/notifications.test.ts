@@ -19,10 +19,11 @@ afterAll(async () => {
 async function laWith(records: Record<string, unknown>[], officeHours?: object) {
   const org = syntheticLaCode();
   const token = await laToken(service, org);
-  await service.fetch('/la/v1/organisation', {
+  const put = await service.fetch('/la/v1/organisation', {
     method: 'PUT', token, headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: `${org} Council`, officeHoursPhone: '020 7946 0000', edtPhone: '020 7946 0999', ...(officeHours ? { officeHours } : {}) }),
   });
+  expect(put.status).toBe(200);
   if (records.length) expect((await (await uploadJson(service, token, ++seq, records)).json()).rejected).toBe(0);
   return { org, token };
 }
@@ -177,8 +178,8 @@ describe('the LA wall and the mailbox', () => {
   });
 
   it('marks notifications out of hours from the LA\'s office hours', async () => {
-    const always = { timeZone: 'Europe/London', days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], opens: '00:00', closes: '23:59' };
-    const never = { ...always, closes: '00:00' };
+    const always = { timeZone: 'Europe/London', staffed: '24/7' };
+    const never = { timeZone: 'Europe/London', days: {} };
     const a = childRecord();
     const b = childRecord();
     const open = await laWith([a], always);

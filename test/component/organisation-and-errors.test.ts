@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticLaCode } from '../support/synthetic.ts';
-import { createTestDatabase, laToken, startTestService, type TestService } from '../support/service.ts';
+import { bareLaToken, createTestDatabase, laToken, startTestService, type TestService } from '../support/service.ts';
 
 let service: TestService;
 beforeAll(async () => {
@@ -23,17 +23,27 @@ const organisation = {
 describe('GET|PUT /la/v1/organisation', () => {
   it('shows a new LA with its token name and default hours, then what was PUT', async () => {
     const org = syntheticLaCode();
-    const token = await laToken(service, org);
+    const token = await bareLaToken(service, org);
     const before = await (await service.fetch('/la/v1/organisation', { token })).json();
-    expect(before).toMatchObject({ code: org, name: `${org} Council`, officeHoursPhone: null, edtPhone: null, officeHours: { opens: '09:00', closes: '17:00' } });
+    expect(before).toMatchObject({
+      code: org, name: `${org} Council`, officeHoursPhone: null, edtPhone: null, phones: { officeHours: null, edt: null },
+      officeHours: { timeZone: 'Europe/London', days: { mon: { opens: '09:00', closes: '17:00' }, sat: null } },
+      now: { outOfHours: expect.any(Boolean), callFirst: expect.stringMatching(/^(office-hours|out-of-hours)$/) },
+    });
     const put = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: JSON.stringify(organisation), headers: { 'content-type': 'application/json' } });
     expect(put.status).toBe(200);
-    expect(await put.json()).toEqual({ code: org, ...organisation });
-    expect(await (await service.fetch('/la/v1/organisation', { token })).json()).toEqual({ code: org, ...organisation });
+    const { now: _now, ...held } = await put.json();
+    const hours = { opens: '08:30', closes: '17:30' };
+    expect(held).toEqual({
+      code: org, name: organisation.name, officeHoursPhone: '0113 496 0000', edtPhone: '0113 496 0999',
+      phones: { officeHours: { national: '0113 496 0000', e164: '+441134960000' }, edt: { national: '0113 496 0999', e164: '+441134960999' } },
+      officeHours: { timeZone: 'Europe/London', days: { mon: hours, tue: hours, wed: hours, thu: hours, fri: hours, sat: null, sun: null } },
+    });
+    expect(await (await service.fetch('/la/v1/organisation', { token })).json()).toMatchObject(held);
   });
 
   it('names every failing field, refuses unknown ones, and changes nothing', async () => {
-    const token = await laToken(service, syntheticLaCode());
+    const token = await bareLaToken(service, syntheticLaCode());
     const res = await service.fetch('/la/v1/organisation', {
       method: 'PUT', token, headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: '', edtPhone: 'call us', website: 'x', officeHours: { ...organisation.officeHours, opens: '25:00' } }),
@@ -58,7 +68,7 @@ describe('GET|PUT /la/v1/organisation', () => {
     const tokenA = await laToken(service, a);
     await service.fetch('/la/v1/organisation', { method: 'PUT', token: tokenA, body: JSON.stringify(organisation), headers: { 'content-type': 'application/json' } });
     const b = syntheticLaCode();
-    const seenByB = await (await service.fetch('/la/v1/organisation', { token: await laToken(service, b) })).json();
+    const seenByB = await (await service.fetch('/la/v1/organisation', { token: await bareLaToken(service, b) })).json();
     expect(seenByB.code).toBe(b);
     expect(seenByB.edtPhone).toBeNull();
   });

@@ -201,7 +201,7 @@ describe('purging plans past their visibility window', () => {
 
   it('purges exactly the plans the lookup rule calls gone, for any mix of ages, end dates and plan types', async () => {
     const org = syntheticLaCode();
-    await rows(service, `INSERT INTO organisations (code, name, office_hours) VALUES ($1, 'Generated Council', '{"timeZone":"Europe/London","days":["mon"],"opens":"09:00","closes":"17:00"}')`, [org]);
+    await rows(service, `INSERT INTO organisations (code, name, office_hours) VALUES ($1, 'Generated Council', '{"timeZone":"Europe/London","days":{"mon":{"opens":"09:00","closes":"17:00"}}}')`, [org]);
     const today = londonDateOf(clock.now());
     const dayIn = (from: number, to: number) => fc.integer({ min: from, max: to }).map((n) => addDays(today, n));
     const generated = fc.sample(

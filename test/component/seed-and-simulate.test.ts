@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestService, laToken, type TestService } from '../support/service.ts';
+import { startTestService, bareLaToken, type TestService } from '../support/service.ts';
 import { runToExit } from '../support/process.ts';
 import { DEMO_LAS } from '../../src/cli/synthetic-register.ts';
 
@@ -23,7 +23,8 @@ describe('npm run seed and npm run simulate', () => {
       expect(stdout).toMatch(/CPF02/);
     }
     for (const la of DEMO_LAS) {
-      const token = await laToken(service, la.code);
+      // Bare: setting the LA up here would overwrite what the seed set.
+      const token = await bareLaToken(service, la.code);
       const { plans } = await (await service.fetch('/la/v1/plans?limit=100', { token })).json();
       expect(plans).toHaveLength(20);
       for (const plan of plans) expect(plan.nhsNumber).toMatch(/^999\d{7}$/);

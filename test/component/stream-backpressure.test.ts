@@ -128,7 +128,7 @@ describe('stream backpressure', () => {
     slow.read();
     await la.more(1);
     // Caught up on its own, then live again: the pump's new row reaches both.
-    for (let i = 0; i < 100 && slow.received.length < 201; i++) {
+    for (let i = 0; i < 100 && (slow.received.length < 201 || brisk.received.length < 201); i++) {
       channel.pump();
       await sleep(30);
     }

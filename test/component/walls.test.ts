@@ -1,7 +1,7 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { badChecksumNhsNumber, childRecord, syntheticLaCode, yearsAgo } from '../support/synthetic.ts';
+import { badChecksumNhsNumber, childRecord, e164Of, syntheticLaCode, syntheticPhone, yearsAgo } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, NHS_SYSTEM } from '../support/care-setting.ts';
 import { openStream, type StreamClient } from '../support/stream-client.ts';
@@ -240,12 +240,11 @@ afterAll(async () => {
   await service?.stop();
 });
 
-const phone = () => `01632 ${randomInt(100_000, 1_000_000)}`;
 
 async function createLa(children: number): Promise<La> {
   const org = syntheticLaCode();
   const la: La = {
-    org, orgName: `${org} Borough Council`, officeHoursPhone: phone(), edtPhone: phone(),
+    org, orgName: `${org} Borough Council`, officeHoursPhone: syntheticPhone(), edtPhone: syntheticPhone(),
     familyName: `Wallfam${org}`, givenNames: Array.from({ length: children }, (_, i) => `Wallgiven${org}n${i}`), nhs: [], seq: 1, uploadId: '',
   };
   const token = await laToken(service, org);
@@ -275,7 +274,8 @@ async function createPair(): Promise<Pair> {
 }
 
 const patientData = (la: La) => [...la.nhs, la.familyName, ...la.givenNames];
-const everythingOf = (la: La) => [...patientData(la), la.org, la.orgName, la.officeHoursPhone, la.edtPhone];
+const phonesOf = (la: La) => [la.officeHoursPhone, la.edtPhone, e164Of(la.officeHoursPhone), e164Of(la.edtPhone)];
+const everythingOf = (la: La) => [...patientData(la), la.org, la.orgName, ...phonesOf(la)];
 
 type Snapshot = { notifications: unknown[] | null; counter: string | null } & Record<string, unknown>;
 
@@ -399,15 +399,15 @@ const ENDPOINTS = {
     route: 'GET /la/v1/organisation',
     laScoped: true,
     act: (ctx) => http(`/la/v1/organisation?org=${ctx.A.org}`, ctx),
-    shows: (la) => [la.org, la.orgName, la.officeHoursPhone, la.edtPhone],
+    shows: (la) => [la.org, la.orgName, ...phonesOf(la)],
   },
   'PUT /la/v1/organisation': {
     route: 'PUT /la/v1/organisation',
     laScoped: true,
-    act: (ctx) => http('/la/v1/organisation', ctx, { ...json({ name: `Renamed ${ctx.caller?.org ?? 'council'}`, officeHoursPhone: '01632 960000', edtPhone: '01632 960999' }), method: 'PUT' }),
+    act: (ctx) => http('/la/v1/organisation', ctx, { ...json({ name: `Renamed ${ctx.caller?.org ?? 'council'}`, officeHoursPhone: '028 9649 6000', edtPhone: '028 9649 6999' }), method: 'PUT' }),
     changed: async (ctx) => {
       const { rows } = await db.query('SELECT name, edt_phone FROM organisations WHERE code = $1', [ctx.caller.org]);
-      expect(rows).toEqual([{ name: `Renamed ${ctx.caller.org}`, edt_phone: '01632 960999' }]);
+      expect(rows).toEqual([{ name: `Renamed ${ctx.caller.org}`, edt_phone: '+442896496999' }]);
     },
   },
   'POST /la/v1/uploads': {

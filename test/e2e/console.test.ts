@@ -5,10 +5,11 @@ import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, searchFor } from '../support/care-setting.ts';
 import { freePort, launchChromium, startFreezableProxy, waitInPage, watchConsole } from '../support/browser.ts';
-import { DEFAULT_OFFICE_HOURS, isOutOfHours } from '../../src/domain/organisation.ts';
+import { movableClock } from '../support/clock.ts';
 
 const OFFICE_PHONE = '0113 496 0000';
 const EDT_PHONE = '0113 496 0999';
+const TEL: Record<string, string> = { [OFFICE_PHONE]: 'tel:+441134960000', [EDT_PHONE]: 'tel:+441134960999' };
 
 let service: TestService;
 let browser: Browser;
@@ -68,15 +69,17 @@ describe('duty social worker console (real Chromium)', () => {
     context.on('page', (p) => p.on('websocket', (ws) => socketUrls.push(ws.url())));
     const page = await openConsole(context, service.url, la.org);
 
-    // The banner: the LA, the hours state and the number to call now, from the LA's own details.
+    // The banner: the LA, the hours state and the number to call now, as the service answers now.
     await page.getByText(la.name, { exact: true }).waitFor();
-    const outBefore = isOutOfHours(DEFAULT_OFFICE_HOURS, new Date());
+    const serviceSays = async () => ((await (await service.fetch('/la/v1/organisation', { token: la.token })).json()).now.outOfHours as boolean);
+    const outBefore = await serviceSays();
     const callNow = await page.locator('#call-now .phone').textContent();
     const hoursState = await page.locator('#hours-state').textContent();
-    const outAfter = isOutOfHours(DEFAULT_OFFICE_HOURS, new Date());
+    const outAfter = await serviceSays();
     const expected = new Set<string>([outBefore, outAfter].map((out) => (out ? EDT_PHONE : OFFICE_PHONE)));
     expect(expected.has(callNow ?? '')).toBe(true);
     expect(hoursState).toMatch(callNow === EDT_PHONE ? /^Out of hours \(EDT\)/ : /^Office hours/);
+    expect(await page.locator('#call-now .phone').getAttribute('href')).toBe(TEL[callNow ?? '']);
     expect(await page.locator('#call-other').textContent()).toContain(callNow === EDT_PHONE ? OFFICE_PHONE : EDT_PHONE);
     await page.getByText('No alerts yet').waitFor();
 
@@ -138,6 +141,70 @@ describe('duty social worker console (real Chromium)', () => {
     expect(await cardCount(page)).toBe(0);
     expect(await page.title()).toBe('CPIS duty console');
     await context.close();
+  });
+
+  it('shows the service\'s answer, not its own reckoning: the EDT on Christmas Day, and the office once the service says it has opened', async () => {
+    const la = await freshLa(1);
+    // An instance whose clock says Christmas Day, 10:00, whatever the browser's clock says.
+    const clock = movableClock(new Date('2026-12-25T10:00:00Z'));
+    const edge = await startTestService({ databaseUrl: service.databaseUrl, dataDir: service.dataDir, clock, env: { STREAM_HEARTBEAT_SECONDS: '1' } });
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    let opened = 0;
+    const socketCount = () => opened;
+    context.on('page', (p) => p.on('websocket', () => opened++));
+    try {
+      const page = await openConsole(context, edge.url, la.org);
+      const state = page.locator('#hours-state');
+      await page.getByText('bank holiday (Christmas Day)', { exact: false }).waitFor();
+      expect(await state.textContent()).toBe('Out of hours (EDT): bank holiday (Christmas Day), until Tue 29 Dec, 09:00. Office hours: Mon–Fri 09:00–17:00; closed on bank holidays.');
+      expect(await page.locator('#call-now').textContent()).toBe(`Call now: Emergency Duty Team (EDT) ${EDT_PHONE}`);
+      expect(await page.locator('#call-now .phone').getAttribute('href')).toBe(TEL[EDT_PHONE]);
+      expect(await page.locator('#call-other').textContent()).toBe(`Duty team, office hours: ${OFFICE_PHONE}`);
+      expect(await page.locator('#hours').getAttribute('class')).toContain('hours--out');
+
+      // Five seconds before the office opens. Once the page has its answer (and the one it asks for
+      // when its stream opens), the service's clock moves on: the page learns of it only by asking
+      // again by itself when the answer was due to change, not a minute later and not by reconnecting.
+      clock.set(new Date('2026-12-29T08:59:55Z'));
+      await page.reload();
+      await page.locator('#connection[data-state="live"]').waitFor();
+      await page.getByText('Out of hours (EDT), until 09:00.', { exact: false }).waitFor();
+      await page.waitForTimeout(1_000);
+      const sockets = socketCount();
+      clock.set(new Date('2026-12-29T09:00:05Z'));
+      expect(await state.textContent()).toMatch(/^Out of hours \(EDT\), until 09:00\./);
+      await page.getByText('Office hours, until 17:00.', { exact: false }).waitFor({ timeout: 15_000 });
+      expect(socketCount()).toBe(sockets);
+      expect(await page.locator('#call-now').textContent()).toBe(`Call now: Duty team (office hours) ${OFFICE_PHONE}`);
+      expect(await page.locator('#call-now .phone').getAttribute('href')).toBe(TEL[OFFICE_PHONE]);
+      expect(await page.locator('#hours').getAttribute('class')).not.toContain('hours--out');
+      expect(consoleOutput.get(page)).toEqual([]);
+    } finally {
+      await context.close();
+      await edge.stop();
+    }
+  });
+
+  it('says the hours are not known, rather than put a stale number first, once its answer has run out and the service cannot be asked', async () => {
+    const la = await freshLa(1);
+    // Three seconds before the office closes on an ordinary Wednesday.
+    const clock = movableClock(new Date('2026-12-02T16:59:57Z'));
+    const edge = await startTestService({ databaseUrl: service.databaseUrl, dataDir: service.dataDir, clock, env: { STREAM_HEARTBEAT_SECONDS: '1' } });
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    try {
+      const page = await openConsole(context, edge.url, la.org);
+      await page.getByText('Office hours, until 17:00.', { exact: false }).waitFor();
+      expect(await page.locator('#call-now .phone').textContent()).toBe(OFFICE_PHONE);
+      // The service can no longer be asked (the stream stays up): the answer runs out at 17:00.
+      await page.route('**/la/v1/organisation', (route) => route.abort());
+      await page.getByText('Office hours not known now', { exact: false }).waitFor({ timeout: 15_000 });
+      expect(await page.locator('#call-now').textContent()).toBe(`Emergency Duty Team (EDT): ${EDT_PHONE}`);
+      expect(await page.locator('#call-other').textContent()).toBe(`Duty team (office hours): ${OFFICE_PHONE}`);
+      expect(await page.locator('#call-now').textContent()).not.toContain('Call now');
+    } finally {
+      await context.close();
+      await edge.stop();
+    }
   });
 
   it('reconnects by itself after its instance goes away and catches up with no duplicate', async () => {

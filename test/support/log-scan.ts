@@ -22,9 +22,10 @@ export function postcodeForms(postcode: string): string[] {
   return [...new Set([postcode, compact, `${compact.slice(0, -3)} ${compact.slice(-3)}`])];
 }
 
-/** A phone number as given, and as its digits alone. */
+/** A UK phone number as given, as its digits alone, and in E.164 (as the service holds it). */
 export function phoneForms(phone: string): string[] {
-  return [...new Set([phone, phone.replace(/\D/g, '')])];
+  const digits = phone.replace(/\D/g, '');
+  return [...new Set([phone, digits, ...(digits.startsWith('0') ? [`+44${digits.slice(1)}`, `44${digits.slice(1)}`] : [])])];
 }
 
 /** A JWT whole, and its payload and signature alone (the header is the same for every token). */

@@ -71,9 +71,30 @@ export async function startTestService(
   };
 }
 
-/** An LA system's token for a fresh LA. */
-export async function laToken(service: TestService, org: string, role = 'la-system'): Promise<string> {
+/** A token for an LA's identity, and nothing more: the LA is not set up (no phones, so it cannot publish). */
+export async function bareLaToken(service: TestService, org: string, role = 'la-system'): Promise<string> {
   return service.token({ role, org, org_name: `${org} Council`, name: 'Test LA system' });
+}
+
+/** Valid UK numbers (Ofcom drama range) an LA set up by `laToken` has until a test PUTs its own. */
+export const TEST_LA_PHONES = { officeHoursPhone: '0113 496 0500', edtPhone: '0113 496 0599' } as const;
+
+/**
+ * An LA system's token for a fresh LA. For `la-system`, the LA is also set up as an LA must be before
+ * it may publish: PUT /la/v1/organisation with its name and both phones (TEST_LA_PHONES).
+ */
+export async function laToken(service: TestService, org: string, role = 'la-system'): Promise<string> {
+  const token = await bareLaToken(service, org, role);
+  if (role === 'la-system') await setUpTestLa(service.url, token, `${org} Council`);
+  return token;
+}
+
+/** Sets up, through the service at `baseUrl`, the LA of an `la-system` token with its name and TEST_LA_PHONES. */
+export async function setUpTestLa(baseUrl: string, token: string, name: string): Promise<void> {
+  const res = await fetch(`${baseUrl}/la/v1/organisation`, {
+    method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name, ...TEST_LA_PHONES }),
+  });
+  if (res.status !== 200) throw new Error(`setting up LA ${name} (PUT /la/v1/organisation) answered ${res.status}: ${await res.text()}`);
 }
 
 /** POSTs a JSON batch. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CareTeam, Organization, Patient } from 'fhir/r4.d.ts';
 import type { AccessRecord, VisiblePlan } from '../../src/domain/lookup.ts';
-import { DEFAULT_OFFICE_HOURS, type Organisation } from '../../src/domain/organisation.ts';
+import { DEFAULT_OFFICE_HOURS } from '../../src/domain/office-hours.ts';
+import type { Organisation } from '../../src/domain/organisation.ts';
 import { CONTACT_PURPOSE, CPIS_EXTENSION, CPIS_SYSTEM, IDENTIFIER_SYSTEM } from '../../src/http/fhir/code-systems.ts';
 import { toCapabilityStatement, type FhirInteraction } from '../../src/http/fhir/capability-statement.ts';
 import { toAuditEvent } from '../../src/http/fhir/mappers/audit-event.mapper.ts';
@@ -21,8 +22,8 @@ const OUT_OF_HOURS = new Date('2026-01-14T02:00:00Z');
 const exampleshire: Organisation = {
   code: 'TEX001',
   name: 'Exampleshire',
-  officeHoursPhone: '0113 496 0100',
-  edtPhone: '0113 496 0199',
+  officeHoursPhone: { national: '0113 496 0100', e164: '+441134960100' },
+  edtPhone: { national: '0113 496 0199', e164: '+441134960199' },
   officeHours: DEFAULT_OFFICE_HOURS,
 };
 
@@ -135,31 +136,36 @@ describe('toPatient', () => {
 describe('toOrganization', () => {
   const purposeOf = (org: Organization, rank: number) =>
     org.contact?.find((c) => c.telecom?.[0]?.rank === rank)?.purpose?.coding?.[0];
+  const phone = (national: string, e164: string, rank: number) =>
+    ({ extension: [{ url: CPIS_EXTENSION.e164Phone, valueString: e164 }], system: 'phone', value: national, use: 'work', rank });
 
   it('ranks the office-hours phone first in office hours, and tells both phones apart', () => {
     const org = toOrganization(exampleshire, IN_HOURS);
     expect(org).toMatchObject({ resourceType: 'Organization', id: 'TEX001', name: 'Exampleshire', identifier: [{ system: IDENTIFIER_SYSTEM.odsCode, value: 'TEX001' }] });
-    expect(org.telecom).toEqual([
-      { system: 'phone', value: '0113 496 0100', use: 'work', rank: 1 },
-      { system: 'phone', value: '0113 496 0199', use: 'work', rank: 2 },
-    ]);
+    expect(org.telecom).toEqual([phone('0113 496 0100', '+441134960100', 1), phone('0113 496 0199', '+441134960199', 2)]);
     expect(purposeOf(org, 1)).toEqual({ system: CPIS_SYSTEM.contactPurpose, code: CONTACT_PURPOSE.officeHours.code, display: CONTACT_PURPOSE.officeHours.display });
     expect(purposeOf(org, 2)?.code).toBe('out-of-hours');
     expect(org.contact?.map((c) => c.purpose?.text)).toEqual(['Children’s social care (office hours)', 'Emergency Duty Team (out of hours)']);
     expect(validateFhir(org)).toEqual([]);
   });
 
-  it('ranks the EDT phone first out of hours, including summer-time evenings', () => {
-    for (const at of [OUT_OF_HOURS, new Date('2026-07-15T16:30:00Z'), new Date('2026-01-17T12:00:00Z')]) {
+  it('ranks the EDT phone first out of hours, including summer-time evenings and bank holidays', () => {
+    for (const at of [OUT_OF_HOURS, new Date('2026-07-15T16:30:00Z'), new Date('2026-01-17T12:00:00Z'), new Date('2026-12-25T10:00:00Z'), new Date('2027-12-28T10:00:00Z')]) {
       const org = toOrganization(exampleshire, at);
-      expect(org.telecom?.[0]).toEqual({ system: 'phone', value: '0113 496 0199', use: 'work', rank: 1 });
+      expect(org.telecom?.[0]).toEqual(phone('0113 496 0199', '+441134960199', 1));
       expect(purposeOf(org, 1)?.code).toBe('out-of-hours');
+      expect(validateFhir(org)).toEqual([]);
     }
+  });
+
+  it('ranks the office first at any hour when it is staffed 24/7', () => {
+    const org = toOrganization({ ...exampleshire, officeHours: { timeZone: 'Europe/London', staffed: '24/7' } }, new Date('2026-12-25T02:00:00Z'));
+    expect(purposeOf(org, 1)?.code).toBe('office-hours');
   });
 
   it('omits a missing phone, and ranks the remaining one first', () => {
     const org = toOrganization({ ...exampleshire, edtPhone: null }, OUT_OF_HOURS);
-    expect(org.telecom).toEqual([{ system: 'phone', value: '0113 496 0100', use: 'work', rank: 1 }]);
+    expect(org.telecom).toEqual([phone('0113 496 0100', '+441134960100', 1)]);
     expect(org.contact?.map((c) => c.purpose?.coding?.[0]?.code)).toEqual(['office-hours']);
     const none = toOrganization({ ...exampleshire, edtPhone: null, officeHoursPhone: null }, IN_HOURS);
     expect(none.telecom).toBeUndefined();

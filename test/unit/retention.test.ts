@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addDays, type IsoDate } from '../../src/domain/dates.ts';
-import { DEFAULT_OFFICE_HOURS, type Organisation } from '../../src/domain/organisation.ts';
+import { DEFAULT_OFFICE_HOURS } from '../../src/domain/office-hours.ts';
+import type { Organisation } from '../../src/domain/organisation.ts';
 import { PLAN_TYPES, type Plan } from '../../src/domain/plan.ts';
 import {
   eighteenthBirthdayOf, latestBirthDateAdultBy, over18Batch, over18OutcomeOf, planEndedOver18Notification, purgeCriteriaFor, type PurgeCriteria,

@@ -50,6 +50,8 @@ export const CPIS_EXTENSION = {
   lacLegalStatus: `${CPIS_BASE}/StructureDefinition/lac-legal-status`,
   /** The SDS role profile (a person's role at an organisation) they looked the child up under. */
   sdsRoleProfile: `${CPIS_BASE}/StructureDefinition/sds-role-profile`,
+  /** On a ContactPoint whose value is a UK phone in national form: the same number in E.164 (valueString, e.g. +441134960999). */
+  e164Phone: `${CPIS_BASE}/StructureDefinition/phone-e164`,
 } as const;
 
 /** HL7 terminology the facade borrows (https://terminology.hl7.org/). */

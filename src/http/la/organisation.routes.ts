@@ -3,6 +3,7 @@ import type { ValidateFunction } from 'ajv';
 import { invalidRequest } from '../../domain/app-error.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../../app/manage-organisation.ts';
 import { schemaIssues } from '../../schemas.ts';
+import { toOrganisationBody } from './organisation.body.ts';
 
 /** GET|PUT /la/v1/organisation: the caller's own LA, never another. */
 export function organisationRouter(deps: {
@@ -13,12 +14,12 @@ export function organisationRouter(deps: {
 }): Router {
   const router = Router();
   router.get('/organisation', async (req, res) => {
-    res.json(await deps.getOrganisation(req.identity));
+    res.json(toOrganisationBody(await deps.getOrganisation(req.identity)));
   });
   router.put('/organisation', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
     if (!req.is('application/json')) throw invalidRequest('Content-Type must be application/json', 'not-supported');
     if (!deps.validateOrganisation(req.body)) throw invalidRequest(schemaIssues(deps.validateOrganisation.errors));
-    res.json(await deps.updateOrganisation(req.identity, req.body));
+    res.json(toOrganisationBody(await deps.updateOrganisation(req.identity, req.body)));
   });
   return router;
 }

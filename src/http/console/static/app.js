@@ -12,6 +12,10 @@ const TOKEN_KEY = 'cpis.console.token';
 const RECENT = 50;
 const MAX_CARDS = 200;
 const ACK_TIMEOUT_MS = 10000;
+// The banner asks the service again when its answer is due to change, and at least this often.
+const ORGANISATION_REFRESH_MAX_MS = 60000;
+const ORGANISATION_REFRESH_MIN_MS = 1000;
+const ORGANISATION_RETRY_MS = 15000;
 const TITLE = 'CPIS duty console';
 
 const $ = (id) => document.getElementById(id);
@@ -46,7 +50,7 @@ $('sign-out').addEventListener('click', () => endSession());
 // ---- session -------------------------------------------------------------------------------
 
 async function start(token, fromForm = false) {
-  const s = { token, me: identityOf(token), cards: new Map(), pending: new Map(), highest: 0, timers: [], announceQueue: [] };
+  const s = { token, me: identityOf(token), cards: new Map(), pending: new Map(), highest: 0, announceQueue: [], organisationTimer: undefined };
   for (let attempt = 0; ; attempt++) {
     try {
       s.organisation = await api('/la/v1/organisation', { token });
@@ -71,8 +75,7 @@ async function start(token, fromForm = false) {
   ui.console.hidden = false;
   ui.session.hidden = false;
   ui.alerts.replaceChildren();
-  renderBanner(ui.banner, s.organisation);
-  s.timers.push(setInterval(() => renderBanner(ui.banner, s.organisation), 60000));
+  showOrganisation(s, s.organisation);
   for (const n of s.recent) addNotification(s, n, false);
   refreshSummary(s);
   s.stream = createStream({
@@ -96,7 +99,7 @@ function endSession(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   if (s) {
     s.stream?.stop();
-    for (const timer of s.timers) clearInterval(timer);
+    clearTimeout(s.organisationTimer);
     for (const timer of s.pending.values()) clearTimeout(timer);
   }
   ui.alerts.replaceChildren();
@@ -206,15 +209,46 @@ function acknowledge(s, eventNumber) {
   );
 }
 
-/** Re-reads the LA's phones and hours (after a reconnect: they may have changed). */
+// ---- the banner: the service's answer, asked again when it is due to change ---------------
+
+/**
+ * How long the answer holds, by the service's own clock (`until` − `at`), so that a wrong clock on
+ * this computer does not matter; at most a minute, and a moment past the change.
+ */
+function refreshDelay(now) {
+  const holds = now?.until ? Date.parse(now.until) - Date.parse(now.at) : Infinity;
+  return Math.max(ORGANISATION_REFRESH_MIN_MS, Math.min(ORGANISATION_REFRESH_MAX_MS, holds + 250));
+}
+
+function showOrganisation(s, organisation) {
+  s.organisation = organisation;
+  s.organisationReceivedAt = Date.now();
+  renderBanner(ui.banner, organisation);
+  scheduleOrganisationRefresh(s, refreshDelay(organisation.now));
+}
+
+function scheduleOrganisationRefresh(s, delay) {
+  clearTimeout(s.organisationTimer);
+  s.organisationTimer = setTimeout(() => void refreshOrganisation(s), delay);
+}
+
+/** True once the answer on screen has passed the change it announced. */
+function answerRunOut(s) {
+  const now = s.organisation?.now;
+  return Boolean(now?.until) && Date.now() - s.organisationReceivedAt >= Date.parse(now.until) - Date.parse(now.at);
+}
+
+/** Re-reads the LA's phones, hours and the service's answer now (on time, and after a reconnect: they may have changed). */
 async function refreshOrganisation(s) {
   try {
     const organisation = await api('/la/v1/organisation', { token: s.token });
     if (current !== s) return;
-    s.organisation = organisation;
-    renderBanner(ui.banner, organisation);
+    showOrganisation(s, organisation);
   } catch {
-    // keep showing what we had; the next reconnect or sign-in tries again
+    if (current !== s) return;
+    // Keep what we had while it holds; once it has run out, say so rather than show a stale number first.
+    if (answerRunOut(s)) renderBanner(ui.banner, s.organisation, { stale: true });
+    scheduleOrganisationRefresh(s, ORGANISATION_RETRY_MS);
   }
 }
 

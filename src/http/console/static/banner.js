@@ -1,29 +1,44 @@
-// The banner: the LA, whether its office is open now (UK time), and the number to call.
+// The banner: the LA, whether its office is staffed now and the number to call, exactly as the
+// service answered (GET /la/v1/organisation, `now`). The console never works office hours out itself.
 
-import { describeHours, formatClock, isOfficeHours } from './format.js';
+import { describeHours, formatUntil } from './format.js';
 import { el } from './render.js';
 
-const DEFAULT_HOURS = { timeZone: 'Europe/London', days: ['mon', 'tue', 'wed', 'thu', 'fri'], opens: '09:00', closes: '17:00' };
+const EDT = 'Emergency Duty Team (EDT)';
+const OFFICE = 'Duty team (office hours)';
 
-function phoneLink(number, className) {
-  if (!number) return el('span', { class: className }, 'not recorded');
-  return el('a', { class: className, href: `tel:${String(number).replace(/[^0-9+]/g, '')}` }, number);
+// National form for people to read, E.164 for the phone to dial.
+function phoneLink(phone, className) {
+  if (!phone?.national) return el('span', { class: className }, 'not recorded');
+  return el('a', { class: className, href: `tel:${phone.e164 ?? String(phone.national).replace(/[^0-9+]/g, '')}` }, phone.national);
 }
 
-/** Fills the banner for `organisation` at `now`. */
-export function renderBanner(parts, organisation, now = new Date()) {
-  const hours = organisation.officeHours ?? DEFAULT_HOURS;
-  const inHours = isOfficeHours(hours, now);
+function stateText(now) {
+  const why = now.reason === 'bank-holiday' ? `: bank holiday${now.bankHoliday ? ` (${now.bankHoliday})` : ''}` : now.reason === 'staffed-24/7' ? ': staffed 24/7' : '';
+  return `${why}${now.until ? `, until ${formatUntil(now.until, now.at)}` : ''}.`;
+}
+
+/**
+ * Fills the banner with the organisation and the service's answer. `stale`: that answer has run out
+ * and the service could not be asked again, so no number is put first.
+ */
+export function renderBanner(parts, organisation, { stale = false } = {}) {
+  const now = organisation.now ?? { outOfHours: true };
+  const phones = organisation.phones ?? {};
+  const hoursText = `Office hours: ${describeHours(organisation.officeHours)}.`;
   parts.laName.textContent = organisation.name || organisation.code || '';
-  parts.hours.classList.toggle('hours--out', !inHours);
-  parts.hoursState.replaceChildren(
-    el('strong', {}, inHours ? 'Office hours' : 'Out of hours (EDT)'),
-    ` at ${formatClock(now)} UK time. Office hours: ${describeHours(hours)}.`,
-  );
-  const [nowLabel, nowNumber, otherLabel, otherNumber] = inHours
-    ? ['Duty team (office hours)', organisation.officeHoursPhone, 'Emergency Duty Team, out of hours', organisation.edtPhone]
-    : ['Emergency Duty Team (EDT)', organisation.edtPhone, 'Duty team, office hours', organisation.officeHoursPhone];
-  parts.callNow.replaceChildren(el('span', { class: 'call-label' }, `Call now: ${nowLabel}`), ' ', phoneLink(nowNumber, 'phone'));
-  parts.callOther.replaceChildren(`${otherLabel}: `, phoneLink(otherNumber, 'phone-other'));
+  parts.hours.classList.toggle('hours--out', stale || now.outOfHours);
+  if (stale) {
+    parts.hoursState.replaceChildren(el('strong', {}, 'Office hours not known now'), `: the service cannot be reached to say which number answers. ${hoursText}`);
+    parts.callNow.replaceChildren(el('span', { class: 'call-label' }, `${EDT}:`), ' ', phoneLink(phones.edt, 'phone'));
+    parts.callOther.replaceChildren(`${OFFICE}: `, phoneLink(phones.officeHours, 'phone-other'));
+  } else {
+    parts.hoursState.replaceChildren(el('strong', {}, now.outOfHours ? 'Out of hours (EDT)' : 'Office hours'), `${stateText(now)} ${hoursText}`);
+    const [nowLabel, nowPhone, otherLabel, otherPhone] = now.outOfHours
+      ? [EDT, phones.edt, 'Duty team, office hours', phones.officeHours]
+      : [OFFICE, phones.officeHours, 'Emergency Duty Team, out of hours', phones.edt];
+    parts.callNow.replaceChildren(el('span', { class: 'call-label' }, `Call now: ${nowLabel}`), ' ', phoneLink(nowPhone, 'phone'));
+    parts.callOther.replaceChildren(`${otherLabel}: `, phoneLink(otherPhone, 'phone-other'));
+  }
   parts.hours.hidden = false;
 }

@@ -1,4 +1,4 @@
-// Pure formatting: plan names, NHS numbers, dates and office hours, always in UK time.
+// Pure formatting: plan names, NHS numbers, dates and the LA's stated hours, always in UK time.
 
 const ZONE = 'Europe/London';
 
@@ -21,7 +21,6 @@ const instant = new Intl.DateTimeFormat('en-GB', {
   timeZone: ZONE, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
 });
 const clock = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-const parts = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 
 /** "2016-05-01" → "1 May 2016" (a calendar date: no time zone shift). */
 export function formatDate(value) {
@@ -47,19 +46,33 @@ export function settingLabel(setting) {
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const DAY_NAMES = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };
 
-/** "Mon–Fri 09:00–17:00", or a list of days when they are not consecutive. */
+/**
+ * The LA's stated hours as text: "Mon–Thu 09:00–17:00, Fri 09:00–16:30; closed on bank holidays", or
+ * "staffed 24/7". Only words: which number answers now is the service's answer, never worked out here.
+ */
 export function describeHours(hours) {
-  const days = DAYS.filter((d) => hours.days.includes(d));
-  const first = DAYS.indexOf(days[0]);
-  const consecutive = days.length > 2 && days.every((d, i) => DAYS.indexOf(d) === first + i);
-  const dayText = consecutive ? `${DAY_NAMES[days[0]]}–${DAY_NAMES[days.at(-1)]}` : days.map((d) => DAY_NAMES[d]).join(', ');
-  return `${dayText} ${hours.opens}–${hours.closes}`;
+  if (!hours) return 'not given';
+  if (hours.staffed === '24/7') return 'staffed 24/7';
+  const runs = [];
+  for (const day of DAYS) {
+    const h = hours.days?.[day];
+    const text = h ? `${h.opens}–${h.closes}` : null;
+    const last = runs.at(-1);
+    if (text && last?.text === text && last.to === DAYS[DAYS.indexOf(day) - 1]) last.to = day;
+    else if (text) runs.push({ from: day, to: day, text });
+  }
+  if (!runs.length) return 'none (the EDT answers at all times)';
+  const span = (r) => (r.from === r.to ? DAY_NAMES[r.from] : `${DAY_NAMES[r.from]}${DAYS.indexOf(r.to) - DAYS.indexOf(r.from) > 1 ? '–' : ', '}${DAY_NAMES[r.to]}`);
+  return `${runs.map((r) => `${span(r)} ${r.text}`).join(', ')}; closed on bank holidays`;
 }
 
-/** Whether the instant falls within the LA's office hours, as the service decides it (UK time). */
-export function isOfficeHours(hours, now) {
-  const p = Object.fromEntries(parts.formatToParts(now).map((x) => [x.type, x.value]));
-  const day = String(p.weekday).toLowerCase().slice(0, 3);
-  const time = `${p.hour}:${p.minute}`;
-  return hours.days.includes(day) && time >= hours.opens && time < hours.closes;
+const sameDay = new Intl.DateTimeFormat('en-CA', { timeZone: ZONE, year: 'numeric', month: '2-digit', day: '2-digit' });
+const laterDay = new Intl.DateTimeFormat('en-GB', { timeZone: ZONE, weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+
+/** When the service's answer next changes, in UK time: "17:00" later the same day, else "Tue 29 Dec, 09:00". */
+export function formatUntil(until, at) {
+  const end = new Date(until);
+  const from = new Date(at);
+  if (Number.isNaN(end.getTime())) return String(until ?? '');
+  return !Number.isNaN(from.getTime()) && sameDay.format(end) === sameDay.format(from) ? clock.format(end) : laterDay.format(end);
 }

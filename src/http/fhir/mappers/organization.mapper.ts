@@ -1,14 +1,16 @@
 import type { ContactPoint, Organization, OrganizationContact } from 'fhir/r4.d.ts';
-import { isOutOfHours, type Organisation } from '../../../domain/organisation.ts';
-import { CONTACT_PURPOSE, CPIS_SYSTEM, IDENTIFIER_SYSTEM } from '../code-systems.ts';
+import { contactNow } from '../../../domain/contact-now.ts';
+import type { Organisation } from '../../../domain/organisation.ts';
+import type { Phone as UkPhone } from '../../../domain/uk-phone.ts';
+import { CONTACT_PURPOSE, CPIS_EXTENSION, CPIS_SYSTEM, IDENTIFIER_SYSTEM } from '../code-systems.ts';
 import { fhirId, fhirText } from './fhir-values.ts';
 
-type Phone = { purpose: (typeof CONTACT_PURPOSE)[keyof typeof CONTACT_PURPOSE]; label: string; number: string };
+type Phone = { purpose: (typeof CONTACT_PURPOSE)[keyof typeof CONTACT_PURPOSE]; label: string; phone: UkPhone };
 
 /**
  * The LA as an Organization (https://hl7.org/fhir/R4/organization.html). Both phones are given:
- * `telecom` ranks the one to call at `at` first (rank 1), and `contact` says which is which,
- * because a ContactPoint alone cannot carry a label.
+ * `telecom` ranks the one to call at `at` first (rank 1), by the domain's one rule (contactNow),
+ * and `contact` says which is which, because a ContactPoint alone cannot carry a label.
  */
 export function toOrganization(org: Organisation, at: Date): Organization {
   const phones = phonesInCallOrder(org, at);
@@ -26,23 +28,26 @@ export function toOrganization(org: Organisation, at: Date): Organization {
 function phonesInCallOrder(org: Organisation, at: Date): Phone[] {
   const office = phone(CONTACT_PURPOSE.officeHours, 'Children’s social care (office hours)', org.officeHoursPhone);
   const edt = phone(CONTACT_PURPOSE.outOfHours, 'Emergency Duty Team (out of hours)', org.edtPhone);
-  const ordered = isOutOfHours(org.officeHours, at) ? [edt, office] : [office, edt];
+  const ordered = contactNow(org, at).callFirst === 'out-of-hours' ? [edt, office] : [office, edt];
   return ordered.filter((p): p is Phone => p !== undefined);
 }
 
-function phone(purpose: Phone['purpose'], label: string, value: string | null): Phone | undefined {
-  const number = fhirText(value);
-  return number ? { purpose, label, number } : undefined;
+function phone(purpose: Phone['purpose'], label: string, value: UkPhone | null): Phone | undefined {
+  return value && fhirText(value.national) ? { purpose, label, phone: value } : undefined;
 }
 
 // Phones arrive in call order, so rank follows position (https://hl7.org/fhir/R4/datatypes.html#ContactPoint).
-function toContactPoint(phone: Phone, index: number): ContactPoint {
-  return { system: 'phone', value: phone.number, use: 'work', rank: index + 1 };
+// The value is the national form a clinician in England reads and dials; the extension carries E.164 for machines.
+function toContactPoint(p: Phone, index: number): ContactPoint {
+  return {
+    extension: [{ url: CPIS_EXTENSION.e164Phone, valueString: p.phone.e164 }],
+    system: 'phone', value: p.phone.national, use: 'work', rank: index + 1,
+  };
 }
 
-function toContact(phone: Phone, index: number): OrganizationContact {
+function toContact(p: Phone, index: number): OrganizationContact {
   return {
-    purpose: { coding: [{ system: CPIS_SYSTEM.contactPurpose, code: phone.purpose.code, display: phone.purpose.display }], text: phone.label },
-    telecom: [toContactPoint(phone, index)],
+    purpose: { coding: [{ system: CPIS_SYSTEM.contactPurpose, code: p.purpose.code, display: p.purpose.display }], text: p.label },
+    telecom: [toContactPoint(p, index)],
   };
 }
