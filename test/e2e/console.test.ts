@@ -143,6 +143,45 @@ describe('duty social worker console (real Chromium)', () => {
     await context.close();
   });
 
+  it('names who looked by SDS user id and job role, asks the worker to check identity when LAs differ, and says where a merged number went', async () => {
+    const la = await freshLa(1);
+    const [child] = la.children as [{ nhs: string; name: string }];
+    // Another LA holds the same NHS number with another date of birth.
+    const other = syntheticLaCode();
+    const otherUpload = await uploadJson(service, await laToken(service, other), 1, [childRecord({ nhsNumber: child.nhs, familyName: child.name.split(' ').at(-1), givenNames: child.name.split(' ').slice(0, -1).join(' '), birthDate: '2016-06-01' })]);
+    expect((await otherUpload.json()).loaded).toBe(1);
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const page = await openConsole(context, service.url, la.org);
+    const dr = await service.token({
+      role: 'clinician', sub: 'console-cis2-dr', name: 'Dr Sam Registrar', org: 'RXX01', org_name: 'Example General Hospital ED', setting: 'emergency-department',
+      activities: ['B0107'], sds_user_id: '555021935107', job_role_code: 'R8000', job_role_name: 'Clinical Practitioner Access Role',
+    });
+    await searchFor(service, dr, 'CareTeam', child.nhs);
+    const alert = page.locator('#alerts article').first();
+    await alert.getByText('Check identity').waitFor();
+    const text = await alert.innerText();
+    expect(text).toContain('Dr Sam Registrar (Clinical Practitioner Access Role)');
+    expect(text).toMatch(/SDS user id\s+555021935107/);
+    expect(text).toContain('Details differ (date of birth): another local authority holds different details for this NHS number.');
+    // The child as the clinician was shown them (the most recently updated plan, the other LA's).
+    expect(text).toContain('1 Jun 2016');
+
+    // An inactive-NHS-number notification of a merge, as the mailbox gives it, drawn by the console's own code.
+    const notification = {
+      eventNumber: 99, type: 'inactive-nhs-number', occurredAt: '2026-12-01T10:00:00.000Z', outOfHours: false,
+      subject: { nhsNumber: '9990000018', familyName: 'Example', givenNames: 'Sam', birthDate: '2016-05-01' },
+      plan: { type: 'CPP', startDate: '2025-02-01' }, plans: [{ type: 'CPP', startDate: '2025-02-01', status: 'active' }],
+      reason: 'superseded', replacementNhsNumber: '9990000026', moved: true, acknowledgedAt: null, acknowledgedBy: null,
+    };
+    const moved = await page.evaluate<string>(
+      `import('/console/render.js').then(({ renderCard }) => renderCard(${JSON.stringify(notification)}, { sub: 'me' }, () => undefined).textContent)`,
+    );
+    expect(moved).toContain('NHS number no longer active');
+    expect(moved).toContain('merged into another number: your plans now sit under 999 000 0026; update your records.');
+    expect(consoleOutput.get(page)).toEqual([]);
+    await context.close();
+  });
+
   it('shows the service\'s answer, not its own reckoning: the EDT on Christmas Day, and the office once the service says it has opened', async () => {
     const la = await freshLa(1);
     // An instance whose clock says Christmas Day, 10:00, whatever the browser's clock says.

@@ -31,6 +31,26 @@ function plansText(n) {
     .join('; ');
 }
 
+const FIELD_NAMES = { familyName: 'family name', givenNames: 'given names', birthDate: 'date of birth', postcode: 'postcode' };
+
+/** What the notification's `detailsDiffer` asks of the duty worker, naming fields, never values. */
+function detailsDifferText(differ) {
+  if (!differ || !Array.isArray(differ.fields) || differ.fields.length === 0) return null;
+  const fields = differ.fields.map((f) => FIELD_NAMES[f] ?? String(f)).join(', ');
+  const where = differ.otherLa ? 'another local authority holds different details for this NHS number' : 'your plans of this NHS number disagree';
+  return `Details differ (${fields}): ${where}. The clinician was warned; check your record is right.`;
+}
+
+const REASONS = { superseded: 'merged into another number', deceased: 'recorded as deceased', invalidated: 'invalidated', restricted: 'restricted' };
+
+/** For an inactive-NHS-number notification: why, and where the plans went when they moved. */
+function inactiveNumberText(n) {
+  if (n.type !== 'inactive-nhs-number') return null;
+  const why = REASONS[n.reason] ?? 'no longer active';
+  if (n.moved && n.replacementNhsNumber) return `${why}: your plans now sit under ${formatNhsNumber(n.replacementNhsNumber)}; update your records.`;
+  return `${why}: its plans are no longer shown to clinicians.`;
+}
+
 function facts(n) {
   const rows = [
     ['Date of birth', formatDate(n.subject?.birthDate)],
@@ -39,6 +59,10 @@ function facts(n) {
     ['Came in', n.outOfHours ? 'Out of hours (EDT)' : 'In office hours'],
   ];
   if (n.plan?.type === 'UCPP') rows.push(['Note', 'The person named is the expectant mother.', true]);
+  const differ = detailsDifferText(n.detailsDiffer);
+  if (differ) rows.push(['Check identity', differ, true]);
+  const moved = inactiveNumberText(n);
+  if (moved) rows.push(['NHS number', moved, true]);
   const by = n.accessedBy;
   if (by) {
     const setting = settingLabel(by.setting);
@@ -46,6 +70,8 @@ function facts(n) {
     rows.push(['When', formatInstant(n.occurredAt)]);
     // The national job role tells a duty worker who they are dealing with; the service role does not.
     rows.push(['Looked up by', [by.name || by.userId, by.jobRole?.name && `(${by.jobRole.name})`].filter(Boolean).join(' ')]);
+    // The SDS user id is how the NHS names a person across organisations: what a duty worker quotes when calling back.
+    if (by.sdsUserId) rows.push(['SDS user id', by.sdsUserId]);
   } else rows.push(['Date', formatInstant(n.occurredAt)]);
   return el('dl', { class: 'facts' }, rows.map(([term, detail, wide]) => el('div', { class: wide ? 'fact fact--wide' : 'fact' }, el('dt', {}, term), el('dd', {}, detail))));
 }
