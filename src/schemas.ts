@@ -23,21 +23,45 @@ export function compileSchema<T>(ajv: Ajv, name: string): ValidateFunction<T> {
   return ajv.compile<T>(readSchema(name));
 }
 
-/** The JSON pointer of the field an ajv error is about, as a dotted FHIRPath-like expression. */
-export function fieldOf(error: ErrorObject): string {
+/** The object an ajv error's instancePath points at within `data`, if it is one. */
+function objectAt(data: unknown, instancePath: string): Record<string, unknown> | undefined {
+  let at = data;
+  for (const part of instancePath.split('/').slice(1)) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string, unknown>)[part.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  return at !== null && typeof at === 'object' && !Array.isArray(at) ? (at as Record<string, unknown>) : undefined;
+}
+
+/**
+ * An unknown member, by position ("key 2"): never by its name, which is the caller's text and may be
+ * anything. Positions count members as JSON.parse keeps them, which puts names that look like array
+ * indexes first; among such names no position is given rather than a wrong one.
+ */
+function unknownKeyLabel(data: unknown, instancePath: string, name: string): string {
+  const keys = Object.keys(objectAt(data, instancePath) ?? {});
+  const at = keys.indexOf(name);
+  return at < 0 || keys.some((k) => /^(0|[1-9]\d*)$/.test(k)) ? 'an unknown key' : `key ${at + 1}`;
+}
+
+/**
+ * The JSON pointer of the field an ajv error is about, as a dotted FHIRPath-like expression. Only the
+ * schema's own names appear in it: an unknown member is named by position (see unknownKeyLabel).
+ */
+export function fieldOf(error: ErrorObject, data?: unknown): string {
   const base = error.instancePath.replace(/^\//, '').replaceAll('/', '.');
   const params = error.params as Record<string, unknown>;
   const child =
     (typeof params.missingProperty === 'string' && params.missingProperty) ||
-    (typeof params.additionalProperty === 'string' && params.additionalProperty) ||
+    (typeof params.additionalProperty === 'string' && unknownKeyLabel(data, error.instancePath, params.additionalProperty)) ||
     '';
   if (child) return base ? `${base}.${child}` : child;
   return base || '(root)';
 }
 
 /** One OperationOutcome issue per failing field of an ajv validation, with an optional hint at the right shape. */
-export function schemaIssues(errors: ErrorObject[] | null | undefined, hint = ''): { diagnostics: string; expression: string[] }[] {
+export function schemaIssues(errors: ErrorObject[] | null | undefined, data: unknown, hint = ''): { diagnostics: string; expression: string[] }[] {
   return (errors ?? [])
     .filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if')
-    .map((e) => ({ diagnostics: `${fieldOf(e)} ${e.message ?? 'is invalid'}${hint ? ` (${hint})` : ''}`, expression: [fieldOf(e)] }));
+    .map((e) => ({ diagnostics: `${fieldOf(e, data)} ${e.keyword === 'additionalProperties' ? 'is not a known field' : (e.message ?? 'is invalid')}${hint ? ` (${hint})` : ''}`, expression: [fieldOf(e, data)] }));
 }

@@ -10,8 +10,12 @@ import type { RecordValidator } from './record-validator.ts';
 import { createStaging } from './verified-staging.ts';
 import type { DemographicsVerifier } from './verify-demographics.ts';
 
-/** One record as read off the wire: parsed, or unreadable with a reason (and a detail code, UNREADABLE by default). */
-export type RawRecord = { ok: true; value: unknown } | { ok: false; message: string; code?: string };
+/**
+ * One record as read off the wire: parsed, or unreadable with a reason (and a detail code, UNREADABLE
+ * by default). `keys`, where the reader saw the text, are the record's top-level member names in the
+ * order sent, repeats included: what parsing alone loses.
+ */
+export type RawRecord = { ok: true; value: unknown; keys?: readonly string[] } | { ok: false; message: string; code?: string };
 
 /** A batch being read: its records, and its sequence number once it has been seen (header or body). */
 export type BatchSource = { records: AsyncIterable<RawRecord>; sequenceNumber(): number | undefined };
@@ -124,7 +128,7 @@ export function createPublishBatch(deps: {
         if (!raw.ok) {
           await reject({ index, result: RECORD_RESULT.failure, detail: { code: raw.code ?? 'UNREADABLE', field: '(record)', message: raw.message } });
         } else {
-          const check = deps.validateRecord(raw.value, identity.org, today);
+          const check = deps.validateRecord(raw.value, identity.org, today, raw.keys);
           if (check.ok) await staging.add(index, check.plan);
           else await reject({ index, result: check.result, detail: check.detail });
         }

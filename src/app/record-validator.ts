@@ -18,35 +18,61 @@ const CODES: Record<string, string> = {
 
 function messageOf(error: ErrorObject, field: string): string {
   const params = error.params as { allowedValues?: unknown[] };
-  if (error.keyword === 'additionalProperties') return `${field} is not a known field`;
   if (error.keyword === 'required') return `${field} is required`;
   if (error.keyword === 'enum' && params.allowedValues) return `${field} must be one of ${params.allowedValues.join(', ')}`;
   // ajv's own wording names rules (formats, lengths, patterns), never the value itself.
   return `${field} ${error.message ?? 'is invalid'}`;
 }
 
-/**
- * A field name as the acknowledgement may repeat and store it. An unknown member's name is the
- * caller's own text: it is cut short, and a NUL or an unpaired surrogate (which PostgreSQL's jsonb
- * refuses) becomes U+FFFD.
- */
-const safeFieldName = (name: string) => name.slice(0, 40).toWellFormed().replaceAll('\u0000', '\ufffd');
+/** Checks one raw record: the upload-record schema first, then the domain rules. `keys`: its top-level member names as sent, in order. */
+export type RecordValidator = (raw: unknown, laCode: string, today: IsoDate, keys?: readonly string[]) => RecordCheck;
 
-/** Checks one raw record: the upload-record schema first, then the domain rules. */
-export type RecordValidator = (raw: unknown, laCode: string, today: IsoDate) => RecordCheck;
+const refuse = (code: string, field: string, message: string): RecordCheck => ({ ok: false, result: RECORD_RESULT.failure, detail: { code, field, message } });
+
+/**
+ * A member given twice, named if it is one of the record's fields and by its position otherwise
+ * (README, Uploads: how refusals name fields). Which of the two a reader keeps differs between
+ * parsers; the service will not guess which one the LA meant.
+ */
+function repeatedMember(keys: readonly string[], known: ReadonlySet<string>): RecordCheck | undefined {
+  const seen = new Set<string>();
+  for (const [i, key] of keys.entries()) {
+    if (seen.has(key)) {
+      const field = known.has(key) ? key : `key ${i + 1}`;
+      return refuse('DUPLICATE_FIELD', field, `${field} repeats a member already given in this record; give each field once`);
+    }
+    seen.add(key);
+  }
+  return undefined;
+}
+
+/**
+ * Where an unknown member is: "key 3" is the record's third member as sent. Never its name: that is
+ * the caller's text, which may be anything (a child's name and birth date, sent as a key by mistake),
+ * and the acknowledgement is stored and returned again.
+ */
+function unknownMember(raw: Record<string, unknown>, keys: readonly string[] | undefined, known: ReadonlySet<string>): string {
+  const order = keys ?? Object.keys(raw);
+  const at = order.findIndex((k) => !known.has(k));
+  return at < 0 ? '(record)' : `key ${at + 1}`;
+}
 
 /** Compiles the upload-record schema once and returns the validator. */
 export function createRecordValidator(): RecordValidator {
   const validate = compileSchema<UploadRecord>(createAjv(), 'upload-record.schema.json');
-  return (raw, laCode, today) => {
+  const known = new Set(Object.keys((validate.schema as { properties: object }).properties));
+  return (raw, laCode, today, keys) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return refuse('NOT_AN_OBJECT', '(record)', 'record must be a JSON object');
+    const repeated = keys && repeatedMember(keys, known);
+    if (repeated) return repeated;
     if (!validate(raw)) {
       const error = (validate.errors ?? [])[0] as ErrorObject;
-      const field = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? safeFieldName(fieldOf(error)) : '(record)';
-      return {
-        ok: false,
-        result: RECORD_RESULT.failure,
-        detail: { code: field === '(record)' ? 'NOT_AN_OBJECT' : (CODES[error.keyword] ?? 'INVALID'), field, message: field === '(record)' ? 'record must be a JSON object' : messageOf(error, field) },
-      };
+      if (error.keyword === 'additionalProperties') {
+        const field = unknownMember(raw as Record<string, unknown>, keys, known);
+        return refuse('UNKNOWN_FIELD', field, `${field} of the record is not a known field`);
+      }
+      const field = fieldOf(error);
+      return refuse(CODES[error.keyword] ?? 'INVALID', field, messageOf(error, field));
     }
     return checkUploadRecord(raw, laCode, today);
   };

@@ -24,7 +24,7 @@ export function parseClientFrame(data: Buffer | string, isBinary: boolean): { ok
   } catch {
     return fail([{ diagnostics: 'frame is not valid JSON' }]);
   }
-  if (!validate(value)) return fail(schemaIssues(validate.errors, 'expected {"type":"ack","eventNumber":n}'));
+  if (!validate(value)) return fail(schemaIssues(validate.errors, value, 'expected {"type":"ack","eventNumber":n}'));
   return { ok: true, frame: value };
 }
 

@@ -118,31 +118,55 @@ describe('fuzzing JSON uploads', () => {
     await expectStillServing(mark);
   });
 
-  it('stores bytes that are not UTF-8 inside a name as U+FFFD, and loads the record', async () => {
+  it('refuses a batch with bytes that are not UTF-8, naming their offset, and changes nothing', async () => {
     const now = today();
     const mark = service.logs.length;
     const BAD_BYTES = [[0xff], [0xc3], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80, 0x80], [0xfe, 0xff]];
+    const TYPES = ['application/json', 'application/x-ndjson', 'text/csv'] as const;
     await fc.assert(
-      fc.asyncProperty(seedArb(now), validRecordArb(now).filter((r) => r.held !== null), fc.constantFrom(...BAD_BYTES), fc.boolean(), async (seed, record, bad, ndjson) => {
-        // A child of its own: one the seed holds under other details would be refused for that, not loaded.
-        fc.pre(!seed.some((s) => s.held?.nhsNumber === record.held?.nhsNumber));
+      fc.asyncProperty(seedArb(now), validRecordArb(now).filter((r) => r.held !== null), fc.constantFrom(...BAD_BYTES), fc.constantFrom(...TYPES), async (seed, record, bad, type) => {
         const la = await laWith(seed);
+        const before = await registerState(db, la.org);
         const fields = { ...record.fields, familyName: 'Pre@@Post' };
-        const text = ndjson ? `${JSON.stringify(fields)}\n` : `{"sequenceNumber":2,"records":[${JSON.stringify(fields)}]}`;
+        const csv = () => {
+          const columns = Object.keys(fields);
+          const cell = (v: unknown) => (Array.isArray(v) ? v.join('|') : String(v));
+          return `${columns.join(',')}\n${columns.map((c) => `"${cell(fields[c as keyof typeof fields]).replaceAll('"', '""')}"`).join(',')}\n`;
+        };
+        const text =
+          type === 'application/x-ndjson' ? `${JSON.stringify(fields)}\n`
+          : type === 'text/csv' ? csv()
+          : `{"sequenceNumber":2,"records":[${JSON.stringify(fields)}]}`;
         const bytes = Buffer.from(text, 'utf8');
         const at = bytes.indexOf('@@');
         const body = Buffer.concat([bytes.subarray(0, at), Buffer.from(bad), bytes.subarray(at + 2)]);
-        const answer = await expectSuccessOrOutcome(
-          await post(la.token, body, ndjson ? 'application/x-ndjson' : 'application/json', ndjson ? { 'x-sequence-number': '2' } : {}),
-        );
-        expect(answer.status).toBe(201);
-        expect(answer.body).toMatchObject({ result: 'CPF02', loaded: 1 });
-        const held = (await heldPlans(db, la.org)).find((p) => p.nhsNumber === record.held?.nhsNumber && p.planType === record.held.planType && p.startDate === record.held.startDate);
-        expect(held?.familyName).toMatch(/^Pre\ufffd+Post$/);
+        const answer = await expectSuccessOrOutcome(await post(la.token, body, type, type === 'application/json' ? {} : { 'x-sequence-number': '2' }));
+        expect(answer.status).toBe(400);
+        const issue = (answer.body as { issue: { diagnostics: string }[] }).issue[0];
+        // Decoded with replacement, these bytes would have become U+FFFD in the child's name.
+        expect(issue?.diagnostics).toMatch(new RegExp(`CPF01 .*not valid UTF-8 at byte ${at}\\b`));
+        expect(await registerState(db, la.org)).toEqual(before);
       }),
       { numRuns: 30 },
     );
     await expectStillServing(mark);
+  });
+
+  it('refuses an envelope that gives sequenceNumber or records twice, and keeps the sequence number free', async () => {
+    const la = await laWith([]);
+    const before = await registerState(db, la.org);
+    const many = Array.from({ length: 200 }, () => JSON.stringify(childRecord())).join(',');
+    for (const text of [
+      `{"sequenceNumber":300,"records":[${many}],"sequenceNumber":2}`,
+      `{"sequenceNumber":2,"records":[${many}],"records":[]}`,
+      `{"records":[],"sequenceNumber":2,"sequenceNumber":2}`,
+    ]) {
+      const answer = await expectSuccessOrOutcome(await post(la.token, text, 'application/json'));
+      expect(answer.status).toBe(400);
+      expect((answer.body as { issue: { diagnostics: string }[] }).issue[0]?.diagnostics).toMatch(/CPF01 .*more than once/);
+      expect(await registerState(db, la.org)).toEqual(before);
+    }
+    expect((await uploadJson(service, la.token, 2, [childRecord()])).status).toBe(201);
   });
 });
 
@@ -217,14 +241,38 @@ describe('regressions found by the properties', () => {
     expect(ack).toMatchObject({ result: 'CPF04', records: [{ index: 0, result: 'CPR07', detail: { field: 'familyName', code: 'INVALID_CHARACTERS' } }] });
   });
 
-  it('names an unknown member that holds a NUL or an unpaired surrogate without failing to store the acknowledgement', async () => {
+  it('names an unknown member by its position, never by its text, in the acknowledgement and its replay', async () => {
     const la = await laWith([]);
     const record = (key: string) => JSON.stringify(childRecord()).replace(/}$/, `,${JSON.stringify(key)}:1}`);
-    const res = await post(la.token, `{"sequenceNumber":2,"records":[${record('a\u0000b')},${record('\ud800')},${record('x'.repeat(1000))}]}`, 'application/json');
+    const keys = ['a\u0000b', '\ud800', 'x'.repeat(1000), '9990000018', 'Testchild 2016-05-01'];
+    const res = await post(la.token, `{"sequenceNumber":2,"records":[${keys.map(record).join(',')}]}`, 'application/json');
     expect(res.status).toBe(201);
     const ack = await res.json();
-    expect(ack.records.map((r: { detail: { field: string } }) => r.detail.field)).toEqual(['a\ufffdb', '\ufffd', 'x'.repeat(40)]);
+    // childRecord() has eight members: the unknown one is the ninth.
+    expect(ack.records.map((r: { detail: { code: string; field: string } }) => [r.detail.code, r.detail.field])).toEqual(keys.map(() => ['UNKNOWN_FIELD', 'key 9']));
+    for (const key of ['9990000018', 'Testchild', 'xxxxxxxxxx']) expect(JSON.stringify(ack)).not.toContain(key);
     const replay = await post(la.token, `{"sequenceNumber":2,"records":[]}`, 'application/json');
     expect(await replay.json()).toEqual(ack);
+  });
+
+  it('refuses a record that gives a member twice, as JSON or NDJSON, naming a known field and placing an unknown one', async () => {
+    const la = await laWith([]);
+    const twice = (key: string, value: string) => JSON.stringify(childRecord()).replace(/}$/, `,${JSON.stringify(key)}:${value}}`);
+    const records = [twice('familyName', '"Other"'), twice('nhsNumber', '"9990000018"'), `{"x":1,${twice('x', '2').slice(1)}`, JSON.stringify(childRecord()).replace(/}$/, ',"fam\\u0069lyName":"Esc"}'), JSON.stringify(childRecord())];
+    for (const [i, type] of (['application/json', 'application/x-ndjson'] as const).entries()) {
+      const sequence = 2 + i;
+      const res = await post(
+        la.token,
+        type === 'application/json' ? `{"sequenceNumber":${sequence},"records":[${records.join(',')}]}` : records.join('\n'),
+        type,
+        type === 'application/json' ? {} : { 'x-sequence-number': String(sequence) },
+      );
+      expect(res.status).toBe(201);
+      const ack = await res.json();
+      expect(ack).toMatchObject({ result: 'CPF03', loaded: 1, rejected: 4 });
+      expect(ack.records.map((r: { result: string; detail: { code: string; field: string } }) => [r.result, r.detail.code, r.detail.field])).toEqual([
+        ['CPR07', 'DUPLICATE_FIELD', 'familyName'], ['CPR07', 'DUPLICATE_FIELD', 'nhsNumber'], ['CPR07', 'DUPLICATE_FIELD', 'key 10'], ['CPR07', 'DUPLICATE_FIELD', 'familyName'],
+      ]);
+    }
   });
 });

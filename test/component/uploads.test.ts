@@ -66,8 +66,11 @@ describe('POST /la/v1/uploads', () => {
     expect(res.status).toBe(201);
     const ack = await res.json();
     expect(ack).toMatchObject({ result: 'CPF03', processed: 10_000, loaded: 9_995, rejected: 5 });
-    expect(ack.records.map((r: { index: number; detail: { field: string } }) => [r.index, r.detail.field])).toEqual([...bad.entries()]);
+    // An unknown member is named by its place in the record (the ninth), never by its own text.
+    const named = [...bad.entries()].map(([i, field]) => [i, field === 'favouriteColour' ? 'key 9' : field]);
+    expect(ack.records.map((r: { index: number; detail: { field: string } }) => [r.index, r.detail.field])).toEqual(named);
     for (const r of ack.records) expect(r.result).toBe('CPR07');
+    expect(JSON.stringify(ack)).not.toContain('favouriteColour');
     expect(await plansOf(token)).toHaveLength(9_995);
   });
 
@@ -136,7 +139,9 @@ describe('POST /la/v1/uploads', () => {
       const outcome = await res.json();
       expect(outcome.resourceType).toBe('OperationOutcome');
       expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
-      expect(outcome.issue[0].expression[0]).toMatch(/notes|givenNames/);
+      // An unknown header cell is named by position: without its header row, a CSV's first row is a child's details.
+      expect(outcome.issue[0].expression[0]).toMatch(/^(column 7|givenNames)$/);
+      expect(JSON.stringify(outcome)).not.toContain('notes');
     }
     expect(await plansOf(token)).toHaveLength(0);
   });
@@ -160,7 +165,10 @@ describe('POST /la/v1/uploads', () => {
       service.fetch('/la/v1/uploads', { method: 'POST', token, body, headers: { 'content-type': type } });
     const unknown = await post(JSON.stringify({ sequenceNumber: 1, records: [], extra: true }));
     expect(unknown.status).toBe(400);
-    expect((await unknown.json()).issue[0].expression).toEqual(['extra']);
+    const outcome = await unknown.json();
+    expect(outcome.issue[0].expression).toEqual(['body']);
+    expect(outcome.issue[0].diagnostics).toMatch(/key 3 of the batch envelope/);
+    expect(JSON.stringify(outcome)).not.toContain('extra');
     const missing = await post(JSON.stringify({ records: [childRecord()] }));
     expect(missing.status).toBe(400);
     expect((await missing.json()).issue[0].expression).toEqual(['sequenceNumber']);

@@ -31,7 +31,7 @@ export function notificationsRouter(deps: {
     res.json(await deps.readNotifications(req.identity, after, limit));
   });
   router.post('/notifications/ack', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
-    if (!deps.validateAck(req.body)) throw invalidRequest(schemaIssues(deps.validateAck.errors, 'send {"upTo": n} or {"eventNumbers": [...]}'));
+    if (!deps.validateAck(req.body)) throw invalidRequest(schemaIssues(deps.validateAck.errors, req.body, 'send {"upTo": n} or {"eventNumbers": [...]}'));
     res.json(await deps.acknowledgeNotifications(req.identity, req.body, req.requestId));
   });
   router.post('/notifications/stream-tickets', async (req, res) => {

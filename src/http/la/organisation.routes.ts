@@ -18,7 +18,7 @@ export function organisationRouter(deps: {
   });
   router.put('/organisation', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
     if (!req.is('application/json')) throw invalidRequest('Content-Type must be application/json', 'not-supported');
-    if (!deps.validateOrganisation(req.body)) throw invalidRequest(schemaIssues(deps.validateOrganisation.errors));
+    if (!deps.validateOrganisation(req.body)) throw invalidRequest(schemaIssues(deps.validateOrganisation.errors, req.body));
     res.json(toOrganisationBody(await deps.updateOrganisation(req.identity, req.body)));
   });
   return router;

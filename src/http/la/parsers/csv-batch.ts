@@ -15,11 +15,15 @@ export const ADDRESS_SEPARATOR = '|';
 const badHeader = (diagnostics: string, column: string) =>
   invalidRequest([{ diagnostics: `CPF01 unreadable batch: ${diagnostics}`, expression: [column] }], 'structure');
 
+/**
+ * The header must name known columns, each once. An unknown cell is named by its position, never
+ * repeated: a file sent without its header row has a child's NHS number, name and birth date there.
+ */
 function checkHeader(header: string[]): void {
   const seen = new Set<string>();
-  for (const column of header) {
-    if (!COLUMNS.has(column)) throw badHeader(`unknown column ${column.slice(0, 40)}`, column.slice(0, 40));
-    if (seen.has(column)) throw badHeader(`duplicate column ${column}`, column);
+  for (const [i, column] of header.entries()) {
+    if (!COLUMNS.has(column)) throw badHeader(`column ${i + 1} of the header row is not a known column (is the header row missing?)`, `column ${i + 1}`);
+    if (seen.has(column)) throw badHeader(`column ${column} is given more than once in the header row`, column);
     seen.add(column);
   }
   for (const column of REQUIRED) if (!seen.has(column)) throw badHeader(`missing column ${column}`, column);
@@ -45,12 +49,14 @@ export function readCsvBatch(text: AsyncIterable<string>, sequenceNumber: number
   async function* records(): AsyncGenerator<RawRecord> {
     // Every line end is named: left to guess, the parser keeps the first kind it meets and glues rows
     // that end otherwise onto their neighbours (a file edited in two tools mixes CRLF and LF).
-    const rows = Readable.from(text).pipe(
-      parse({
-        bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, max_record_size: options.maxRecordBytes,
-        record_delimiter: ['\r\n', '\n', '\r'],
-      }),
-    );
+    const source = Readable.from(text);
+    const rows = parse({
+      bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, max_record_size: options.maxRecordBytes,
+      record_delimiter: ['\r\n', '\n', '\r'],
+    });
+    // pipe() does not pass a source's error on: the body's own refusals (413, not UTF-8) end the rows with it.
+    source.on('error', (error) => rows.destroy(error));
+    source.pipe(rows);
     let header: string[] | undefined;
     try {
       for await (const row of rows as AsyncIterable<string[]>) {
@@ -68,6 +74,7 @@ export function readCsvBatch(text: AsyncIterable<string>, sequenceNumber: number
       throw badHeader('CSV is malformed', 'body');
     } finally {
       rows.destroy();
+      source.destroy();
     }
     if (!header) throw badHeader('CSV has no header row', 'body');
   }

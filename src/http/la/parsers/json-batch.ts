@@ -15,8 +15,12 @@ const MAX_ENVELOPE_TEXT = 256;
 const unreadable = (diagnostics: string, field = 'body') =>
   invalidRequest([{ diagnostics: `CPF01 unreadable batch: ${diagnostics}`, expression: [field] }], 'structure');
 
-/** One record (an element of `records`) being read: assembled while it is small enough, only counted past the limit. */
-type RecordInProgress = { assembler?: Assembler; bytes: number; nesting: number };
+/**
+ * One record (an element of `records`) being read: assembled while it is small enough, only counted
+ * past the limit. `keys` are its top-level member names in the order sent, repeats included (the
+ * assembler keeps only the last of a repeated member).
+ */
+type RecordInProgress = { assembler?: Assembler; bytes: number; nesting: number; keys: string[] };
 
 /**
  * Streams `{ "sequenceNumber": n, "records": [ … ] }` one record at a time, so a batch of any size
@@ -29,6 +33,9 @@ export function readJsonBatch(text: AsyncIterable<string>, headerSequence: numbe
   let sequenceNumber = headerSequence;
   let depth = 0;
   let key: string | undefined;
+  // The envelope's member names so far: a repeated one would let the body say two things at once.
+  const envelopeKeys = new Set<string>();
+  let envelopeMembers = 0;
   let sawRecords = false;
   let record: RecordInProgress | undefined;
   // The string, key or number whose chunks are arriving; undefined once it is too long to keep.
@@ -71,11 +78,12 @@ export function readJsonBatch(text: AsyncIterable<string>, headerSequence: numbe
     if (!record) return (depth = 1), (key = undefined), none;
     if (OPENERS.has(t.name)) record.nesting++;
     if (CLOSERS.has(t.name)) record.nesting--;
+    if (t.name === 'keyValue' && record.nesting === 1 && record.assembler) record.keys.push(String(t.value));
     record.assembler?.consume(t as never);
     if (record.nesting > 0) return none;
     const done = record;
     record = undefined;
-    return done.assembler ? { ok: true, value: done.assembler.current } : tooLong(max);
+    return done.assembler ? { ok: true, value: done.assembler.current, keys: done.keys } : tooLong(max);
   };
 
   const onEnvelopeToken = (t: Token): typeof none => {
@@ -86,7 +94,12 @@ export function readJsonBatch(text: AsyncIterable<string>, headerSequence: numbe
     if (t.name === 'endObject') return (depth = 0), none;
     if (t.name === 'keyValue') {
       key = String(t.value);
-      if (key !== 'sequenceNumber' && key !== 'records') throw invalidRequest([{ diagnostics: `unknown field ${key.slice(0, 40)}`, expression: [key.slice(0, 40)] }]);
+      envelopeMembers++;
+      // Named by position: an unknown key is the caller's text, and may be anything, a child's name included.
+      if (key !== 'sequenceNumber' && key !== 'records')
+        throw invalidRequest([{ diagnostics: `key ${envelopeMembers} of the batch envelope is not sequenceNumber or records`, expression: ['body'] }]);
+      if (envelopeKeys.has(key)) throw unreadable(`the batch envelope gives ${key} more than once; nothing of the batch was loaded`, key);
+      envelopeKeys.add(key);
       return none;
     }
     if (key === 'records' && t.name === 'startArray') return (depth = 2), (sawRecords = true), none;
@@ -104,7 +117,7 @@ export function readJsonBatch(text: AsyncIterable<string>, headerSequence: numbe
     // A string where the envelope allows none is refused before its chunks are read.
     if (depth < 2 && raw.name === 'startString') onEnvelopeToken({ name: 'stringValue' });
     // Any element of `records`, an object or a bare scalar alike, is a record from its first token.
-    if (depth === 2 && !record && raw.name !== 'endArray') record = { assembler: new Assembler(), bytes: 0, nesting: 0 };
+    if (depth === 2 && !record && raw.name !== 'endArray') record = { assembler: new Assembler(), bytes: 0, nesting: 0, keys: [] };
     const t = pack(raw);
     if (!t) return none;
     return depth === 2 ? onRecordToken(t) : onEnvelopeToken(t);

@@ -1,5 +1,6 @@
 import type { BatchSource, RawRecord } from '../../../app/publish-batch.ts';
 import { tooLong, type ReaderOptions } from './record-limit.ts';
+import { topLevelKeys } from './top-level-keys.ts';
 
 const OVERSIZED = Symbol('oversized line');
 
@@ -48,11 +49,14 @@ export function readNdjsonBatch(text: AsyncIterable<string>, sequenceNumber: num
       const line = first ? raw.replace(/^\uFEFF/, '') : raw;
       first = false;
       if (line.trim() === '') continue;
+      let value: unknown;
       try {
-        yield { ok: true, value: JSON.parse(line) as unknown };
+        value = JSON.parse(line);
       } catch {
         yield { ok: false, message: 'line is not valid JSON' };
+        continue;
       }
+      yield { ok: true, value, keys: topLevelKeys(line) };
     }
   }
   return { records: records(), sequenceNumber: () => sequenceNumber };
