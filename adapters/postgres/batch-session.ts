@@ -57,7 +57,9 @@ ON CONFLICT ON CONSTRAINT plans_upsert_key DO UPDATE SET
   pds_verified_at = EXCLUDED.pds_verified_at,
   updated_at = now()`;
 
-const LAST_SEQUENCE = 'SELECT max(sequence_number) AS last FROM uploads WHERE la_code = $1';
+// The LA's current series (migration 0014): sequence numbers are compared within it only.
+const SERIES = '(SELECT COALESCE((SELECT s.series FROM upload_series s WHERE s.la_code = $1), 1))';
+const LAST_SEQUENCE = `SELECT max(sequence_number) AS last FROM uploads WHERE la_code = $1 AND series = ${SERIES}`;
 
 // One identity per NHS number within an LA (README, One identity per NHS number). Each incoming plan
 // (the last record of its key) must agree on family name, given names, birth date and postcode with
@@ -148,7 +150,7 @@ export class PostgresBatchSession implements BatchSession {
 
   async acknowledgementOf(sequenceNumber: number): Promise<Acknowledgement | undefined> {
     const { rows } = await this.pool.query<{ acknowledgement: Acknowledgement }>(
-      'SELECT acknowledgement FROM uploads WHERE la_code = $1 AND sequence_number = $2',
+      `SELECT acknowledgement FROM uploads WHERE la_code = $1 AND series = ${SERIES} AND sequence_number = $2`,
       [this.laCode, sequenceNumber],
     );
     return rows[0]?.acknowledgement;
@@ -240,8 +242,8 @@ export class PostgresBatchSession implements BatchSession {
         await client.query('DELETE FROM upload_staging WHERE batch = $1', [this.key]);
       }
       await client.query(
-        `INSERT INTO uploads (id, la_code, sequence_number, received_at, uploaded_by, result, processed, loaded, rejected, acknowledgement)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        `INSERT INTO uploads (id, la_code, series, sequence_number, received_at, uploaded_by, result, processed, loaded, rejected, acknowledgement)
+         VALUES ($1, $2, ${SERIES.replace('$1', '$2')}, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [ack.uploadId, this.laCode, ack.sequenceNumber, ack.receivedAt, audit.identity.sub, ack.result, ack.processed, ack.loaded, ack.rejected, JSON.stringify(ack)],
       );
       // Last before COMMIT: the audit chain's lane is then held only for the commit itself.

@@ -2,7 +2,7 @@ import { ConfigError } from '../config.ts';
 import { errorForLog } from '../logger.ts';
 
 /** sysexits(3) codes the operators' tools share, so a script can tell a wrong call from a database it cannot use. */
-export const EXIT = { usage: 64, unavailable: 69, software: 70, config: 78 } as const;
+export const EXIT = { usage: 64, noSuchLa: 65, unavailable: 69, software: 70, config: 78 } as const;
 
 /** A failure the tool explains in one line on stderr, with its exit code. */
 export class CliError extends Error {
