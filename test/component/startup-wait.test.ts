@@ -19,7 +19,7 @@ afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-type Line = { level: number; msg: string; attempt?: number };
+type Line = { level: number; msg: string; time: number; attempt?: number };
 const linesOf = (output: string[]) => output.map((l) => JSON.parse(l) as Line);
 
 describe('start-up before PostgreSQL is up', () => {
@@ -66,13 +66,14 @@ describe('start-up before PostgreSQL is up', () => {
   }, 60_000);
 
   it('gives up after DATABASE_STARTUP_TIMEOUT_SECONDS with one clear message and exit code 69', async () => {
-    const started = Date.now();
     const instance = await spawnService({ DATA_DIR: dataDir, DATABASE_URL: db.url, DATABASE_STARTUP_TIMEOUT_SECONDS: '2' }, 30_000, { until: 'health' });
     expect((await fetch(`${instance.url}/health/live`)).status).toBe(200);
     const { code } = await instance.exited;
     expect(code).toBe(69);
-    expect(Date.now() - started).toBeLessThan(10_000);
-    const fatal = linesOf(instance.output).filter((l) => l.level === 60);
+    // Timed by the service's own log (from its first line to its last): Node's start on a busy machine is not the wait.
+    const lines = linesOf(instance.output);
+    expect((lines.at(-1)?.time ?? Infinity) - (lines[0]?.time ?? 0)).toBeLessThan(8_000);
+    const fatal = lines.filter((l) => l.level === 60);
     expect(fatal).toHaveLength(1);
     expect(fatal[0]?.msg).toBe(
       'PostgreSQL did not accept connections within DATABASE_STARTUP_TIMEOUT_SECONDS (2 s; last error ECONNREFUSED): start it, or check DATABASE_URL and the network',
