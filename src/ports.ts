@@ -86,6 +86,7 @@ export type HeldPlan = Plan & { id: string; updatedAt: string; pdsVerifiedAt: st
 
 /** One entry of the audit trail: who did what to which NHS number, and how it ended. */
 export type AuditEntry = {
+  /** When the service saw it; the trail records the database's clock instead (migration 0013). */
   at: Date;
   action: string;
   outcome: 'found' | 'not-found' | 'denied' | 'invalid' | 'unavailable' | 'ok';
@@ -207,10 +208,14 @@ export interface RetentionWork {
   purgePlans(criteria: PurgeCriteria, limit: number, at: Date): Promise<RetentionBatch & { peopleForgotten: number }>;
   /** Deletes up to `limit` acknowledged notifications that occurred and were acknowledged before the cutoff. */
   purgeNotifications(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
-  /** Deletes about `limit` of the oldest audit rows recorded before the cutoff (at least one when any can go), keeping the chain verifiable. */
-  purgeAudit(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
-  /** The same for the audited searches that found no visible plan, in their own chain; each batch writes a count-only row to the audit trail. */
-  purgeUnmatchedSearches(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
+  /**
+   * Deletes about `limit` of the oldest audit rows recorded before the cutoff (at least one when any can go), keeping the chain
+   * verifiable: each batch is one purge record in the audit trail, and none removes rows the database's clock says are younger
+   * than `retentionDays`.
+   */
+  purgeAudit(before: Date, limit: number, at: Date, retentionDays: number): Promise<RetentionBatch>;
+  /** The same for the audited searches that found no visible plan, in their own chain; their purge records go to the audit trail. */
+  purgeUnmatchedSearches(before: Date, limit: number, at: Date, retentionDays: number): Promise<RetentionBatch>;
 }
 
 /** Runs retention passes one at a time across every instance sharing the database. */

@@ -19,8 +19,9 @@ export function auditValues(a: AuditEntry): unknown[] {
 
 /**
  * One audit row. Its place in the hash chain (lane, seq, prev_hash, hash) is assigned by the insert trigger
- * of migration 0006, whatever is passed. Insert audit rows last in a transaction: the chain lane the row
- * takes stays locked until commit (see the migration).
+ * of migration 0006, and its recorded_at, the database's clock, by that of 0013, whatever is passed (the
+ * entry's `at` is overwritten). Insert audit rows last in a transaction: the chain lane the row takes stays
+ * locked until commit (see the migration).
  */
 export const INSERT_AUDIT = `INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_name, user_role, organisation_code,
   organisation_name, setting, nhs_number, unscheduled, request_id, detail)

@@ -1,31 +1,27 @@
 import type pg from 'pg';
 import type { AuditChain } from './audit-chain.ts';
 
-// Per lane: everything before the first row recorded at or after the cutoff (the whole lane if none is).
-const purgeOf = ({ rows, anchors }: AuditChain) => `
-WITH cut AS (
-  SELECT a.lane, a.seq AS anchored,
-         COALESCE((SELECT e.seq - 1 FROM ${rows} e WHERE e.lane = a.lane AND e.recorded_at >= $1 ORDER BY e.seq LIMIT 1),
-                  (SELECT max(e.seq) FROM ${rows} e WHERE e.lane = a.lane)) AS upto
-  FROM ${anchors} a
-), last AS (
-  SELECT c.lane, e.seq, e.hash FROM cut c JOIN ${rows} e ON e.lane = c.lane AND e.seq = c.upto
-  WHERE c.upto > c.anchored
-), moved AS (
-  UPDATE ${anchors} a SET seq = l.seq, hash = l.hash, moved_at = now() FROM last l WHERE a.lane = l.lane
-), gone AS (
-  DELETE FROM ${rows} e USING cut c WHERE e.lane = c.lane AND e.seq <= c.upto RETURNING 1
-)
-SELECT count(*)::int AS deleted FROM gone`;
+// The purge record is the purge (migration 0013): its insert trigger cuts each lane of the chain,
+// moves the anchors, deletes the rows and writes what it did into the detail. No row when nothing was due.
+const PURGE = `
+INSERT INTO audit_events (action, outcome, user_id, user_name, user_role, organisation_code, organisation_name, request_id, detail)
+VALUES ($1, 'ok', 'cpis-retention', 'Retention job', 'system', 'CPIS', 'CP-IS service', $2, $3)
+RETURNING (detail->>'rowsRemoved')::int AS removed`;
 
 /**
  * Deletes a chain's rows recorded before the cutoff, as a prefix of each lane (a lane stops at its
- * first row at or after the cutoff), and moves each lane's trusted anchor to the last row it deleted,
- * so that verification starts from there. Returns the number of rows deleted. Run it inside the
- * caller's transaction: the anchors stay locked until it ends, so purges cannot interleave.
+ * first row recorded at or after the cutoff), and moves each lane's anchor to the last row it deleted,
+ * through one purge record in audit_events that says so. The database cuts no later than its own
+ * clock minus `retentionDays`, whatever `cutoff` says. Returns the number of rows deleted. Run it
+ * inside the caller's transaction: the anchors stay locked until it ends, so purges cannot interleave.
  */
-export async function purgeChainBefore(client: pg.PoolClient, chain: AuditChain, cutoff: string): Promise<number> {
-  await client.query(`SELECT lane FROM ${chain.anchors} ORDER BY lane FOR UPDATE`);
-  const { rows } = await client.query<{ deleted: number }>(purgeOf(chain), [cutoff]);
-  return rows[0]?.deleted ?? 0;
+export async function purgeChainBefore(
+  client: pg.PoolClient,
+  chain: AuditChain,
+  cutoff: string,
+  options: { retentionDays: number; requestId: string },
+): Promise<number> {
+  const detail = { chain: chain.name, before: cutoff, retentionDays: options.retentionDays };
+  const { rows } = await client.query<{ removed: number }>(PURGE, [chain.purgeAction, options.requestId, JSON.stringify(detail)]);
+  return rows[0]?.removed ?? 0;
 }

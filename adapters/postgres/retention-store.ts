@@ -68,17 +68,17 @@ function auditValues(action: string, at: Date, passId: string, detail: Record<st
 function createWork(client: pg.PoolClient, passId: string): RetentionWork {
   const audit = (action: string, at: Date, detail: Record<string, unknown>) => client.query(INSERT_AUDIT, auditValues(action, at, passId, detail));
 
-  /** One batch of a chain's oldest rows, and the count-only audit row that records it, in one transaction. */
-  const purgeChain = (chain: AuditChain, recorded: { action: string; count: string }) => (before: Date, limit: number, at: Date) =>
+  /** One batch of a chain's oldest rows, removed by one purge record in the audit trail (migration 0013), in one transaction. */
+  const purgeChain = (chain: AuditChain) => (before: Date, limit: number, _at: Date, retentionDays: number) =>
     inTransaction(client, async () => {
-      // A lane is purged only up to its first row at or after the cutoff, so a lane whose clock stepped
-      // back can hold the oldest rows; the span then widens until something goes or the real cutoff is reached.
+      // A lane is purged only up to its first row at or after the cutoff, so a lane whose rows predate
+      // database time (migration 0013) and whose clock stepped back can hold the oldest rows; the span
+      // then widens until something goes or the real cutoff is reached.
       for (let span = limit; ; span *= 2) {
         const { rows } = await client.query<{ cutoff: string; last: boolean }>(batchCutoffOf(chain), [before, span]);
         const { cutoff, last } = rows[0] as { cutoff: string; last: boolean };
-        const purged = await purgeChainBefore(client, chain, cutoff);
+        const purged = await purgeChainBefore(client, chain, cutoff, { retentionDays, requestId: passId });
         if (purged === 0 && !last) continue;
-        if (purged > 0) await audit(recorded.action, at, { [recorded.count]: purged, before: before.toISOString() });
         return { changed: purged, more: !last };
       }
     });
@@ -123,10 +123,10 @@ function createWork(client: pg.PoolClient, passId: string): RetentionWork {
         return { changed: purged, more: purged === limit };
       }),
 
-    purgeAudit: purgeChain(AUDIT_CHAIN, { action: 'retention:purge-audit', count: 'auditEvents' }),
+    purgeAudit: purgeChain(AUDIT_CHAIN),
 
-    // Not a register of all children (README, Privacy): counts only, in the lasting trail.
-    purgeUnmatchedSearches: purgeChain(UNMATCHED_SEARCH_CHAIN, { action: 'retention:purge-unmatched-searches', count: 'unmatchedSearches' }),
+    // Not a register of all children (README, Privacy): its purge records, counts and hashes only, go to the lasting trail.
+    purgeUnmatchedSearches: purgeChain(UNMATCHED_SEARCH_CHAIN),
   };
 }
 

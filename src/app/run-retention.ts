@@ -79,14 +79,14 @@ export function createRunRetention(deps: RetentionDeps) {
   }
 
   function purgeAudit(work: RetentionWork, summary: RetentionSummary, signal?: AbortSignal) {
-    return drain(signal, (at) => work.purgeAudit(daysBefore(at, deps.auditRetentionDays), batchSize, at), (b) => {
+    return drain(signal, (at) => work.purgeAudit(daysBefore(at, deps.auditRetentionDays), batchSize, at, deps.auditRetentionDays), (b) => {
       summary.auditPurged += b.changed;
       metrics?.retentionApplied('audit', b.changed);
     });
   }
 
   function purgeUnmatchedSearches(work: RetentionWork, summary: RetentionSummary, signal?: AbortSignal) {
-    return drain(signal, (at) => work.purgeUnmatchedSearches(daysBefore(at, deps.unmatchedSearchRetentionDays), batchSize, at), (b) => {
+    return drain(signal, (at) => work.purgeUnmatchedSearches(daysBefore(at, deps.unmatchedSearchRetentionDays), batchSize, at, deps.unmatchedSearchRetentionDays), (b) => {
       summary.unmatchedSearchesPurged += b.changed;
       metrics?.retentionApplied('unmatched-searches', b.changed);
     });

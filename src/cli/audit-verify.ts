@@ -5,15 +5,19 @@ import { loadConfig } from '../config.ts';
 import { openCliDatabase } from './database.ts';
 import { CliError, EXIT, runCli } from './operator-tool.ts';
 import { createLogger, errorForLog } from '../logger.ts';
-import { AUDIT_CHAINS, AUDIT_LANES, verifyAuditChains, type ChainReport, type Checkpoint, type LaneHead } from '../../adapters/postgres/audit-chain.ts';
+import { AUDIT_CHAINS, AUDIT_LANES, verifyAuditChains, type ChainReport, type Checkpoint, type CheckpointLane } from '../../adapters/postgres/audit-chain.ts';
 
 const USAGE = `usage: npm run --silent audit:verify -- [--json] [--checkpoint <file>]
 
 Recomputes every hash of the audit trail's two hash chains (audit, and unmatched-search: searches
-that found no visible plan) and says whether each is intact. Prints one line per chain: rows
-checked, head seq and head hash. Keep the head hashes somewhere the database's owners cannot
-write; --json prints the full report (every lane's head of each chain), which a later run takes as
---checkpoint to prove that the chains still hold those heads. Never prints row contents.
+that found no visible plan) and says whether each is intact: no row edited, removed, inserted,
+reordered or back-dated, every moved anchor accounted for by a purge record, and no purge record
+that removed rows younger than AUDIT_RETENTION_DAYS / UNMATCHED_SEARCH_RETENTION_DAYS. Prints one
+line per chain: rows checked, head seq, head hash (a digest of every lane's anchor and head) and
+purge records checked. --json prints the full report (every lane's anchor and head of each chain):
+keep it at least daily somewhere the database's owners cannot write, and give it to a later run as
+--checkpoint, which then proves that every row it covered is still there or was removed by a
+recorded retention purge. Never prints row contents.
 Uses DATABASE_URL, else the embedded PostgreSQL under DATA_DIR, whether or not the service is running.
 Exit codes: 0 intact, 1 broken, anything else could not check (64 usage, 69 database, 70 other, 78 config).`;
 
@@ -22,9 +26,18 @@ const VERDICT = { intact: 0, broken: 1 } as const;
 
 type Args = { json: boolean; checkpoint?: Checkpoint };
 
-const validHeads = (heads: unknown): heads is LaneHead[] =>
+const HASH = /^[0-9a-f]{64}$/;
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+// Lanes of a report; those written before migration 0013 have no anchor or recordedAt.
+const validHeads = (heads: unknown): heads is CheckpointLane[] =>
   Array.isArray(heads) &&
-  heads.every((h: LaneHead) => Number.isInteger(h?.lane) && h.lane >= 0 && h.lane < AUDIT_LANES && Number.isSafeInteger(h.seq) && /^[0-9a-f]{64}$/.test(h.hash));
+  heads.every(
+    (h: CheckpointLane) =>
+      Number.isInteger(h?.lane) && h.lane >= 0 && h.lane < AUDIT_LANES && Number.isSafeInteger(h.seq) && HASH.test(h.hash) &&
+      (h.recordedAt === undefined || h.recordedAt === null || INSTANT.test(h.recordedAt)) &&
+      (h.anchor === undefined || (Number.isSafeInteger(h.anchor?.seq) && h.anchor.seq <= h.seq && HASH.test(h.anchor.hash))),
+  );
 
 /** The heads of a --json report; one of a version with a single chain (top-level `heads`) checks the audit chain. */
 async function readCheckpoint(file: string): Promise<Checkpoint> {
@@ -64,7 +77,10 @@ async function parse(): Promise<Args | 'help'> {
 }
 
 function verdictLine(chain: string, report: ChainReport): string {
-  if (report.ok) return `${chain} chain intact: ${report.rowsChecked} rows checked in ${AUDIT_LANES} lanes; head seq ${report.headSeq}, head hash ${report.headHash}`;
+  if (report.ok) {
+    return `${chain} chain intact: ${report.rowsChecked} rows checked in ${AUDIT_LANES} lanes; head seq ${report.headSeq}, head hash ${report.headHash}; ` +
+      `${report.purgeRecords} purge record${report.purgeRecords === 1 ? '' : 's'} checked`;
+  }
   const b = report.break;
   return `${chain} chain BROKEN (${b.kind}) at lane ${b.lane ?? '-'}, seq ${b.seq ?? '-'}, id ${b.id ?? '-'}: ${b.message}; ${report.rowsChecked} rows checked before it`;
 }
@@ -85,14 +101,22 @@ async function main(): Promise<number> {
         if (!rows[0]?.chained)
           throw new CliError(`the database has no ${chain.name} chain yet (migration ${chain.migration}): start the service once (npm start) to apply it`, EXIT.unavailable);
       }
+      const { rows } = await db.query<{ ready: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'audit_chain_anchors' AND column_name = 'db_time_from') AS ready`,
+      );
+      if (!rows[0]?.ready) throw new CliError('the database predates purge records (migration 0013): start the service once (npm start) to apply it', EXIT.unavailable);
     },
   });
   try {
-    const report = await verifyAuditChains(pool, { checkpoint: args.checkpoint }).catch((error: unknown) => {
+    const retentionDays = { audit: config.retention.auditDays, 'unmatched-search': config.retention.unmatchedSearchDays };
+    const report = await verifyAuditChains(pool, { checkpoint: args.checkpoint, retentionDays }).catch((error: unknown) => {
       throw new CliError(`could not read the audit chain: ${errorForLog(error).message}`, EXIT.unavailable);
     });
     if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-    else for (const { name } of AUDIT_CHAINS) process.stdout.write(`${verdictLine(name, report.chains[name])}\n`);
+    else {
+      for (const { name } of AUDIT_CHAINS) process.stdout.write(`${verdictLine(name, report.chains[name])}\n`);
+      for (const note of report.notes) process.stdout.write(`note: ${note}\n`);
+    }
     return report.ok ? VERDICT.intact : VERDICT.broken;
   } finally {
     await close();

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode, syntheticNhsNumber } from '../support/synthetic.ts';
@@ -10,9 +11,14 @@ import { laToken, startTestService, uploadJson, type TestService } from '../supp
 import { clinicianToken, searchFor } from '../support/care-setting.ts';
 import { openStream } from '../support/stream-client.ts';
 import { runToExit } from '../support/process.ts';
-import { AUDIT_CHAIN, headDigest, UNMATCHED_SEARCH_CHAIN, type AuditChain } from '../../adapters/postgres/audit-chain.ts';
+import { AUDIT_CHAIN, headDigest, UNMATCHED_SEARCH_CHAIN, verifyAuditChains, type AuditChain, type Checkpoint } from '../../adapters/postgres/audit-chain.ts';
 import { purgeChainBefore } from '../../adapters/postgres/chain-purge.ts';
+import { migrate } from '../../adapters/postgres/migrate.ts';
+import { createTestDatabase } from '../support/service.ts';
+import { ageTrails, checkpointOf, retentionOf } from '../support/audit-trails.ts';
+import { HOUR } from '../support/clock.ts';
 
+const DAY = 24 * HOUR;
 const VERIFY = fileURLToPath(new URL('../../src/cli/audit-verify.ts', import.meta.url));
 const PACKAGE = new URL('../../package.json', import.meta.url);
 
@@ -49,13 +55,13 @@ async function copyOf(templateUrl: string): Promise<string> {
   return url.toString();
 }
 
-/** Changes rows the way someone with table access would: the append-only and chaining triggers switched off. */
+/** Changes rows the way the tables' owner could: the append-only, chaining and anchor-guarding triggers switched off. */
 async function tamper(url: string, work: (db: pg.Client) => Promise<unknown>, chain: AuditChain = AUDIT_CHAIN): Promise<void> {
   await withDb(url, async (db) => {
     await db.query('BEGIN');
-    await db.query(`ALTER TABLE ${chain.rows} DISABLE TRIGGER USER`);
+    for (const table of [chain.rows, chain.anchors]) await db.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
     await work(db);
-    await db.query(`ALTER TABLE ${chain.rows} ENABLE TRIGGER USER`);
+    for (const table of [chain.rows, chain.anchors]) await db.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
     await db.query('COMMIT');
   });
 }
@@ -137,11 +143,15 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
     const count = (table: string) => withDb(template, async (db) => Number((await db.query(`SELECT count(*) FROM ${table}`)).rows[0].count));
     expect(await count('audit_events')).toBe(4 + 4 + 2);
     expect(await count('unmatched_search_events')).toBe(4);
-    const heads = (table: string) => withDb(template, async (db) =>
-      (await db.query(`SELECT lane, seq::int AS seq, encode(hash, 'hex') AS hash FROM ${table} ORDER BY lane`)).rows);
+    // The head hash digests every lane's anchor and head.
+    const heads = (chain: AuditChain) => withDb(template, async (db) =>
+      (await db.query(
+        `SELECT h.lane, h.seq::int AS seq, encode(h.hash, 'hex') AS hash, json_build_object('seq', a.seq::int, 'hash', encode(a.hash, 'hex')) AS anchor
+         FROM ${chain.heads} h JOIN ${chain.anchors} a USING (lane) ORDER BY lane`,
+      )).rows);
     expect(stdout).toBe(
-      `audit chain intact: 10 rows checked in 64 lanes; head seq 10, head hash ${headDigest(await heads('audit_chain_heads'))}\n` +
-        `unmatched-search chain intact: 4 rows checked in 64 lanes; head seq 4, head hash ${headDigest(await heads('unmatched_search_chain_heads'))}\n`,
+      `audit chain intact: 10 rows checked in 64 lanes; head seq 10, head hash ${headDigest(await heads(AUDIT_CHAIN))}; 0 purge records checked\n` +
+        `unmatched-search chain intact: 4 rows checked in 64 lanes; head seq 4, head hash ${headDigest(await heads(UNMATCHED_SEARCH_CHAIN))}; 0 purge records checked\n`,
     );
   });
 
@@ -245,10 +255,11 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
     if (chain !== AUDIT_CHAIN) return;
     // A checkpoint written before there were two chains (its heads at the top) still holds the audit chain.
     const older = path.join(dir, 'single-chain.json');
-    await writeFile(older, JSON.stringify({ ok: true, heads: report.chains.audit.heads }));
+    await writeFile(older, JSON.stringify({ ok: true, heads: report.chains.audit.heads.map(({ lane, seq, hash }: { lane: number; seq: number; hash: string }) => ({ lane, seq, hash })) }));
     const old = await verify(url, ['--checkpoint', older]);
     expect(old.code).toBe(1);
     expect(old.stdout).toMatch(new RegExp(`^audit chain BROKEN \\(checkpoint-mismatch\\) at lane ${lane}, `, 'm'));
+    expect(old.stdout).toMatch(/^note: the audit checkpoint records no anchors \(written before migration 0013\)/m);
   });
 });
 
@@ -319,48 +330,326 @@ describe('audit chain under concurrency, on any code path', () => {
   });
 });
 
-describe('purging audit rows for retention', () => {
-  it('deletes a prefix of each lane, and verification starts from the moved anchor; editing the anchor breaks it', async () => {
-    const service = await startTestService();
-    const old = '2020-01-01T00:00:00.000Z';
-    const values = (recordedAt: string) => [recordedAt, 'test:aged', 'ok', 'raw', 'system', 'CPIS', 'aged'];
-    const lane = await withDb(service.databaseUrl, async (db) => {
-      await db.query('BEGIN');
-      for (let i = 0; i < 3; i++) {
-        await db.query('INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_role, organisation_code, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7)', values(old));
+describe('purging audit rows for retention, and purging them unseen', () => {
+  // A trail of both chains with rows 150 and 50 days old and new ones, a few lanes each; no service, so that copies can be made.
+  let template: string;
+  const RETENTION = { AUDIT_RETENTION_DAYS: '30', UNMATCHED_SEARCH_RETENTION_DAYS: '30' };
+  const retentionDays = retentionOf(RETENTION);
+  const check = (url: string, args: string[] = [], env: Record<string, string> = RETENTION) => runToExit([VERIFY, ...args], { DATABASE_URL: url, ...env });
+  const CHAINS = [AUDIT_CHAIN, UNMATCHED_SEARCH_CHAIN];
+  const LANE_SETTING = { audit: 'cpis.audit_lane', 'unmatched-search': 'cpis.unmatched_search_lane' } as const;
+
+  /** `perLane` rows in each of `lanes` of the chain, through the trigger, one transaction per lane. */
+  async function insertRows(pool: pg.Pool, chain: AuditChain, lanes: number[], perLane: number, recordedAt = '2001-01-01T00:00:00Z') {
+    for (const lane of lanes) {
+      const db = await pool.connect();
+      try {
+        await db.query('BEGIN');
+        await db.query(`SELECT set_config($1, $2, true)`, [LANE_SETTING[chain.name], String(lane)]);
+        for (let i = 0; i < perLane; i++) {
+          await db.query(
+            `INSERT INTO ${chain.rows} (recorded_at, action, outcome, user_id, user_role, organisation_code, nhs_number, request_id)
+             VALUES ($1, 'test:purge', 'ok', 'purge-test', 'system', 'CPIS', $2, 'purge-test')`,
+            [recordedAt, chain === AUDIT_CHAIN ? null : syntheticNhsNumber()],
+          );
+        }
+        await db.query('COMMIT');
+      } finally {
+        db.release();
       }
-      const { rows } = await db.query(
-        'INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_role, organisation_code, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING lane',
-        values(new Date().toISOString()),
-      );
-      await db.query('COMMIT');
-      return rows[0].lane as number;
-    });
-    const la = await laToken(service, syntheticLaCode());
-    expect((await uploadJson(service, la, 1, [childRecord()])).status).toBe(201);
-    expect((await verify(service.databaseUrl)).stdout).toMatch(/^audit chain intact: 5 rows checked/);
-
-    const client = await service.composition.pool.connect();
-    try {
-      await client.query('BEGIN');
-      expect(await purgeChainBefore(client, AUDIT_CHAIN, '2021-01-01T00:00:00.000000Z')).toBe(3);
-      await client.query('COMMIT');
-      // Nothing is left before the cutoff: a second purge finds nothing to do.
-      expect(await purgeChainBefore(client, AUDIT_CHAIN, '2021-01-01T00:00:00.000000Z')).toBe(0);
-    } finally {
-      client.release();
     }
-    await service.stop();
-    const anchor = await withDb(service.databaseUrl, async (db) => (await db.query('SELECT seq::int AS seq FROM audit_chain_anchors WHERE lane = $1', [lane])).rows[0].seq);
-    expect(anchor).toBe(3);
-    const after = await verify(service.databaseUrl);
-    expect(after.code).toBe(0);
-    expect(after.stdout).toMatch(/^audit chain intact: 2 rows checked in 64 lanes; head seq 5,/);
+  }
 
-    await withDb(service.databaseUrl, (db) => db.query('UPDATE audit_chain_anchors SET hash = sha256(hash) WHERE lane = $1', [lane]));
-    const broken = await verify(service.databaseUrl);
+  async function withPool<T>(url: string, work: (pool: pg.Pool) => Promise<T>): Promise<T> {
+    const pool = new pg.Pool({ connectionString: url, max: 3 });
+    try {
+      return await work(pool);
+    } finally {
+      await pool.end();
+    }
+  }
+
+  const purge = (pool: pg.Pool, chain: AuditChain, daysAgo: number, retention = 30) =>
+    withClient(pool, async (db) => {
+      await db.query('BEGIN');
+      // Its purge record in lane 63, out of the way of the lanes these cases count on.
+      await db.query(`SELECT set_config('cpis.audit_lane', '63', true)`);
+      const cutoff = new Date(Date.now() - daysAgo * DAY).toISOString();
+      const removed = await purgeChainBefore(db, chain, cutoff, { retentionDays: retention, requestId: 'purge-test' });
+      await db.query('COMMIT');
+      return removed;
+    });
+
+  async function withClient<T>(pool: pg.Pool, work: (db: pg.PoolClient) => Promise<T>): Promise<T> {
+    const db = await pool.connect();
+    try {
+      return await work(db);
+    } finally {
+      db.release();
+    }
+  }
+
+  /** An earlier run's --json report, kept in a file as an operator keeps it. */
+  async function keepCheckpoint(url: string): Promise<string> {
+    const saved = await check(url, ['--json']);
+    expect(saved.code).toBe(0);
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'cpis-audit-')), 'checkpoint.json');
+    await writeFile(file, saved.stdout);
+    return file;
+  }
+
+  beforeAll(async () => {
+    template = await createTestDatabase();
+    await withPool(template, async (pool) => {
+      await migrate(pool);
+      for (const [days, lanes] of [[100, [0, 1, 2, 3]], [50, [0, 1, 2]], [0, [0, 1]]] as const) {
+        for (const chain of CHAINS) await insertRows(pool, chain, [...lanes], 3);
+        if (days > 0) await ageTrails(pool, days);
+      }
+    });
+  });
+
+  it('deletes a prefix of each lane through a purge record, and verification starts from the moved anchor; editing the anchor breaks it', async () => {
+    const url = await copyOf(template);
+    const report = await withPool(url, async (pool) => {
+      expect(await purge(pool, AUDIT_CHAIN, 100)).toBe(12);
+      // Nothing is left before the cutoff: a second purge finds nothing to do, and records nothing.
+      expect(await purge(pool, AUDIT_CHAIN, 100)).toBe(0);
+      const anchors = (await pool.query('SELECT lane, seq::int AS seq FROM audit_chain_anchors WHERE seq > 0 ORDER BY lane')).rows;
+      expect(anchors).toEqual([0, 1, 2, 3].map((lane) => ({ lane, seq: 3 })));
+      const records = (await pool.query(`SELECT user_id, detail FROM audit_events WHERE action = 'retention:purge-audit'`)).rows;
+      expect(records).toHaveLength(1);
+      expect(records[0].user_id).toBe('cpis-retention');
+      expect(records[0].detail).toMatchObject({ chain: 'audit', retentionDays: 30, rowsRemoved: 12 });
+      expect(records[0].detail.moves).toHaveLength(4);
+      expect(records[0].detail.moves[0]).toEqual({
+        lane: 0, rows: 3, from: { seq: 0, hash: '0'.repeat(64) }, to: { seq: 3, hash: expect.stringMatching(/^[0-9a-f]{64}$/) },
+      });
+      return verifyAuditChains(pool, { retentionDays });
+    });
+    // Left: 9 rows of 50 days, 6 new ones and the purge record; 28 chained in all.
+    expect(report).toMatchObject({ ok: true, chains: { audit: { ok: true, rowsChecked: 9 + 6 + 1, headSeq: 28, purgeRecords: 1 } } });
+    expect((await check(url)).stdout).toMatch(/^audit chain intact: 16 rows checked in 64 lanes; head seq 28, head hash [0-9a-f]{64}; 1 purge record checked$/m);
+
+    await expect(withDb(url, (db) => db.query('UPDATE audit_chain_anchors SET hash = sha256(hash) WHERE lane = 0'))).rejects.toThrow(/anchors move only forward/);
+    await tamper(url, (db) => db.query('UPDATE audit_chain_anchors SET hash = sha256(hash) WHERE lane = 0'));
+    const broken = await check(url);
     expect(broken.code).toBe(1);
-    expect(broken.stdout).toMatch(new RegExp(`\\(anchor-mismatch\\) at lane ${lane}, seq 4, `));
+    expect(broken.stdout).toMatch(/^audit chain BROKEN \(anchor-mismatch\) at lane 0, seq 4, /m);
+  });
+
+  it('refuses to move an anchor, delete rows ahead of it or truncate a trail other than through the retention purge', async () => {
+    const url = await copyOf(template);
+    await withDb(url, async (db) => {
+      for (const chain of CHAINS) {
+        await expect(db.query(`UPDATE ${chain.anchors} a SET seq = h.seq, hash = h.hash FROM ${chain.heads} h WHERE h.lane = a.lane`)).rejects.toThrow(/anchors move only forward, through the retention purge/);
+        await expect(db.query(`DELETE FROM ${chain.anchors} WHERE lane = 0`)).rejects.toThrow(/anchors move only forward/);
+        await expect(db.query(`TRUNCATE ${chain.anchors}`)).rejects.toThrow(/anchors move only forward/);
+        await expect(db.query(`DELETE FROM ${chain.rows} WHERE lane = 0 AND seq <= 3`)).rejects.toThrow(/leave only through the retention purge/);
+        await expect(db.query(`TRUNCATE ${chain.rows}`)).rejects.toThrow(/rows leave only through the retention purge/);
+      }
+      // The purge's own function, called outside a purge record's insert, may not move anchors either.
+      await expect(db.query(`SELECT audit_chain_purge('retention:purge-audit', '{"chain":"audit","before":"2100-01-01T00:00:00Z","retentionDays":30}', now())`))
+        .rejects.toThrow(/anchors move only forward/);
+      // A purge record has to be one: it names its chain and a retention period of a day or more.
+      for (const detail of [{ chain: 'unmatched-search', before: '2100-01-01T00:00:00Z', retentionDays: 30 }, { chain: 'audit', before: '2100-01-01T00:00:00Z', retentionDays: 0 }, { chain: 'audit' }]) {
+        await expect(db.query(
+          `INSERT INTO audit_events (action, outcome, user_id, user_role, organisation_code, request_id, detail) VALUES ('retention:purge-audit', 'ok', 'x', 'system', 'CPIS', 'x', $1)`,
+          [JSON.stringify(detail)],
+        )).rejects.toThrow(/chain audit|retentionDays/);
+      }
+      expect(Number((await db.query('SELECT count(*) AS n FROM audit_events')).rows[0].n)).toBe(27);
+    });
+    expect((await check(url)).code).toBe(0);
+  });
+
+  it('finds every lane\'s anchor moved to its head and the trail truncated, against an earlier checkpoint and without one, in either chain', async () => {
+    for (const chain of CHAINS) {
+      const url = await copyOf(template);
+      const checkpoint = await keepCheckpoint(url);
+      // A genuine purge first, so that the trail holds purge records to hide behind.
+      await withPool(url, (pool) => purge(pool, chain, 100));
+      expect((await check(url, ['--checkpoint', checkpoint])).code).toBe(0);
+      await tamper(url, async (db) => {
+        await db.query(`UPDATE ${chain.anchors} a SET seq = h.seq, hash = h.hash FROM ${chain.heads} h WHERE h.lane = a.lane`);
+        await db.query(`TRUNCATE ${chain.rows}`);
+      }, chain);
+      const against = await check(url, ['--checkpoint', checkpoint]);
+      expect(against.code).toBe(1);
+      // Truncating audit_events took the audit chain's purge record with it; the unmatched-search chain's is still there.
+      const reached = chain === AUDIT_CHAIN ? 0 : 3;
+      expect(against.stdout).toMatch(new RegExp(
+        `^${chain.name} chain BROKEN \\(purge-unrecorded\\) at lane 0, seq ${reached + 1}, id -: anchor moved from seq ${reached} \\((the checkpoint's anchor|where a purge left it)\\) to seq 9 with no purge record of the move: rows ${reached + 1}-9 removed outside the retention purge`,
+        'm',
+      ));
+      expect(against.stdout).not.toMatch(/999\d{7}/);
+      if (chain === AUDIT_CHAIN) {
+        // Truncating audit_events took the purge records with it: an anchor moved with none at all left is caught without a checkpoint.
+        expect((await check(url)).stdout).toMatch(/^audit chain BROKEN \(purge-unrecorded\) at lane 0, seq 9, id -: anchor moved to seq 9, but the audit trail holds no purge record at all/m);
+      } else {
+        // The purge record in audit_events left lane 0's anchor at seq 3: moved on by hand since.
+        expect((await check(url)).stdout).toMatch(/^unmatched-search chain BROKEN \(purge-unrecorded\) at lane 0, seq 9, id \d+: anchor is at seq 9, but the newest purge record for the lane \(audit_events id \d+\) left it at seq 3/m);
+      }
+    }
+  });
+
+  it('finds a lane\'s oldest rows deleted and its anchor moved past them, against an earlier checkpoint and by the lane\'s purge records', async () => {
+    for (const chain of CHAINS) {
+      const url = await copyOf(template);
+      const checkpoint = await keepCheckpoint(url);
+      const hideOldest = (lane: number, upTo: number) => tamper(url, async (db) => {
+        await db.query(`UPDATE ${chain.anchors} a SET seq = e.seq, hash = e.hash FROM ${chain.rows} e WHERE e.lane = a.lane AND a.lane = $1 AND e.seq = $2`, [lane, upTo]);
+        await db.query(`DELETE FROM ${chain.rows} WHERE lane = $1 AND seq <= $2`, [lane, upTo]);
+      }, chain);
+      await hideOldest(3, 2);
+      const against = await check(url, ['--checkpoint', checkpoint]);
+      expect(against.code).toBe(1);
+      expect(against.stdout).toContain(`${chain.name} chain BROKEN (purge-unrecorded) at lane 3, seq 1, id -: anchor moved from seq 0 (the checkpoint's anchor) to seq 2 with no purge record of the move`);
+      // With no purge record anywhere, even a plain run sees it.
+      expect((await check(url)).stdout).toContain(`${chain.name} chain BROKEN (purge-unrecorded) at lane 3, seq 2, id -: anchor moved to seq 2, but the audit trail holds no purge record at all`);
+
+      // After a genuine purge of lanes 0-3, the lane's own purge record no longer ends where its anchor is.
+      const fresh = await copyOf(template);
+      await withPool(fresh, (pool) => purge(pool, chain, 100));
+      await tamper(fresh, async (db) => {
+        await db.query(`UPDATE ${chain.anchors} a SET seq = e.seq, hash = e.hash FROM ${chain.rows} e WHERE e.lane = a.lane AND a.lane = 1 AND e.seq = 5`);
+        await db.query(`DELETE FROM ${chain.rows} WHERE lane = 1 AND seq <= 5`);
+      }, chain);
+      expect((await check(fresh)).stdout).toMatch(new RegExp(`^${chain.name} chain BROKEN \\(purge-unrecorded\\) at lane 1, seq 5, id \\d+: anchor is at seq 5, but the newest purge record for the lane \\(audit_events id \\d+\\) left it at seq 3: moved outside the retention purge`, 'm'));
+    }
+  });
+
+  it('verifies genuine purges, one and then two in succession, against checkpoints taken before them, in both chains', async () => {
+    const url = await copyOf(template);
+    const first = await keepCheckpoint(url);
+    await withPool(url, async (pool) => {
+      for (const chain of CHAINS) expect(await purge(pool, chain, 100)).toBe(12);
+    });
+    const afterOne = await check(url, ['--checkpoint', first]);
+    expect(afterOne.stdout).toMatch(/^audit chain intact: .*; 1 purge record checked\nunmatched-search chain intact: .*; 1 purge record checked\n$/);
+    expect(afterOne.code).toBe(0);
+    const second = await keepCheckpoint(url);
+    await withPool(url, async (pool) => {
+      // The second takes the rows of 50 days, lanes 0-2: in lane 2 up to the second checkpoint's head (seq 6).
+      for (const chain of CHAINS) expect(await purge(pool, chain, 40)).toBe(9);
+      expect((await pool.query(`SELECT detail->'moves'->0->'from'->>'seq' AS seq FROM audit_events WHERE action = 'retention:purge-unmatched-searches' ORDER BY id`)).rows.map((r) => r.seq)).toEqual(['0', '3']);
+    });
+    for (const args of [[], ['--checkpoint', first], ['--checkpoint', second]]) {
+      const result = await check(url, args);
+      expect(result.stdout).toMatch(/^audit chain intact: .*\nunmatched-search chain intact: /);
+      expect(result.code).toBe(0);
+    }
+    // Then the oldest remaining rows of lane 0 go by hand: the checkpoint finds the move that no purge record makes.
+    await tamper(url, async (db) => {
+      await db.query(`UPDATE audit_chain_anchors a SET seq = e.seq, hash = e.hash FROM audit_events e WHERE e.lane = a.lane AND a.lane = 0 AND e.seq = 7`);
+      await db.query('DELETE FROM audit_events WHERE lane = 0 AND seq <= 7');
+    });
+    expect((await check(url, ['--checkpoint', first])).stdout).toContain("audit chain BROKEN (purge-unrecorded) at lane 0, seq 7, id -: anchor moved from seq 6 (where a purge left it) to seq 7 with no purge record of the move");
+  });
+
+  it('reports a purge record that removed rows younger than the retention period', async () => {
+    const url = await copyOf(template);
+    // Through the real purge, under a shorter period than the one configured.
+    await withPool(url, (pool) => purge(pool, AUDIT_CHAIN, 20, 10));
+    const short = await check(url);
+    expect(short.code).toBe(1);
+    expect(short.stdout).toMatch(/^audit chain BROKEN \(purge-too-early\) at lane 0, seq -, id \d+: purge record audit_events id \d+ purged under a retention period of 10 days, shorter than the 30 configured/m);
+    // A purge that was in time for its own period, but not for the one now configured.
+    const longer = await copyOf(template);
+    await withPool(longer, (pool) => purge(pool, UNMATCHED_SEARCH_CHAIN, 40, 30));
+    expect((await check(longer)).code).toBe(0);
+    const stricter = await check(longer, [], { AUDIT_RETENTION_DAYS: '60', UNMATCHED_SEARCH_RETENTION_DAYS: '45' });
+    expect(stricter.code).toBe(1);
+    expect(stricter.stdout).toMatch(/^unmatched-search chain BROKEN \(purge-too-early\) at lane 0, seq -, id \d+: purge record audit_events id \d+ purged under a retention period of 30 days, shorter than the 45 configured/m);
+    // One forged by the owner that names the period but cut too late.
+    await tamper(longer, async (db) => {
+      const { rows } = await db.query(`SELECT id FROM audit_events WHERE action = 'retention:purge-unmatched-searches'`);
+      await db.query(
+        `UPDATE audit_events SET detail = jsonb_set(detail, '{cutoff}', to_jsonb(to_char((recorded_at - interval '1 day') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')))
+         WHERE id = $1`,
+        [rows[0].id],
+      );
+      // Re-hashed, with its lane's later rows and head, as someone who knows the scheme would.
+      await db.query(`UPDATE audit_events e SET hash = sha256(e.prev_hash || audit_chain_canonical(e)) WHERE id = $1`, [rows[0].id]);
+      await db.query(`UPDATE audit_chain_heads h SET hash = e.hash FROM audit_events e WHERE e.id = $1 AND h.lane = e.lane AND h.seq = e.seq`, [rows[0].id]);
+    });
+    const forged = await check(longer);
+    expect(forged.stdout).toMatch(/^unmatched-search chain BROKEN \(purge-too-early\) at lane 0, seq -, id \d+: purge record audit_events id \d+ cut later than 30 days before it was recorded/m);
+  });
+
+  it('sets recorded_at from the database: a back-dated insert is recorded now, and a back-dated row forced past the trigger is reported', async () => {
+    const url = await copyOf(template);
+    const started = Date.now();
+    const inserted = await withDb(url, async (db) => (await db.query(
+      `INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_role, organisation_code, request_id)
+       VALUES ('2001-01-01T00:00:00Z', 'test:back-dated', 'ok', 'x', 'system', 'CPIS', 'x') RETURNING lane, seq::int AS seq, recorded_at`,
+    )).rows[0]);
+    expect(inserted.recorded_at.getTime()).toBeGreaterThanOrEqual(started - 5_000);
+    expect((await check(url)).code).toBe(0);
+    // The owner appends a row of 2001 with a valid hash, and moves the head to it.
+    await tamper(url, async (db) => {
+      const { rows } = await db.query(
+        `INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_role, organisation_code, request_id, lane, seq, prev_hash, hash)
+         SELECT '2001-01-01T00:00:00Z', 'test:back-dated', 'ok', 'x', 'system', 'CPIS', 'x', h.lane, h.seq + 1, h.hash, '\\x00' FROM audit_chain_heads h WHERE h.lane = $1
+         RETURNING id`,
+        [inserted.lane],
+      );
+      await db.query('UPDATE audit_events e SET hash = sha256(e.prev_hash || audit_chain_canonical(e)) WHERE id = $1', [rows[0].id]);
+      await db.query('UPDATE audit_chain_heads h SET seq = e.seq, hash = e.hash FROM audit_events e WHERE e.id = $1 AND h.lane = e.lane', [rows[0].id]);
+    });
+    const result = await check(url);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(new RegExp(`^audit chain BROKEN \\(time-reversed\\) at lane ${inserted.lane}, seq ${inserted.seq + 1}, id \\d+: recorded earlier than the row before it in the lane`, 'm'));
+  });
+
+  it('holds for any run of inserts, purges and checkpoints: intact unless someone purged by hand, which every earlier checkpoint finds', async () => {
+    type Step = { kind: 'insert'; chain: number; lane: number; rows: number } | { kind: 'purge'; chain: number; daysAgo: number } | { kind: 'checkpoint' } | { kind: 'hide'; chain: number; lane: number; rows: number };
+    const chainIndex = fc.integer({ min: 0, max: 1 });
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ kind: fc.constant('insert' as const), chain: chainIndex, lane: fc.integer({ min: 0, max: 4 }), rows: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ kind: fc.constant('purge' as const), chain: chainIndex, daysAgo: fc.constantFrom(120, 75, 40) }),
+      fc.constant({ kind: 'checkpoint' as const }),
+    );
+    const hide: fc.Arbitrary<Step> = fc.record({ kind: fc.constant('hide' as const), chain: chainIndex, lane: fc.integer({ min: 0, max: 4 }), rows: fc.integer({ min: 1, max: 4 }) });
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 6 }), fc.option(fc.tuple(fc.nat(), hide), { nil: undefined }), async (steps, tampering) => {
+        const url = await copyOf(template);
+        const plan = [...steps];
+        if (tampering) plan.splice(tampering[0] % (plan.length + 1), 0, tampering[1]);
+        const checkpoints: { checkpoint: Checkpoint; beforeHiding: boolean }[] = [];
+        let hidden = false;
+        await withPool(url, async (pool) => {
+          for (const s of plan) {
+            if (s.kind === 'insert') await insertRows(pool, CHAINS[s.chain] as AuditChain, [s.lane], s.rows);
+            if (s.kind === 'purge') await purge(pool, CHAINS[s.chain] as AuditChain, s.daysAgo);
+            if (s.kind === 'checkpoint') {
+              // Once rows are hidden the chain may already read as broken; a broken chain gives no checkpoint.
+              const report = await verifyAuditChains(pool, { retentionDays });
+              if (!hidden) expect(report.ok).toBe(true);
+              checkpoints.push({ checkpoint: checkpointOf(report), beforeHiding: !hidden });
+            }
+            if (s.kind === 'hide') {
+              // The lane's oldest rows deleted and its anchor moved past them, as its owner could.
+              const chain = CHAINS[s.chain] as AuditChain;
+              const { rows } = await pool.query(`SELECT e.seq::int AS seq FROM ${chain.rows} e JOIN ${chain.anchors} a USING (lane) WHERE e.lane = $1 ORDER BY e.seq OFFSET $2 - 1 LIMIT 1`, [s.lane, s.rows]);
+              if (rows.length === 0) continue;
+              hidden = true;
+              await tamper(url, async (db) => {
+                await db.query(`UPDATE ${chain.anchors} a SET seq = e.seq, hash = e.hash FROM ${chain.rows} e WHERE e.lane = a.lane AND a.lane = $1 AND e.seq = $2`, [s.lane, rows[0].seq]);
+                await db.query(`DELETE FROM ${chain.rows} WHERE lane = $1 AND seq <= $2`, [s.lane, rows[0].seq]);
+              }, chain);
+            }
+          }
+          if (!hidden) expect(await verifyAuditChains(pool, { retentionDays })).toMatchObject({ ok: true });
+          for (const { checkpoint, beforeHiding } of checkpoints) {
+            const report = await verifyAuditChains(pool, { checkpoint, retentionDays });
+            if (!hidden) expect(report).toMatchObject({ ok: true, notes: [] });
+            else if (beforeHiding) expect(Object.values(report.chains).some((c) => !c.ok && c.break.kind === 'purge-unrecorded')).toBe(true);
+          }
+        });
+      }),
+      { numRuns: 16, seed: 20261202 },
+    );
   });
 });
 

@@ -14,6 +14,7 @@ import { HOUR, movableClock } from '../support/clock.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { openStream } from '../support/stream-client.ts';
 import { childRecord, syntheticLaCode, syntheticNhsNumber } from '../support/synthetic.ts';
+import { ageTrails, appendRowsOfServiceTime, checkpointOf, retentionOf } from '../support/audit-trails.ts';
 
 const DAY = 24 * HOUR;
 const WINDOWS = { CPP: 365, LAC: 365, UCPP: 28 } as const;
@@ -229,10 +230,20 @@ describe('purging plans past their visibility window', () => {
 
 describe('notification and audit retention', () => {
   const clock = movableClock(new Date('2026-01-05T10:00:00Z'));
+  const env = { ...MANUAL, NOTIFICATION_RETENTION_DAYS: '30', AUDIT_RETENTION_DAYS: '60' };
   let service: TestService;
   beforeAll(async () => {
-    service = await startTestService({ clock, env: { ...MANUAL, NOTIFICATION_RETENTION_DAYS: '30', AUDIT_RETENTION_DAYS: '60' } });
+    service = await startTestService({ clock, env });
   });
+  const verify = (checkpoint?: ReturnType<typeof checkpointOf>) => verifyAuditChains(service.composition.pool, { checkpoint, retentionDays: retentionOf(env) });
+  /**
+   * Lets days pass for the audit trails, whose recorded_at is the database's clock (migration 0013),
+   * and brings the service's clock to the database's.
+   */
+  const elapse = async (days: number) => {
+    await ageTrails(service.composition.pool, days);
+    clock.set(new Date());
+  };
   afterAll(async () => {
     await service?.stop();
   });
@@ -271,67 +282,84 @@ describe('notification and audit retention', () => {
   });
 
   it('drops audit rows older than the audit retention and keeps newer ones', async () => {
+    clock.set(new Date());
     const child = childRecord();
     await laWith(service, [child]);
     await unscheduledLookup(service, child.nhsNumber as string, 'audit-dr-old');
-    const oldest = clock.now();
-    clock.advance(61 * DAY);
+    await elapse(61);
     await unscheduledLookup(service, child.nhsNumber as string, 'audit-dr-new');
     const cutoff = new Date(clock.now().getTime() - 60 * DAY);
-    expect(cutoff > oldest).toBe(true);
     const count = async (where: string) => (await rows<{ n: number }>(service, `SELECT count(*)::int AS n FROM audit_events WHERE ${where}`, [cutoff]))[0]?.n;
     const old = await count('recorded_at < $1');
     const recent = await count('recorded_at >= $1');
     expect(old).toBeGreaterThan(2);
+    const before = await verify();
+    expect(before).toMatchObject({ ok: true });
 
     const summary = await run(service);
     expect(summary.auditPurged).toBe(old);
     expect(await count('recorded_at < $1')).toBe(0);
-    // Every newer row stays, and the purge itself is on the record.
+    // Every newer row stays, and the purge itself is on the record, in the chain: what it removed, lane by lane.
     expect(await count(`recorded_at >= $1 AND action NOT LIKE 'retention:%'`)).toBe(recent);
-    const purges = await rows<{ detail: Record<string, unknown> }>(service, `SELECT detail FROM audit_events WHERE action = 'retention:purge-audit'`);
-    expect(purges.reduce((sum, p) => sum + Number(p.detail.auditEvents), 0)).toBe(old);
+    const purges = await rows<{ nhs_number: string | null; detail: Record<string, unknown> }>(
+      service, `SELECT nhs_number, detail FROM audit_events WHERE action = 'retention:purge-audit'`,
+    );
+    expect(purges.reduce((sum, p) => sum + Number(p.detail.rowsRemoved), 0)).toBe(old);
+    expect(Object.keys(purges[0]?.detail ?? {}).sort()).toEqual(['before', 'chain', 'cutoff', 'moves', 'retentionDays', 'rowsRemoved']);
+    expect(purges.every((p) => p.nhs_number === null && p.detail.chain === 'audit' && p.detail.retentionDays === 60)).toBe(true);
     const mine = await rows(service, `SELECT 1 FROM audit_events WHERE nhs_number = $1 AND user_id = 'audit-dr-new'`, [child.nhsNumber]);
     expect(mine).toHaveLength(1);
-    // What is left still verifies from the moved anchors.
-    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true });
+    // What is left still verifies from the moved anchors, and against the checkpoint taken before the purge.
+    expect(await verify()).toMatchObject({ ok: true });
+    expect(await verify(checkpointOf(before))).toMatchObject({ ok: true, notes: [] });
   });
 
-  it('keeps purging audit rows when a lane\'s clock stepped back, so no lane is stuck behind a newer row', async () => {
+  it('purges nothing the database\'s clock says is younger than the retention period, whatever the service\'s clock says', async () => {
+    const child = childRecord();
+    await laWith(service, [child]);
+    await unscheduledLookup(service, child.nhsNumber as string, 'audit-dr-ahead');
+    await elapse(59);
+    const kept = (await rows<{ n: number }>(service, `SELECT count(*)::int AS n FROM audit_events WHERE action NOT LIKE 'retention:%'`))[0]?.n;
+    // A service clock a year ahead asks for every row before it - 60 days; the database cuts at its own time - 60 days.
+    clock.advance(365 * DAY);
+    expect((await run(service)).auditPurged).toBe(0);
+    expect((await rows<{ n: number }>(service, `SELECT count(*)::int AS n FROM audit_events WHERE action NOT LIKE 'retention:%'`))[0]?.n).toBe(kept);
+    clock.set(new Date());
+    expect(await verify()).toMatchObject({ ok: true });
+  });
+
+  it('keeps purging audit rows written before database time when a lane\'s clock stepped back, so no lane is stuck behind a newer row', async () => {
+    clock.set(new Date());
+    expect(await run(service)).toMatchObject({ ran: true, auditPurged: 0 });
     const now = clock.now().getTime();
     const at = (days: number, hours = 0) => new Date(now - days * DAY - hours * HOUR);
-    const db = await service.composition.pool.connect();
-    try {
-      await db.query('BEGIN');
-      // An empty lane, so that nothing newer sits in front of these rows.
-      const lane = (await db.query('SELECT l FROM generate_series(0, 15) AS l WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE lane = l) LIMIT 1')).rows[0].l;
-      await db.query(`SELECT set_config('cpis.audit_lane', $1, true)`, [String(lane)]);
-      for (const recorded of [at(60, 1), at(63), at(63), at(63)]) {
-        await db.query(
-          `INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_role, organisation_code, request_id) VALUES ($1, 'test:skewed-clock', 'ok', 'skew-test', 'system', 'CPIS', 'skew')`,
-          [recorded],
-        );
-      }
-      await db.query('COMMIT');
-    } finally {
-      db.release();
-    }
+    // An empty lane, so that nothing newer sits in front of these rows, as an instance with a slow clock wrote them before migration 0013.
+    const lane = (await rows<{ l: number }>(service, 'SELECT l FROM generate_series(0, 15) AS l WHERE NOT EXISTS (SELECT 1 FROM audit_events WHERE lane = l) LIMIT 1'))[0]?.l as number;
+    await appendRowsOfServiceTime(service.composition.pool, lane, [at(60, 1), at(63), at(63), at(63)], 'test:skewed-clock');
+    expect(await verify()).toMatchObject({ ok: true });
     // Batches of two would stop at the three older rows, behind the first: the span widens instead.
     expect(await run(service)).toEqual({ ran: true, ...NOTHING, auditPurged: 4 });
     expect(await rows(service, `SELECT 1 FROM audit_events WHERE action = 'test:skewed-clock'`)).toEqual([]);
-    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true });
+    expect(await verify()).toMatchObject({ ok: true });
   });
 });
 
 describe('searches that found no visible plan (not a register of all children)', () => {
-  const clock = movableClock(new Date('2026-02-02T10:00:00Z'));
+  // The database's clock sets recorded_at (migration 0013): the service's keeps to it, and days pass for both trails.
+  const clock = movableClock(new Date());
+  const env = { ...MANUAL, UNMATCHED_SEARCH_RETENTION_DAYS: '30' };
   let service: TestService;
   beforeAll(async () => {
-    service = await startTestService({ clock, env: { ...MANUAL, UNMATCHED_SEARCH_RETENTION_DAYS: '30' } });
+    service = await startTestService({ clock, env });
   });
   afterAll(async () => {
     await service?.stop();
   });
+  const verify = (checkpoint?: ReturnType<typeof checkpointOf>) => verifyAuditChains(service.composition.pool, { checkpoint, retentionDays: retentionOf(env) });
+  const elapse = async (days: number) => {
+    await ageTrails(service.composition.pool, days);
+    clock.set(new Date());
+  };
 
   const unmatched = (nhsNumber: string) => rows(service, 'SELECT outcome FROM unmatched_search_events WHERE nhs_number = $1 ORDER BY id', [nhsNumber]);
   /** What `npm run subject-access` exports of the person's unmatched searches. */
@@ -341,7 +369,7 @@ describe('searches that found no visible plan (not a register of all children)',
     return outcome.export.unmatchedSearches.map((a) => [a.action, a.outcome, a.userId]);
   }
 
-  it('are purged UNMATCHED_SEARCH_RETENTION_DAYS after they were made, oldest first, with a count-only audit row; found searches stay and both chains verify', async () => {
+  it('are purged UNMATCHED_SEARCH_RETENTION_DAYS after they were made, oldest first, with a purge record of counts and hashes; found searches stay and both chains verify', async () => {
     const child = childRecord();
     await laWith(service, [child]);
     const held = child.nhsNumber as string;
@@ -356,9 +384,9 @@ describe('searches that found no visible plan (not a register of all children)',
     expect((await unscheduledLookup(service, early, 'unmatched-dr')).total).toBe(0);
     await refusedSearch(early);
     await refusedSearch(held);
-    clock.advance(29 * DAY);
+    await elapse(29);
     expect((await unscheduledLookup(service, later, 'unmatched-dr')).total).toBe(0);
-    clock.advance(2 * DAY);
+    await elapse(2);
     expect((await unscheduledLookup(service, recent, 'unmatched-dr')).total).toBe(0);
 
     const lasting = () => rows(service, `SELECT id, action, outcome FROM audit_events WHERE nhs_number = $1 AND action LIKE 'search:%' ORDER BY id`, [held]);
@@ -367,6 +395,7 @@ describe('searches that found no visible plan (not a register of all children)',
     expect(await exportedSearches(early)).toEqual([['search:CareTeam', 'not-found', 'unmatched-dr'], ['search:CareTeam', 'denied', 'la-system-user']]);
 
     // Day 31: the two of day 0 are past the period; day 29's is not.
+    const checkpoint = checkpointOf(await verify());
     expect(await run(service)).toEqual({ ran: true, ...NOTHING, unmatchedSearchesPurged: 2 });
     expect(await unmatched(early)).toEqual([]);
     expect(await unmatched(later)).toEqual([{ outcome: 'not-found' }]);
@@ -380,26 +409,30 @@ describe('searches that found no visible plan (not a register of all children)',
     );
     expect(purges.length).toBeGreaterThanOrEqual(1);
     expect(purges.every((p) => p.nhs_number === null && p.user_role === 'system')).toBe(true);
-    expect(purges.reduce((sum, p) => sum + Number(p.detail.unmatchedSearches), 0)).toBe(2);
-    expect(Object.keys(purges[0]?.detail ?? {}).sort()).toEqual(['before', 'unmatchedSearches']);
-    expect(JSON.stringify(purges)).not.toMatch(/\d{10}/);
-    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true, chains: { audit: { ok: true }, 'unmatched-search': { ok: true, rowsChecked: 2 } } });
+    expect(purges.reduce((sum, p) => sum + Number(p.detail.rowsRemoved), 0)).toBe(2);
+    expect(Object.keys(purges[0]?.detail ?? {}).sort()).toEqual(['before', 'chain', 'cutoff', 'moves', 'retentionDays', 'rowsRemoved']);
+    expect(purges[0]?.detail).toMatchObject({ chain: 'unmatched-search', retentionDays: 30 });
+    for (const nhs of [held, early, later, recent]) expect(JSON.stringify(purges)).not.toContain(nhs);
+    expect(await verify()).toMatchObject({ ok: true, chains: { audit: { ok: true }, 'unmatched-search': { ok: true, rowsChecked: 2, purgeRecords: purges.length } } });
+    expect(await verify(checkpoint)).toMatchObject({ ok: true });
 
     // Day 60: day 29's goes too; day 31's stays. Nothing else was due.
-    clock.advance(29 * DAY);
+    await elapse(29);
     expect(await run(service)).toEqual({ ran: true, ...NOTHING, unmatchedSearchesPurged: 1 });
     expect(await unmatched(later)).toEqual([]);
     expect(await unmatched(recent)).toEqual([{ outcome: 'not-found' }]);
     expect(await lasting()).toEqual(kept);
-    expect(await verifyAuditChains(service.composition.pool)).toMatchObject({ ok: true, chains: { 'unmatched-search': { ok: true, rowsChecked: 1 } } });
+    expect(await verify()).toMatchObject({ ok: true, chains: { 'unmatched-search': { ok: true, rowsChecked: 1 } } });
     const metrics = await (await service.fetch('/metrics')).text();
     expect(metrics).toMatch(/cpis_retention_rows_total\{kind="unmatched-searches"\} 3\b/);
     expect(service.logs.join('\n')).not.toMatch(new RegExp(`${early}|${later}|${recent}`));
 
-    // The purge moved the anchors of the lanes it cut; one altered there is found, in that chain alone.
+    // The purge moved the anchors of the lanes it cut; they refuse any other move, and one altered by the owner is found, in that chain alone.
     expect((await rows<{ n: number }>(service, 'SELECT count(*)::int AS n FROM unmatched_search_chain_anchors WHERE seq > 0'))[0]?.n).toBeGreaterThan(0);
-    await rows(service, 'UPDATE unmatched_search_chain_anchors SET hash = sha256(hash) WHERE seq > 0');
-    const broken = await verifyAuditChains(service.composition.pool);
+    await expect(rows(service, 'UPDATE unmatched_search_chain_anchors SET hash = sha256(hash) WHERE seq > 0')).rejects.toThrow(/anchors move only forward, through the retention purge/);
+    await rows(service, `BEGIN; ALTER TABLE unmatched_search_chain_anchors DISABLE TRIGGER USER;
+      UPDATE unmatched_search_chain_anchors SET hash = sha256(hash) WHERE seq > 0; ALTER TABLE unmatched_search_chain_anchors ENABLE TRIGGER USER; COMMIT`);
+    const broken = await verify();
     expect(broken).toMatchObject({ ok: false, chains: { audit: { ok: true }, 'unmatched-search': { ok: false } } });
     const kind = broken.chains['unmatched-search'].ok ? undefined : broken.chains['unmatched-search'].break.kind;
     expect(['anchor-mismatch', 'head-mismatch']).toContain(kind);
