@@ -44,7 +44,12 @@ export async function startTestService(
 ): Promise<TestService> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'cpis-test-')));
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
-  const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', ...options.env });
+  // Idle connections outlive the test's fetch client's (which closes them a little before the server's
+  // timeout): on a loaded machine the client could otherwise send on a connection the server had just
+  // closed, and see ECONNRESET. Tests of the timeout itself set their own.
+  const config = loadConfig({
+    DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', KEEP_ALIVE_TIMEOUT_SECONDS: '60', ...options.env,
+  });
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
