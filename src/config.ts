@@ -27,6 +27,8 @@ export type Config = Readonly<{
     audience: string;
     algorithms: readonly string[];
     clockSkewSeconds: number;
+    /** Longest exp − iat accepted; every token must carry iat. */
+    maxTokenLifetimeSeconds: number;
   }>;
   pds: Readonly<{
     mode: 'off' | 'sandbox' | 'live';
@@ -204,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       audience: v.AUTH_AUDIENCE,
       algorithms: Object.freeze((v.AUTH_ALGORITHMS as string).split(',')),
       clockSkewSeconds: v.AUTH_CLOCK_SKEW_SECONDS,
+      maxTokenLifetimeSeconds: v.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
     }),
     pds: Object.freeze({
       mode: v.PDS_MODE,
