@@ -102,10 +102,15 @@ export async function openDatabase(config: Config, logger: Logger, signal?: Abor
 
 /** Picks the token verifier for AUTH_MODE; in dev mode also the console's demo sign-in. */
 export async function createVerifier(config: Config): Promise<{ verifier: TokenVerifier; devSignIn?: DevSignIn }> {
-  const options = { issuer: config.auth.issuer, audience: config.auth.audience, algorithms: config.auth.algorithms, clockSkewSeconds: config.auth.clockSkewSeconds };
+  const { auth } = config;
+  const options = {
+    issuer: auth.issuer, audience: auth.audience, algorithms: auth.algorithms,
+    clockSkewSeconds: auth.clockSkewSeconds, maxTokenLifetimeSeconds: auth.maxTokenLifetimeSeconds,
+  };
   if (config.auth.mode === 'jwks') return { verifier: createJwksVerifier(config.auth.jwksUrl, config.auth.jwksCooldownSeconds, options) };
   const key = await loadOrCreateDevKey(config.dataDir);
-  const ttlSeconds = 8 * 3600;
+  // A duty shift, within the lifetime the verifier accepts.
+  const ttlSeconds = Math.min(8 * 3600, auth.maxTokenLifetimeSeconds);
   const devSignIn: DevSignIn = async (org, name) => ({
     token: await mintDevToken(
       key,

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import { createAjv, compileSchema } from './schemas.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -26,6 +27,8 @@ export type Config = Readonly<{
     audience: string;
     algorithms: readonly string[];
     clockSkewSeconds: number;
+    /** Longest exp − iat accepted; every token must carry iat. */
+    maxTokenLifetimeSeconds: number;
   }>;
   pds: Readonly<{
     mode: 'off' | 'sandbox' | 'live';
@@ -113,21 +116,68 @@ function relatedProblems(raw: Record<string, unknown>): string[] {
   return problems;
 }
 
+// The development defaults of the token claims: a production instance that kept them would accept
+// tokens minted for any dev instance (npm run token, the console's sign-in).
+const DEV_ISSUER = 'urn:cpis:dev';
+const DEV_AUDIENCE = 'cpis';
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** A HOST that only this machine can reach: 127.0.0.0/8, ::1 (in any spelling) or the name localhost. */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+const isHttps = (value: unknown) => typeof value === 'string' && value.startsWith('https://');
+
+/**
+ * Fail closed (README, Security): production is chosen by NODE_ENV=production alone, and refuses the
+ * development defaults; anything else is a development instance, which listens on loopback only.
+ */
+function deploymentProblems(raw: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (raw.NODE_ENV !== 'production') {
+    const host = raw.HOST;
+    if (typeof host === 'string' && !isLoopbackHost(host))
+      problems.push(
+        `HOST=${host} is only allowed with NODE_ENV=production: a development instance (NODE_ENV=${String(raw.NODE_ENV)}) listens on loopback only ` +
+          '(127.0.0.1, ::1 or localhost), because its dev sign-in and dev tokens let anyone who reaches it act as any LA',
+      );
+    return problems;
+  }
+  if (raw.AUTH_MODE !== 'jwks')
+    problems.push('AUTH_MODE is unset or dev: NODE_ENV=production refuses dev tokens (a local key, the console\'s sign-in as any LA); set AUTH_MODE=jwks and AUTH_JWKS_URL');
+  if (typeof raw.AUTH_JWKS_URL === 'string' && raw.AUTH_JWKS_URL !== '' && !isHttps(raw.AUTH_JWKS_URL))
+    problems.push('AUTH_JWKS_URL must be an https:// URL with NODE_ENV=production: keys fetched over plain HTTP can be replaced on the way');
+  if (raw.AUTH_ISSUER === DEV_ISSUER)
+    problems.push(`AUTH_ISSUER is unset or the development default (${DEV_ISSUER}): with NODE_ENV=production set it to your identity provider's issuer`);
+  if (raw.AUTH_AUDIENCE === DEV_AUDIENCE)
+    problems.push(`AUTH_AUDIENCE is unset or the development default (${DEV_AUDIENCE}): with NODE_ENV=production set it to the audience your identity provider issues for this service`);
+  if (raw.PUBLIC_BASE_URL === '' || raw.PUBLIC_BASE_URL === undefined)
+    problems.push("PUBLIC_BASE_URL is required with NODE_ENV=production (the https:// URL clients use): FHIR fullUrls must never follow a request's Host header");
+  else if (typeof raw.PUBLIC_BASE_URL === 'string' && !isHttps(raw.PUBLIC_BASE_URL))
+    problems.push('PUBLIC_BASE_URL must be an https:// URL with NODE_ENV=production: clients reach the service through TLS');
+  return problems;
+}
+
 /** Validates the environment against schemas/config.schema.json and returns a frozen Config. */
 export function loadConfig(env: Env = process.env): Config {
   // An empty variable means "not set", so its default applies.
   const raw: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(env)) if (value !== undefined && value !== '') raw[key] = value;
   const valid = validate(raw);
-  const related = relatedProblems(raw);
+  const related = [...relatedProblems(raw), ...deploymentProblems(raw)];
   if (!valid || related.length) {
     const problems = (validate.errors ?? [])
       .filter((e) => e.keyword !== 'if')
       .map((e) => {
-        const params = e.params as { missingProperty?: string; allowedValue?: unknown };
+        const params = e.params as { missingProperty?: string };
         if (e.keyword === 'required') return `${params.missingProperty} is required with the chosen modes (see .env.example)`;
         const name = e.instancePath.replace(/^\//, '') || 'environment';
-        if (e.keyword === 'const') return `${name} must be ${JSON.stringify(params.allowedValue)} here (NODE_ENV=production refuses AUTH_MODE=dev)`;
         const given = name in raw ? ` (got ${JSON.stringify(String(raw[name]))})` : '';
         return `${name} ${e.message ?? 'is invalid'}${given}`;
       });
@@ -156,6 +206,7 @@ export function loadConfig(env: Env = process.env): Config {
       audience: v.AUTH_AUDIENCE,
       algorithms: Object.freeze((v.AUTH_ALGORITHMS as string).split(',')),
       clockSkewSeconds: v.AUTH_CLOCK_SKEW_SECONDS,
+      maxTokenLifetimeSeconds: v.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
     }),
     pds: Object.freeze({
       mode: v.PDS_MODE,

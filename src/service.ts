@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Config } from './config.ts';
+import { isLoopbackHost, type Config } from './config.ts';
+import { StartupRefusal } from './startup-refusal.ts';
 import type { Clock } from './ports.ts';
 import { compose, type Composition } from './compose.ts';
 import { answerClientErrors, endWithError } from './http/client-errors.ts';
@@ -15,10 +16,25 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 // PostgreSQL checkpoints. Bounded, so that a connection that will not end cannot hold the exit.
 const CLOSE_GRACE_MS = 10_000;
 
+/**
+ * What a development instance (any NODE_ENV but production) says at start-up, at warn, so that no
+ * one mistakes it for a real one (README, Security: fail closed).
+ */
+function developmentWarning(config: Config): string {
+  const tokens = config.auth.mode === 'dev'
+    ? "tokens are signed by a local key in DATA_DIR and the console's dev sign-in makes anyone a social worker of any LA"
+    : 'tokens come from the identity provider at AUTH_JWKS_URL';
+  return `DEVELOPMENT INSTANCE (NODE_ENV=${config.nodeEnv}): not for real patient data; listening on loopback only; ${tokens}. ` +
+    'Set NODE_ENV=production (with its required settings) to run for real';
+}
+
 /** A listening instance of the service. */
 export type RunningService = { url: string; server: Server; composition: Composition; stop(): Promise<void> };
 
 async function listen(server: Server, config: Config): Promise<string> {
+  // loadConfig refuses this already; kept here too, so that no other way of building a Config can bind a dev instance wider.
+  if (config.nodeEnv !== 'production' && !isLoopbackHost(config.host))
+    throw new StartupRefusal(`HOST=${config.host} is only allowed with NODE_ENV=production: a development instance listens on loopback only`, 78);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -53,6 +69,7 @@ export async function startService(config: Config, options: { logger: Logger; cl
   const refuseWhileStarting = (_req: IncomingMessage, socket: Duplex) => endWithError(socket, startingUpgradeError());
   server.on('upgrade', refuseWhileStarting);
   const url = await listen(server, config);
+  if (config.nodeEnv !== 'production') options.logger.warn({ nodeEnv: config.nodeEnv, authMode: config.auth.mode, host: config.host }, developmentWarning(config));
   options.logger.info({ healthUrl: `${url}/health/live` }, 'starting: health checks answer meanwhile');
 
   let composition: Composition;

@@ -49,16 +49,20 @@ export type TokenClaims = {
   job_role_name?: string;
 };
 
-/** Signs a dev token with the DATA_DIR key. */
+/**
+ * Signs a dev token with the DATA_DIR key: iat, nbf and exp from one reading of the clock, so that
+ * exp − iat is exactly ttlSeconds (the verifier refuses more than AUTH_MAX_TOKEN_LIFETIME_SECONDS).
+ */
 export async function mintDevToken(key: DevKey, claims: TokenClaims, options: { issuer: string; audience: string; ttlSeconds: number }): Promise<string> {
   const privateKey = await importJWK(key.privateJwk, ALG);
+  const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
     .setIssuer(options.issuer)
     .setAudience(options.audience)
-    .setIssuedAt()
-    .setNotBefore('0s')
-    .setExpirationTime(`${options.ttlSeconds}s`)
+    .setIssuedAt(now)
+    .setNotBefore(now)
+    .setExpirationTime(now + options.ttlSeconds)
     .setJti(randomUUID())
     .setSubject(claims.sub)
     .sign(privateKey);

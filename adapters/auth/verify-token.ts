@@ -4,7 +4,11 @@ import type { Identity, Role } from '../../src/domain/identity.ts';
 import type { TokenVerifier } from '../../src/ports.ts';
 import { createAjv, compileSchema, fieldOf } from '../../src/schemas.ts';
 
-export type VerifyOptions = { issuer: string; audience: string; algorithms: readonly string[]; clockSkewSeconds: number };
+export type VerifyOptions = {
+  issuer: string; audience: string; algorithms: readonly string[]; clockSkewSeconds: number;
+  /** Longest exp − iat accepted (AUTH_MAX_TOKEN_LIFETIME_SECONDS). */
+  maxTokenLifetimeSeconds: number;
+};
 type GetKey = Parameters<typeof jwtVerify>[1];
 
 const MAX_TOKEN_LENGTH = 8192;
@@ -14,7 +18,8 @@ const validateClaims = compileSchema<JWTPayload>(createAjv(), 'token-claims.sche
 
 function reasonOf(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token has expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return `token claim ${error.claim} is not acceptable`;
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return error.reason === 'missing' ? `token has no ${error.claim} claim` : `token claim ${error.claim} is not acceptable`;
   if (error instanceof errors.JOSEAlgNotAllowed) return 'token algorithm is not allowed';
   if (error instanceof errors.JWKSNoMatchingKey) return 'token kid is not in the key set';
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
@@ -67,7 +72,11 @@ function withCache(inner: TokenVerifier): TokenVerifier {
 
 const EXPIRES = Symbol('exp');
 
-/** Verifies signature, algorithm, kid, iss, aud, exp and nbf, then the service's own claims. */
+/**
+ * Verifies signature, algorithm, kid, iss, aud, exp and nbf; then that the token says when it was
+ * issued, not in the future (beyond the clock skew) and for no longer than the lifetime allowed, so
+ * that a token minted to last for years is refused; then the service's own claims.
+ */
 export function createTokenVerifier(getKey: GetKey, options: VerifyOptions): TokenVerifier {
   return withCache(createUncachedVerifier(getKey, options));
 }
@@ -91,13 +100,18 @@ function createUncachedVerifier(getKey: GetKey, options: VerifyOptions): TokenVe
           issuer: options.issuer,
           audience: options.audience,
           clockTolerance: options.clockSkewSeconds,
-          requiredClaims: ['exp', 'sub'],
+          requiredClaims: ['exp', 'iat', 'sub'],
         }));
       } catch (error) {
         throw unauthorised(reasonOf(error));
       }
+      // jose has checked that exp and iat are numbers; it checks iat against the clock only with maxTokenAge.
+      const { exp, iat } = payload as { exp: number; iat: number };
+      if (iat > Date.now() / 1000 + options.clockSkewSeconds) throw unauthorised('token claim iat is in the future');
+      if (exp - iat > options.maxTokenLifetimeSeconds)
+        throw unauthorised(`token lifetime (exp - iat) is longer than the ${options.maxTokenLifetimeSeconds} s allowed`);
       if (!validateClaims(payload)) {
-        const fields = [...new Set((validateClaims.errors ?? []).map(fieldOf))];
+        const fields = [...new Set((validateClaims.errors ?? []).map((e) => fieldOf(e, payload)))];
         throw unauthorised(`token claims missing or invalid: ${fields.join(', ')}`);
       }
       return Object.freeze(Object.assign(toIdentity(payload), { [EXPIRES]: payload.exp }));

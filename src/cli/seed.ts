@@ -50,7 +50,7 @@ async function seedLa(url: string, config: Config, key: DevKey, laIndex: number,
   const token = await mintDevToken(
     key,
     { sub: `seed-${la.code.toLowerCase()}`, role: 'la-system', org: la.code, name: 'Synthetic register seed', org_name: la.name },
-    { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 },
+    { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: Math.min(3600, config.auth.maxTokenLifetimeSeconds) },
   );
   const authorization = `Bearer ${token}`;
   const org = await fetch(`${url}/la/v1/organisation`, {

@@ -52,7 +52,7 @@ const key = await loadOrCreateDevKey(config.dataDir);
 const tokens = await Promise.all(
   SETTINGS.map((s) =>
     mintDevToken(key, { sub: s.sub, role: 'clinician', name: s.name, org: s.org, org_name: s.orgName, setting: s.setting, activities: [...s.activities] }, {
-      issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 12 * 3600,
+      issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: Math.min(12 * 3600, config.auth.maxTokenLifetimeSeconds),
     }),
   ),
 );

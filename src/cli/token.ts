@@ -45,7 +45,8 @@ try {
 if (config.auth.mode !== 'dev') fail('tokens can only be minted in AUTH_MODE=dev; in jwks mode they come from your identity provider');
 if (!values.role || !values.org) fail('--role and --org are required');
 const ttl = Number(values.ttl);
-if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) fail('--ttl must be 1 to 86400 seconds');
+const maxTtl = config.auth.maxTokenLifetimeSeconds;
+if (!Number.isInteger(ttl) || ttl < 1 || ttl > maxTtl) fail(`--ttl must be 1 to ${maxTtl} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS): the service refuses longer-lived tokens`);
 const role = values.role;
 const activities = values.activity ?? (role === 'clinician' ? ['B0107'] : undefined);
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose';
 import { syntheticLaCode } from '../support/synthetic.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { loadOrCreateDevKey } from '../../adapters/auth/dev-keys.ts';
@@ -29,6 +29,14 @@ async function expectUnauthorised(token: string) {
 
 const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
+/** A token of the service's own dev key with exactly the times given (an iat only if given). */
+async function signDev(times: { exp: number; iat?: number }): Promise<string> {
+  const key = await loadOrCreateDevKey(service.dataDir);
+  const privateKey = await importJWK(key.privateJwk, 'ES256');
+  return new SignJWT({ role: 'la-system', org: syntheticLaCode(), ...times })
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid }).setSubject('lifetime-test').setIssuer(ISSUER).setAudience(AUDIENCE).sign(privateKey);
+}
+
 describe('token verification (dev mode)', () => {
   it('accepts a token minted for the service', async () => {
     const token = await service.token({ role: 'la-system', org: syntheticLaCode() });
@@ -45,7 +53,7 @@ describe('token verification (dev mode)', () => {
   it('refuses alg none', async () => {
     const key = await loadOrCreateDevKey(service.dataDir);
     const now = Math.floor(Date.now() / 1000);
-    const token = `${b64({ alg: 'none', kid: key.kid })}.${b64({ sub: 'x', role: 'la-system', org: 'LA1', iss: ISSUER, aud: AUDIENCE, exp: now + 60 })}.`;
+    const token = `${b64({ alg: 'none', kid: key.kid })}.${b64({ sub: 'x', role: 'la-system', org: 'LA1', iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 60 })}.`;
     await expectUnauthorised(token);
   });
 
@@ -53,7 +61,7 @@ describe('token verification (dev mode)', () => {
     const key = await loadOrCreateDevKey(service.dataDir);
     const secret = new TextEncoder().encode(JSON.stringify(key.publicJwk));
     const token = await new SignJWT({ role: 'la-system', org: 'LA1' })
-      .setProtectedHeader({ alg: 'HS256', kid: key.kid }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').sign(secret);
+      .setProtectedHeader({ alg: 'HS256', kid: key.kid }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(secret);
     expect(await expectUnauthorised(token)).toMatch(/algorithm|not allowed|verified/);
   });
 
@@ -70,7 +78,7 @@ describe('token verification (dev mode)', () => {
     const foreign = await generateKeyPair('ES256');
     const sign = (kid: string) =>
       new SignJWT({ role: 'la-system', org: 'LA1' })
-        .setProtectedHeader({ alg: 'ES256', kid }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').sign(foreign.privateKey);
+        .setProtectedHeader({ alg: 'ES256', kid }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(foreign.privateKey);
     expect(await expectUnauthorised(await sign(key.kid))).toMatch(/signature/);
     expect(await expectUnauthorised(await sign('some-other-kid'))).toMatch(/kid/);
   });
@@ -81,7 +89,7 @@ describe('token verification (dev mode)', () => {
     const privateKey = await importJWK(key.privateJwk, 'ES256');
     const now = Math.floor(Date.now() / 1000);
     const sign = (times: { exp: number; nbf?: number }) =>
-      new SignJWT({ role: 'la-system', org: 'LA1', ...times })
+      new SignJWT({ role: 'la-system', org: 'LA1', iat: now - 600, ...times })
         .setProtectedHeader({ alg: 'ES256', kid: key.kid }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).sign(privateKey);
     expect(await expectUnauthorised(await sign({ exp: now - 120 }))).toMatch(/expired/);
     expect(await expectUnauthorised(await sign({ exp: now + 600, nbf: now + 300 }))).toMatch(/nbf/);
@@ -89,13 +97,55 @@ describe('token verification (dev mode)', () => {
     expect((await service.fetch('/la/v1/organisation', { token: withinSkew })).status).toBe(200);
   });
 
+  it('refuses a token that does not say when it was issued (no iat)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await expectUnauthorised(await signDev({ exp: now + 300 }))).toBe('token has no iat claim');
+  });
+
+  it('refuses a token whose exp − iat is over AUTH_MAX_TOKEN_LIFETIME_SECONDS (12 hours by default), however far off its exp, and accepts one of exactly 12 hours', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const TWELVE_HOURS = 12 * 3600;
+    for (const lifetime of [TWELVE_HOURS + 1, 10 * 365 * 86_400]) {
+      expect(await expectUnauthorised(await signDev({ iat: now, exp: now + lifetime }))).toMatch(/^token lifetime \(exp - iat\) is longer than the 43200 s allowed$/);
+    }
+    // Issued long ago with a long life: still refused, though not expired.
+    expect(await expectUnauthorised(await signDev({ iat: now - 2 * TWELVE_HOURS, exp: now + 600 }))).toMatch(/lifetime/);
+    expect((await service.fetch('/la/v1/organisation', { token: await signDev({ iat: now, exp: now + TWELVE_HOURS }) })).status).toBe(200);
+  });
+
+  it('refuses an iat in the future beyond the clock skew, and accepts one within it', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    expect(await expectUnauthorised(await signDev({ iat: now + 120, exp: now + 600 }))).toBe('token claim iat is in the future');
+    expect(await expectUnauthorised(await signDev({ iat: now + 10 * 365 * 86_400, exp: now + 10 * 365 * 86_400 + 60 }))).toMatch(/iat/);
+    expect((await service.fetch('/la/v1/organisation', { token: await signDev({ iat: now + 10, exp: now + 600 }) })).status).toBe(200);
+  });
+
+  it('mints console sign-in and test tokens within a lower AUTH_MAX_TOKEN_LIFETIME_SECONDS, and refuses one a second longer', async () => {
+    const short = await startTestService({ env: { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '600' } });
+    try {
+      const signIn = await short.fetch('/console/dev-sign-in', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ org: syntheticLaCode() }) });
+      expect(signIn.status).toBe(201);
+      const { token, expiresAt } = await signIn.json();
+      expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(600_000);
+      expect((await short.fetch('/la/v1/notifications?after=0', { token })).status).toBe(200);
+      expect((await short.fetch('/la/v1/organisation', { token: await short.token({ role: 'la-system', org: syntheticLaCode() }, 600) })).status).toBe(200);
+      const res = await short.fetch('/la/v1/organisation', { token: await short.token({ role: 'la-system', org: syntheticLaCode() }, 601) });
+      expect(res.status).toBe(401);
+      expect((await res.json()).issue[0].diagnostics).toBe('token lifetime (exp - iat) is longer than the 600 s allowed');
+    } finally {
+      await short.stop();
+    }
+  });
+
   it('stops accepting a token, verified and cached before, once it expires', async () => {
     const strict = await startTestService({ env: { AUTH_CLOCK_SKEW_SECONDS: '0' } });
     try {
-      const token = await strict.token({ role: 'la-system', org: syntheticLaCode() }, 1);
+      // Three seconds, not one: the clock's second may tick between minting and a slow first request.
+      const token = await strict.token({ role: 'la-system', org: syntheticLaCode() }, 3);
+      const { exp } = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()) as { exp: number };
       expect((await strict.fetch('/la/v1/organisation', { token })).status).toBe(200);
       expect((await strict.fetch('/la/v1/organisation', { token })).status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 2_100));
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 100));
       const res = await strict.fetch('/la/v1/organisation', { token });
       expect(res.status).toBe(401);
       expect((await res.json()).issue[0].diagnostics).toMatch(/expired/);
@@ -110,7 +160,7 @@ describe('token verification (dev mode)', () => {
     const privateKey = await importJWK(key.privateJwk, 'ES256');
     const sign = (iss: string, aud: string) =>
       new SignJWT({ role: 'la-system', org: 'LA1' })
-        .setProtectedHeader({ alg: 'ES256', kid: key.kid }).setSubject('x').setIssuer(iss).setAudience(aud).setExpirationTime('5m').sign(privateKey);
+        .setProtectedHeader({ alg: 'ES256', kid: key.kid }).setSubject('x').setIssuer(iss).setAudience(aud).setIssuedAt().setExpirationTime('5m').sign(privateKey);
     expect(await expectUnauthorised(await sign('urn:someone-else', AUDIENCE))).toMatch(/iss/);
     expect(await expectUnauthorised(await sign(ISSUER, 'another-api'))).toMatch(/aud/);
   });
@@ -121,7 +171,7 @@ describe('token verification (dev mode)', () => {
     const privateKey = await importJWK(key.privateJwk, 'ES256');
     for (const extra of [{ jku: 'http://127.0.0.1:1/jwks' }, { x5u: 'http://127.0.0.1:1/cert' }, { jwk: key.publicJwk }]) {
       const token = await new SignJWT({ role: 'la-system', org: 'LA1' })
-        .setProtectedHeader({ alg: 'ES256', kid: key.kid, ...extra }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').sign(privateKey);
+        .setProtectedHeader({ alg: 'ES256', kid: key.kid, ...extra }).setSubject('x').setIssuer(ISSUER).setAudience(AUDIENCE).setIssuedAt().setExpirationTime('5m').sign(privateKey);
       expect(await expectUnauthorised(token)).toMatch(/header/);
     }
   });
@@ -179,7 +229,7 @@ describe('token verification (JWKS mode)', () => {
   }
   const sign = (k: Awaited<ReturnType<typeof keyPair>>, org: string) =>
     new SignJWT({ role: 'la-system', org })
-      .setProtectedHeader({ alg: 'RS256', kid: k.kid }).setSubject('idp-user').setIssuer('https://idp.test').setAudience('cpis-api').setExpirationTime('5m').sign(k.privateKey);
+      .setProtectedHeader({ alg: 'RS256', kid: k.kid }).setSubject('idp-user').setIssuer('https://idp.test').setAudience('cpis-api').setIssuedAt().setExpirationTime('5m').sign(k.privateKey);
 
   it('verifies against the JWKS and follows a key rotation', async () => {
     const first = await keyPair('k1');

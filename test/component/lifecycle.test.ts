@@ -48,7 +48,9 @@ describe('the service as a process, on the embedded PostgreSQL', () => {
   it('keeps its data across a SIGTERM (exit 0) and a restart, and logs no patient data', async () => {
     const dir = await dataDir();
     const org = syntheticLaCode();
-    const first = await spawnService({ DATA_DIR: dir });
+    // NODE_ENV unset, as `npm start` on a fresh machine: a development instance, which says so.
+    const first = await spawnService({ DATA_DIR: dir, NODE_ENV: '' });
+    expect(first.output.filter((line) => line.includes('DEVELOPMENT INSTANCE (NODE_ENV=development)'))).toHaveLength(1);
     expect((await fetch(`${first.url}/health/ready`)).status).toBe(200);
     const token = await mintToken(dir, org);
     await setUpTestLa(first.url, token, 'Lifecycle Council');

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
+import { productionEnv } from '../support/production-env.ts';
 import { clinicianToken, searchFor } from '../support/care-setting.ts';
 import { openStream } from '../support/stream-client.ts';
 import { remoteRouteTo, requestVia } from '../support/network.ts';
@@ -83,10 +84,10 @@ describe('GET /metrics through a reverse proxy on the same host', () => {
 });
 
 describe('GET /metrics from another host', () => {
-  // The service listens on every interface here; the test calls it from a non-loopback source address.
+  // A test instance listens on loopback only; the test calls it from 127.0.0.2, a source address it does not treat as loopback.
   let open: TestService;
   beforeAll(async () => {
-    open = await startTestService({ env: { HOST: '0.0.0.0' } });
+    open = await startTestService();
   });
   afterAll(async () => {
     await open?.stop();
@@ -133,9 +134,10 @@ describe('GET /metrics from another host', () => {
 
 describe('GET /metrics on a dual-stack listener (::)', () => {
   // IPv4 peers then arrive as IPv4-mapped IPv6 addresses: ::ffff:127.0.0.1 is loopback, ::ffff:<other> is not.
+  // Only production may listen beyond loopback; no token is verified here, so its JWKS is never fetched.
   let dual: TestService;
   beforeAll(async () => {
-    dual = await startTestService({ env: { HOST: '::' } });
+    dual = await startTestService({ env: productionEnv({ HOST: '::' }) });
   });
   afterAll(async () => {
     await dual?.stop();

@@ -32,7 +32,8 @@ const la = { org: syntheticLaCode(), child: childRecord(), uploadId: '', seq: 2 
 
 beforeAll(async () => {
   // A low rate limit, so that a 429 is easy to earn; every other call below has a token subject of its own.
-  service = await startTestService({ env: { HOST: '0.0.0.0', RATE_LIMIT_PER_SECOND: '3' } });
+  // A test instance listens on loopback only: calls "from another host" come from 127.0.0.2 (support/network.ts).
+  service = await startTestService({ env: { RATE_LIMIT_PER_SECOND: '3' } });
   remote = remoteRouteTo(service.url);
   db = new pg.Pool({ connectionString: service.databaseUrl, max: 1 });
   await setUpTestLa(service.url, await laSystem(), `${la.org} Council`);

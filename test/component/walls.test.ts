@@ -230,8 +230,8 @@ let service: TestService;
 let remote: RemoteRoute;
 let db: pg.Pool;
 beforeAll(async () => {
-  // Listening on every interface, so that /metrics can also be called from a non-loopback address.
-  service = await startTestService({ env: { HOST: '0.0.0.0', RATE_LIMIT_PER_SECOND: '0', STREAM_HEARTBEAT_SECONDS: '1' } });
+  // A test instance listens on loopback only; /metrics is also called from 127.0.0.2, which it does not treat as loopback.
+  service = await startTestService({ env: { RATE_LIMIT_PER_SECOND: '0', STREAM_HEARTBEAT_SECONDS: '1' } });
   remote = remoteRouteTo(service.url);
   db = new pg.Pool({ connectionString: service.databaseUrl, max: 2 });
 });

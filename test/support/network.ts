@@ -14,15 +14,16 @@ export function externalIpv4(): string | undefined {
 }
 
 /**
- * A way in from "another host" to a service listening on 0.0.0.0 (or ::). Connecting to this
- * machine's own external address makes the kernel use that address as the source, so the service
- * sees a non-loopback peer. A machine with no external interface still has all of 127.0.0.0/8: the
- * connection then comes from 127.0.0.2, which the service's loopback rule (the exact addresses
- * 127.0.0.1, ::1 and ::ffff:127.0.0.1) does not admit either.
+ * A way in from "another host". A development or test instance listens on loopback only (README,
+ * Security), so the way in is from 127.0.0.2: the kernel routes all of 127.0.0.0/8 to loopback, and
+ * the service's loopback rule (the exact addresses 127.0.0.1, ::1 and ::ffff:127.0.0.1) does not admit
+ * it. A production instance listening on 0.0.0.0 or :: is reached through this machine's own external
+ * address when it has one: the kernel then uses that address as the source, so the service sees a
+ * peer that is not loopback at all.
  */
 export function remoteRouteTo(serviceUrl: string): RemoteRoute {
-  const { port } = new URL(serviceUrl);
-  const external = externalIpv4();
+  const { hostname, port } = new URL(serviceUrl);
+  const external = hostname === '0.0.0.0' || hostname === '[::]' ? externalIpv4() : undefined;
   if (external) return { url: `http://${external}:${port}`, from: external };
   return { url: `http://127.0.0.1:${port}`, localAddress: '127.0.0.2', from: '127.0.0.2' };
 }
