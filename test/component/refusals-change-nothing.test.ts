@@ -1,10 +1,13 @@
 import fc from 'fast-check';
+import { importJWK, SignJWT } from 'jose';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { TEST_LA_PHONES } from '../support/service.ts';
 import { tableDigests } from '../support/table-digest.ts';
+import { loadOrCreateDevKey } from '../../adapters/auth/dev-keys.ts';
+import { loadConfig } from '../../src/config.ts';
 
 /**
  * Caller text that must never come back: shaped like what an LA system could put in a key or a
@@ -35,7 +38,29 @@ afterAll(async () => {
   await service?.stop();
 });
 
-type Hostile = { name: string; path: string; method: string; headers: Record<string, string>; body: string | Buffer; status: number };
+type TokenTimes = { exp: number; iat?: number };
+type Hostile = {
+  name: string; path: string; method: string; headers: Record<string, string>; body: string | Buffer; status: number;
+  /** A token of the LA's own system that must be refused for its times alone. */
+  times?: TokenTimes;
+};
+
+/** Signs a token for the LA with the service's own key, with exactly the times given. */
+async function tokenWith(times: TokenTimes): Promise<string> {
+  const key = await loadOrCreateDevKey(service.dataDir);
+  const { issuer, audience } = loadConfig({}).auth;
+  return new SignJWT({ role: 'la-system', org: la, org_name: `${la} Council`, name: 'Test LA system', ...times })
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid }).setSubject('la-system-user').setIssuer(issuer).setAudience(audience)
+    .sign(await importJWK(key.privateJwk, 'ES256'));
+}
+const HOUR = 3600;
+/** Relative to now: over AUTH_MAX_TOKEN_LIFETIME_SECONDS (12 h), ten years long, issued in the future, no iat. */
+const BAD_TIMES: ((now: number) => TokenTimes)[] = [
+  (now) => ({ iat: now, exp: now + 13 * HOUR }),
+  (now) => ({ iat: now - 60, exp: now + 10 * 365 * 24 * HOUR }),
+  (now) => ({ iat: now + HOUR, exp: now + 2 * HOUR }),
+  (now) => ({ exp: now + 600 }),
+];
 
 const record = () => JSON.stringify(childRecord());
 const json = { 'content-type': 'application/json' };
@@ -85,6 +110,11 @@ const hostileArb: fc.Arbitrary<Hostile> = fc.oneof(
     name: 'organisation with an unknown key', path: '/la/v1/organisation', method: 'PUT', headers: json, status: 400,
     body: JSON.stringify({ name: 'Renamed Council', ...TEST_LA_PHONES, [m]: 'x' }),
   })),
+  fc.constantFrom(...BAD_TIMES).map((times): Hostile => ({
+    // A batch that would load with a good token: the token's times alone must refuse it.
+    name: 'token with a lifetime or iat the service refuses', path: '/la/v1/uploads', method: 'POST', headers: json, status: 401,
+    body: `{"sequenceNumber":${LAST + 1},"records":[${record()}]}`, times: times(Math.floor(Date.now() / 1000)),
+  })),
   markerArb.map((m): Hostile => ({
     name: 'acknowledgement with an unknown key', path: '/la/v1/notifications/ack', method: 'POST', headers: json, status: 400,
     body: JSON.stringify({ upTo: 10, [m]: true }),
@@ -97,14 +127,14 @@ describe('a refused request', () => {
       fc.asyncProperty(hostileArb, async (h) => {
         const before = await tableDigests(db);
         const mark = service.logs.length;
-        const res = await service.fetch(h.path, {
-          method: h.method, token: h.path.includes('/notifications/') ? worker : token, headers: h.headers, body: h.body,
-        });
+        const caller = h.times ? await tokenWith(h.times) : h.path.includes('/notifications/') ? worker : token;
+        const res = await service.fetch(h.path, { method: h.method, token: caller, headers: h.headers, body: h.body });
         const text = await res.text();
         expect(res.status, `${h.name}: ${text.slice(0, 300)}`).toBe(h.status);
         expect(JSON.parse(text).resourceType).toBe('OperationOutcome');
         expect(await tableDigests(db), h.name).toEqual(before);
         const logged = service.logs.slice(mark).join('\n');
+        expect(logged, h.name).not.toContain(caller.split('.')[2]);
         for (const m of MARKERS) {
           expect(text, h.name).not.toContain(m);
           expect(logged, h.name).not.toContain(m);
