@@ -159,7 +159,7 @@ describe('with real sockets that stop reading', () => {
     const token = await sharedKeyTokens(dataDir);
     const common = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, RATE_LIMIT_PER_SECOND: '0', STREAM_SLOW_CONSUMER_SECONDS: '2' };
     // The same service twice: the default limit, and the largest one (as good as none for this outbox).
-    const [bounded, unbounded] = await Promise.all([spawnService(common), spawnService({ ...common, STREAM_MAX_BUFFERED_BYTES: '67108864' })]);
+    const [bounded, unbounded] = await Promise.all([spawnService(common, 45_000), spawnService({ ...common, STREAM_MAX_BUFFERED_BYTES: '67108864' }, 45_000)]);
     try {
       const org = syntheticLaCode();
       // About 7 MB of frames: more than the kernel's socket buffers take from a client that reads nothing.
@@ -169,14 +169,14 @@ describe('with real sockets that stop reading', () => {
       await sleep(3_500);
 
       // What the bounded instance had sent when it gave up: a prefix, then the close saying where to resume.
-      const closed = await held.resume();
+      const closed = await within(held.resume(), 30_000, () => `the bounded instance did not close the paused stream (${held.eventNumbers.length} frames read)`);
       const last = held.eventNumbers.at(-1) as number;
       expect(held.eventNumbers).toEqual(range(1, last));
       expect(last).toBeLessThan(total);
       expect(closed).toEqual({ code: CLOSE_TOO_SLOW, reason: `too slow: reconnect with after=${last}` });
       // The unbounded one had queued the whole replay in its own memory for a client that was not reading.
       queued.ws.resume();
-      await until(() => queued.eventNumbers.length === total, 20_000);
+      await until(() => queued.eventNumbers.length === total, 30_000);
       expect(queued.eventNumbers).toEqual(range(1, total));
       queued.ws.terminate();
     } finally {
@@ -184,8 +184,19 @@ describe('with real sockets that stop reading', () => {
       await Promise.all([bounded.exited, unbounded.exited]);
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 90_000);
+  }, 150_000);
 });
+
+/** The promise's value, or a failure that says what did not happen (rather than the test's own timeout, which says nothing). */
+async function within<T>(promise: Promise<T>, timeoutMs: number, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what())), timeoutMs)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 async function until(check: () => boolean, timeoutMs: number): Promise<void> {
   const started = Date.now();
