@@ -3,7 +3,7 @@ import type { Identity } from '../../src/domain/identity.ts';
 import type { AccessRecord } from '../../src/domain/lookup.ts';
 import type { AuditEntry, LookupStore } from '../../src/ports.ts';
 import { SELECT_HELD_PLANS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
-import { insertAudit, insertUnmatchedSearch } from './audit.ts';
+import { createAuditBatcher } from './audit-batch.ts';
 
 const FIND = `${SELECT_HELD_PLANS}
 ORDER BY p.start_date DESC, p.id`;
@@ -22,8 +22,12 @@ function agentOf(identity: Identity) {
   };
 }
 
-/** Lookups against PostgreSQL: one query to read, one function call to record an access. */
-export function createPostgresLookupStore(pool: pg.Pool): LookupStore {
+/**
+ * Lookups against PostgreSQL: one query to read, one function call to record an access, and the
+ * audit rows of the other searches written together (group commit, audit-batch.ts).
+ */
+export function createPostgresLookupStore(pool: pg.Pool, options: { auditMaxInFlight: number } = { auditMaxInFlight: 2 }): LookupStore {
+  const audits = createAuditBatcher(pool, { maxBatch: 256, maxInFlight: options.auditMaxInFlight });
   return {
     async findByNhsNumber(nhsNumber) {
       // Named statements are parsed and planned once per connection: the lookup path runs them thousands of times a second.
@@ -39,7 +43,7 @@ export function createPostgresLookupStore(pool: pg.Pool): LookupStore {
       return rows.map((r) => ({ laCode: r.la_code, eventNumber: Number(r.event_number) }));
     },
     async recordAudit(audit: AuditEntry, trail) {
-      await (trail === 'unmatched' ? insertUnmatchedSearch(pool, audit) : insertAudit(pool, audit));
+      await audits.record(trail === 'unmatched' ? 'unmatched' : 'audit', audit);
     },
     async recentAccesses(nhsNumber, limit) {
       const { rows } = await pool.query({ name: 'lookup-recent', text: RECENT, values: [nhsNumber, limit] });
