@@ -4,6 +4,13 @@ import { fileURLToPath } from 'node:url';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 
+// Every service this test process started. A test that times out never reaches its own clean-up, and
+// its services would run on after the run, holding ports, databases and CPU: they go with the process.
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
+
 export type ServiceProcess = {
   child: ChildProcess;
   url: string;
@@ -22,8 +29,12 @@ export async function spawnService(env: Record<string, string>, timeoutMs = 90_0
     env: { ...inherited, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
   const output: string[] = [];
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    started.delete(child);
+    return { code: code as number | null, signal: signal as NodeJS.Signals | null };
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`service did not start:\n${output.join('\n')}`)), timeoutMs);
     // A chunk may end part-way through a line: keep the tail until the rest arrives.
