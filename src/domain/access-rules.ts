@@ -15,7 +15,7 @@ export function readKindOf(header: string | undefined): ReadKind {
   throw preconditionFailed(`${UNSCHEDULED_HEADER} must be true or false`, UNSCHEDULED_HEADER);
 }
 
-/** Only clinicians search (api.md: any other role gets 403, whatever else the request says). */
+/** Only clinicians search (README, Identity: every other role is refused with 403, whatever else the request carries). */
 export function authoriseSearcher(identity: Identity): void {
   if (identity.role !== 'clinician') throw accessDenied(`role ${identity.role} may not search the register`);
 }

@@ -1,4 +1,4 @@
-/** Spine-style error codes of the contract (api.md, Errors). */
+/** Spine-style error codes of the contract (README, API: errors). */
 export type SpineCode =
   | 'INVALID_SEARCH_DATA'
   | 'PRECONDITION_FAILED'

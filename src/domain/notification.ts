@@ -54,7 +54,7 @@ export type NotificationBody = {
   [key: string]: unknown;
 };
 
-/** A notification as the mailbox and the stream deliver it (api.md, notification fields). */
+/** A notification as the mailbox and the stream deliver it (README, the notification fields of GET /la/v1/notifications). */
 export type Notification = NotificationBody & {
   eventNumber: number;
   type: NotificationType;

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { accessDenied } from '../domain/app-error.ts';
 
-// What browser clients of the FHIR and LA APIs send and need to read (api.md; request-id.ts, uploads).
+// What browser clients of the FHIR and LA APIs send and need to read (README, API; request-id.ts, uploads).
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT';
 const ALLOW_HEADERS = 'Authorization, Content-Type, IsUnscheduledAccessEvent, X-Request-ID, TraceID, X-Correlation-ID, X-Sequence-Number';
 const EXPOSE_HEADERS = 'X-Request-ID, X-Correlation-ID, Retry-After, WWW-Authenticate, X-Replayed';

@@ -15,7 +15,7 @@ import {
 
 // The whole service as an operator runs it, at the chattiest log level, through every kind of
 // request it serves; then its captured stdout and stderr are searched for every value that must
-// never be logged (api.md, Operations: logs hold no NHS numbers, names, birth dates or tokens).
+// never be logged (README, Operations: no NHS number, name, birth date or token in any log line).
 
 const FAMILY = ['Quarrendon', 'Vellacott', 'Ashgrove-Pym', 'Tarrant-Oduya', 'Brightwater', 'Okonkwo-Lisle', 'Fenwick-Saye', 'Ravensworth'];
 const GIVEN = ['Peregrine Alaric', 'Marigold', 'Thaddeus Orrin', 'Isolde', 'Caspian Leofric', 'Wilhelmina', 'Ottoline', 'Bartholomew Quin'];

@@ -9,7 +9,7 @@ import { remoteRouteTo, requestVia, type RemoteRoute } from '../support/network.
 import { registeredRoutes } from '../support/routes.ts';
 import { STREAM_PATH } from '../../src/realtime/stream-server.ts';
 
-// Who may do what, endpoint by endpoint (api.md, Identity and the access rules of each API).
+// Who may do what, endpoint by endpoint (README, Identity and the access rules of each API).
 //
 // Every row runs against two fresh LAs of its own: A (three children, looked up once each, so
 // notifications 1 to 3) and B (one child, notification 1). `org` is the caller's relation to A:
@@ -94,7 +94,7 @@ const WALLS: Wall[] = [
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
-  // api.md: "any other role gets 403", whatever the request's headers say.
+  // README, Identity: every role but the one allowed gets 403, whatever the request's headers say.
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'clinician', org: 'n/a', expect: { status: 400, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },

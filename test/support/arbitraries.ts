@@ -568,7 +568,7 @@ export const headerValueArb = (maxLength = 200) =>
     .string({ unit: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, fc.constant(0x09), fc.integer({ min: 0xa0, max: 0xff })).map((c) => String.fromCharCode(c)), maxLength })
     .map((s) => s.trim());
 
-/** A request id the service may echo: the rule api.md's X-Request-ID promise rests on. */
+/** A request id the service may echo: the rule the README's X-Request-ID promise rests on. */
 export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,7 +1,7 @@
 import type { LacLegalStatus, PlanType } from '../../domain/plan.ts';
 
 // Every system, identifier and extension URI the FHIR facade emits lives here, so that a client
-// sees one URI per concept everywhere (api.md: "one code-system URI for each, used everywhere").
+// sees one URI per concept everywhere (README, API: each concept has one code-system URI, used everywhere).
 
 /** National identifier systems (https://digital.nhs.uk/developer/guides-and-documentation/building-healthcare-software/fhir). */
 export const IDENTIFIER_SYSTEM = {
