@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Identity } from '../domain/identity.ts';
+import { operatorIdentity } from '../domain/identity.ts';
 import { checkNhsNumber, type NhsNumberCheck } from '../domain/nhs-number.ts';
 import type { Clock, HeldRow, SubjectAccessStore } from '../ports.ts';
 
@@ -43,11 +43,6 @@ export class IncompleteExportError extends Error {
     this.tables = tables;
   }
 }
-
-// An operator acts for whoever runs the service, not for an LA or a care setting.
-const operatorIdentity = (operator: string): Identity => ({
-  sub: operator, name: operator, role: 'ops', org: 'cpis-operator', orgName: 'Service operator', setting: undefined, activities: [],
-});
 
 /**
  * An operator exports everything held about one person (the right of access): plans from every LA,

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
+import { operatorIdentity } from '../domain/identity.ts';
 import { createLogger } from '../logger.ts';
 import { openCliDatabase } from './database.ts';
 import { CliError, EXIT, runCli } from './operator-tool.ts';
@@ -41,7 +42,7 @@ async function main(): Promise<number> {
   try {
     const from = await changePdsMode(pool, mode, (previous) => ({
       at: new Date(), action: 'deployment:pds-mode', outcome: 'ok', nhsNumber: null, unscheduled: null, requestId: randomUUID(),
-      identity: { sub: operator, name: operator, role: 'ops', org: 'cpis-operator', orgName: 'Service operator', setting: undefined, activities: [] },
+      identity: operatorIdentity(operator),
       detail: { from: previous, to: mode },
     }));
     process.stdout.write(`PDS mode of this deployment: ${mode}${from && from !== mode ? ` (was ${from})` : ''}\n`);

@@ -1,15 +1,24 @@
 import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
+import { loadConfig, type Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startService, type RunningService } from '../service.ts';
 import type { Acknowledgement } from '../domain/acknowledgement.ts';
 import { loadOrCreateDevKey, mintDevToken, type DevKey } from '../../adapters/auth/dev-keys.ts';
+import { CliError, EXIT, runCli } from './operator-tool.ts';
 import { DEMO_LAS, NUMBERS_PER_LA, defaultAsOf, ndjsonChunks, syntheticRecord, syntheticRecords, type DemoLa } from './synthetic-register.ts';
 
 const USAGE = 'usage: npm run seed [-- --per-la 2000] [--url http://127.0.0.1:8080] [--seed 1]';
 
-class SeedError extends Error {}
+/** A failure explained in one line: a seed that cannot go on. */
+class SeedError extends CliError {
+  constructor(message: string) {
+    super(message, EXIT.software);
+  }
+}
+
+/** One line on the operator's terminal (stdout): only synthetic data and the service's own answers. */
+const say = (line: string) => void process.stdout.write(`${line}\n`);
 
 function parse(): { perLa: number; url: string | undefined; seed: number } {
   try {
@@ -23,8 +32,7 @@ function parse(): { perLa: number; url: string | undefined; seed: number } {
     if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a non-negative integer');
     return { perLa, url: values.url?.replace(/\/+$/, ''), seed };
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
-    process.exit(2);
+    throw new CliError(`${(error as Error).message}\n${USAGE}`, EXIT.usage);
   }
 }
 
@@ -96,38 +104,28 @@ async function main(): Promise<void> {
   let url = args.url ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
   let service: RunningService | undefined;
   if (!(await answers(url))) {
-    console.log(`No service answers at ${url}; starting one in-process on DATA_DIR ${config.dataDir} …`);
+    say(`No service answers at ${url}; starting one in-process on DATA_DIR ${config.dataDir} …`);
     service = await startService(config, { logger: createLogger(config.logLevel === 'silent' ? 'silent' : 'warn') });
     url = service.url;
   }
   try {
     const key = await loadOrCreateDevKey(config.dataDir);
-    console.log(`Seeding ${DEMO_LAS.length} LAs × ${args.perLa} synthetic records (seed ${args.seed}) at ${url}`);
+    say(`Seeding ${DEMO_LAS.length} LAs × ${args.perLa} synthetic records (seed ${args.seed}) at ${url}`);
     for (let i = 0; i < DEMO_LAS.length; i++) {
       const started = performance.now();
       const { la, ack, replayed } = await seedLa(url, config, key, i, args);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      console.log(
+      say(
         `  ${la.code}  ${la.name.padEnd(42)} ${ack.result}  loaded ${ack.loaded}/${ack.processed}, rejected ${ack.rejected}` +
           `  (sequence ${ack.sequenceNumber}${replayed ? ', replayed' : ''}, ${seconds} s)`,
       );
       if (ack.result !== 'CPF02' && !replayed) throw new SeedError(`${la.code}: expected CPF02, got ${ack.result}; first rejection: ${JSON.stringify(ack.records[0]?.detail)}`);
     }
-    console.log('Example NHS numbers with a current plan (all synthetic, 999 range):');
-    for (const line of examples(args.seed, args.perLa)) console.log(line);
+    say('Example NHS numbers with a current plan (all synthetic, 999 range):');
+    for (const line of examples(args.seed, args.perLa)) say(line);
   } finally {
     await service?.stop();
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(78);
-  }
-  const cause = (error as { cause?: { code?: string } }).cause?.code;
-  console.error(`seed failed: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
-  process.exit(1);
-}
+await runCli(main, { failure: 'seed failed', failureCode: EXIT.software });

@@ -3,6 +3,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadConfig } from '../config.ts';
+import { operatorIdentity } from '../domain/identity.ts';
 import { createLogger } from '../logger.ts';
 import { openCliDatabase } from './database.ts';
 import { CliError, EXIT, runCli } from './operator-tool.ts';
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
   try {
     const restart = await restartSequence(pool, la, (r) => ({
       at: new Date(), action: 'upload:sequence-restart', outcome: 'ok', nhsNumber: null, unscheduled: null, requestId: randomUUID(),
-      identity: { sub: operator, name: operator, role: 'ops', org: 'cpis-operator', orgName: 'Service operator', setting: undefined, activities: [] },
+      identity: operatorIdentity(operator),
       detail: { laCode: la, series: r.series, lastSequenceNumber: r.lastSequenceNumber },
     }));
     if (!restart) throw new CliError(`no LA with code ${la} has set up its organisation or uploaded`, EXIT.noSuchLa);

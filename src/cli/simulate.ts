@@ -4,6 +4,10 @@ import { ConfigError, loadConfig } from '../config.ts';
 import { loadOrCreateDevKey, mintDevToken } from '../../adapters/auth/dev-keys.ts';
 import { DEMO_LAS, laCodeOf, nhsNumberOf } from './synthetic-register.ts';
 
+/** Lines on the operator's terminal: settings and outcomes, never an NHS number. */
+const say = (line: string) => void process.stdout.write(`${line}\n`);
+const complain = (line: string) => void process.stderr.write(`${line}\n`);
+
 const USAGE = 'usage: npm run simulate [-- --rate 0.5] [--per-la 2000] [--count N] [--url http://127.0.0.1:8080]';
 const NHS_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 
@@ -30,7 +34,7 @@ function options() {
     if (!(count >= 1)) throw new Error('--count must be at least 1');
     return { rate, perLa, count, url: values.url?.replace(/\/+$/, '') };
   } catch (error) {
-    console.error(`${(error as Error).message}\n${USAGE}`);
+    complain(`${(error as Error).message}\n${USAGE}`);
     process.exit(2);
   }
 }
@@ -40,11 +44,11 @@ let config;
 try {
   config = loadConfig();
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : String(error));
+  complain(error instanceof ConfigError ? error.message : String(error));
   process.exit(2);
 }
 if (config.auth.mode !== 'dev') {
-  console.error('the simulator mints dev tokens: run it against a service in AUTH_MODE=dev');
+  complain('the simulator mints dev tokens: run it against a service in AUTH_MODE=dev');
   process.exit(2);
 }
 const url = opts.url ?? `http://${config.host}:${config.port}`;
@@ -57,7 +61,7 @@ const tokens = await Promise.all(
   ),
 );
 
-console.log(`simulating care-setting lookups against ${url} at about ${opts.rate}/s; Ctrl-C to stop`);
+say(`simulating care-setting lookups against ${url} at about ${opts.rate}/s; Ctrl-C to stop`);
 let stop = false;
 process.once('SIGINT', () => (stop = true));
 process.once('SIGTERM', () => (stop = true));
@@ -74,9 +78,9 @@ for (let sent = 0; sent < opts.count && !stop; sent++) {
     });
     const total = res.ok ? ((await res.json()) as { total: number }).total : undefined;
     const outcome = res.ok ? (total ? `found ${total} plan(s) of ${laCodeOf(laIndex)}` : 'no plan') : `HTTP ${res.status}`;
-    console.log(`${new Date().toISOString()} ${setting.setting}${setting.silent ? ' (silent)' : ''}: ${outcome}`);
+    say(`${new Date().toISOString()} ${setting.setting}${setting.silent ? ' (silent)' : ''}: ${outcome}`);
   } catch (error) {
-    console.error(`lookup failed: ${(error as Error).message}; is the service running at ${url}?`);
+    complain(`lookup failed: ${(error as Error).message}; is the service running at ${url}?`);
   }
   // Exponential gaps: arrivals as a Poisson process, like real attendances.
   await sleep(Math.min(60_000, (-Math.log(1 - Math.random()) / opts.rate) * 1000));

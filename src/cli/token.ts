@@ -8,7 +8,7 @@ const USAGE =
   '[--sds-user-id <12 digits>] [--role-profile-id <12 digits>] [--job-role R8000] [--job-role-name <n>]';
 
 function fail(message: string): never {
-  console.error(`${message}\n${USAGE}`);
+  process.stderr.write(`${message}\n${USAGE}\n`);
   process.exit(2);
 }
 

@@ -1,4 +1,4 @@
-/** Roles a token may carry (api.md, Identity). */
+/** Roles a token may carry (README, Identity). */
 export const ROLES = ['clinician', 'la-system', 'social-worker', 'ops'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -24,6 +24,11 @@ export type Identity = Readonly<{
   sdsRoleProfileId?: string;
   jobRole?: JobRole;
 }>;
+
+/** The identity an operator's command-line tool acts as, in the audit trail: the operator by name, for the service itself. */
+export const operatorIdentity = (operator: string): Identity => ({
+  sub: operator, name: operator, role: 'ops', org: 'cpis-operator', orgName: 'Service operator', setting: undefined, activities: [],
+});
 
 /** Roles that act for a local authority: their org claim is the LA's code. */
 export const LA_ROLES: readonly Role[] = ['la-system', 'social-worker'];
