@@ -11,7 +11,7 @@ try {
   config = loadConfig();
 } catch (error) {
   if (error instanceof ConfigError) {
-    console.error(error.message);
+    process.stderr.write(`${error.message}\n`);
     process.exit(EXIT_CONFIG);
   }
   throw error;

@@ -35,25 +35,30 @@ function objectAt(data: unknown, instancePath: string): Record<string, unknown> 
 
 /**
  * An unknown member, by position ("key 2"): never by its name, which is the caller's text and may be
- * anything. Positions count members as JSON.parse keeps them, which puts names that look like array
- * indexes first; among such names no position is given rather than a wrong one.
+ * anything. `keys` are the top-level member names in the order sent, where the reader kept them;
+ * otherwise positions count members as JSON.parse keeps them, which puts names that look like array
+ * indexes first, and among such names no position is given rather than a wrong one.
  */
-function unknownKeyLabel(data: unknown, instancePath: string, name: string): string {
-  const keys = Object.keys(objectAt(data, instancePath) ?? {});
-  const at = keys.indexOf(name);
-  return at < 0 || keys.some((k) => /^(0|[1-9]\d*)$/.test(k)) ? 'an unknown key' : `key ${at + 1}`;
+function unknownKeyLabel(data: unknown, instancePath: string, name: string, keys?: readonly string[]): string {
+  if (keys && instancePath === '') {
+    const at = keys.indexOf(name);
+    return at < 0 ? 'an unknown key' : `key ${at + 1}`;
+  }
+  const parsed = Object.keys(objectAt(data, instancePath) ?? {});
+  const at = parsed.indexOf(name);
+  return at < 0 || parsed.some((k) => /^(0|[1-9]\d*)$/.test(k)) ? 'an unknown key' : `key ${at + 1}`;
 }
 
 /**
  * The JSON pointer of the field an ajv error is about, as a dotted FHIRPath-like expression. Only the
  * schema's own names appear in it: an unknown member is named by position (see unknownKeyLabel).
  */
-export function fieldOf(error: ErrorObject, data?: unknown): string {
+export function fieldOf(error: ErrorObject, data?: unknown, keys?: readonly string[]): string {
   const base = error.instancePath.replace(/^\//, '').replaceAll('/', '.');
   const params = error.params as Record<string, unknown>;
   const child =
     (typeof params.missingProperty === 'string' && params.missingProperty) ||
-    (typeof params.additionalProperty === 'string' && unknownKeyLabel(data, error.instancePath, params.additionalProperty)) ||
+    (typeof params.additionalProperty === 'string' && unknownKeyLabel(data, error.instancePath, params.additionalProperty, keys)) ||
     '';
   if (child) return base ? `${base}.${child}` : child;
   return base || '(root)';

@@ -18,6 +18,7 @@ const CODES: Record<string, string> = {
 
 function messageOf(error: ErrorObject, field: string): string {
   const params = error.params as { allowedValues?: unknown[] };
+  if (error.keyword === 'additionalProperties') return `${field} of the record is not a known field`;
   if (error.keyword === 'required') return `${field} is required`;
   if (error.keyword === 'enum' && params.allowedValues) return `${field} must be one of ${params.allowedValues.join(', ')}`;
   // ajv's own wording names rules (formats, lengths, patterns), never the value itself.
@@ -31,7 +32,7 @@ const refuse = (code: string, field: string, message: string): RecordCheck => ({
 
 /**
  * A member given twice, named if it is one of the record's fields and by its position otherwise
- * (README, Uploads: how refusals name fields). Which of the two a reader keeps differs between
+ * (README, How refusals name what is wrong). Which of the two a reader keeps differs between
  * parsers; the service will not guess which one the LA meant.
  */
 function repeatedMember(keys: readonly string[], known: ReadonlySet<string>): RecordCheck | undefined {
@@ -46,17 +47,6 @@ function repeatedMember(keys: readonly string[], known: ReadonlySet<string>): Re
   return undefined;
 }
 
-/**
- * Where an unknown member is: "key 3" is the record's third member as sent. Never its name: that is
- * the caller's text, which may be anything (a child's name and birth date, sent as a key by mistake),
- * and the acknowledgement is stored and returned again.
- */
-function unknownMember(raw: Record<string, unknown>, keys: readonly string[] | undefined, known: ReadonlySet<string>): string {
-  const order = keys ?? Object.keys(raw);
-  const at = order.findIndex((k) => !known.has(k));
-  return at < 0 ? '(record)' : `key ${at + 1}`;
-}
-
 /** Compiles the upload-record schema once and returns the validator. */
 export function createRecordValidator(): RecordValidator {
   const validate = compileSchema<UploadRecord>(createAjv(), 'upload-record.schema.json');
@@ -67,11 +57,8 @@ export function createRecordValidator(): RecordValidator {
     if (repeated) return repeated;
     if (!validate(raw)) {
       const error = (validate.errors ?? [])[0] as ErrorObject;
-      if (error.keyword === 'additionalProperties') {
-        const field = unknownMember(raw as Record<string, unknown>, keys, known);
-        return refuse('UNKNOWN_FIELD', field, `${field} of the record is not a known field`);
-      }
-      const field = fieldOf(error);
+      // An unknown member is named by its place, never by its text: the acknowledgement is stored and returned again.
+      const field = fieldOf(error, raw, keys);
       return refuse(CODES[error.keyword] ?? 'INVALID', field, messageOf(error, field));
     }
     return checkUploadRecord(raw, laCode, today);
