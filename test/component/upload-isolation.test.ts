@@ -121,8 +121,13 @@ describe('uploads that hold nothing while their client sends', () => {
     const upload = slowUpload(token, 1);
     // More than one staging write's worth, so that rows are staged while the client is still sending.
     await upload.send(Array.from({ length: 5_000 }, () => line(childRecord())).join(''));
-    await sleep(500);
-    const staged = await db.query(`SELECT DISTINCT batch FROM upload_staging s JOIN upload_slots l USING (batch) WHERE l.la_code = $1`, [org]);
+    // Polled, not slept on: on a busy machine the service may take a while to read and stage them.
+    const stagedNow = () => db.query(`SELECT DISTINCT batch FROM upload_staging s JOIN upload_slots l USING (batch) WHERE l.la_code = $1`, [org]);
+    let staged = await stagedNow();
+    for (let waited = 0; staged.rowCount === 0 && waited < 20_000; waited += 100) {
+      await sleep(100);
+      staged = await stagedNow();
+    }
     expect(staged.rowCount).toBe(1);
     // What PostgreSQL does to an unlogged table when it recovers from a crash, or what a failover replica holds.
     await db.query('DELETE FROM upload_staging WHERE batch = $1', [staged.rows[0].batch]);
