@@ -100,11 +100,16 @@ export type AuditEntry = {
 /** Reads the register for care settings and records what they saw. */
 export interface LookupStore {
   findByNhsNumber(nhsNumber: string): Promise<{ plans: HeldPlan[]; organisations: Organisation[] }>;
-  /** Audits the search and, unless it repeats one by the same user within 24 hours, records the access and queues the notifications, in one transaction. */
-  recordAccess(audit: AuditEntry, notifications: { laCode: string; body: NotificationBody }[]): Promise<{ laCode: string; eventNumber: number }[]>;
-  /** Audits a search that records no access, in the trail `searchAuditTrailOf` chose. */
-  recordAudit(audit: AuditEntry, trail: SearchAuditTrail): Promise<void>;
-  recentAccesses(nhsNumber: string, limit: number): Promise<AccessRecord[]>;
+  /**
+   * Audits the search and, unless it repeats one by the same user within 24 hours, records the access and queues the
+   * notifications, in one transaction; returns the notifications queued and the child's `historyLimit` latest accesses,
+   * this one included.
+   */
+  recordAccess(
+    audit: AuditEntry, notifications: { laCode: string; body: NotificationBody }[], historyLimit: number,
+  ): Promise<{ created: { laCode: string; eventNumber: number }[]; history: AccessRecord[] }>;
+  /** Audits a search that records no access, in the trail `searchAuditTrailOf` chose; returns the child's `historyLimit` latest accesses. */
+  recordAudit(audit: AuditEntry, trail: SearchAuditTrail, historyLimit: number): Promise<AccessRecord[]>;
 }
 
 export type AckSelector = { upTo: number } | { eventNumbers: number[] };

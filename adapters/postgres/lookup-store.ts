@@ -1,19 +1,49 @@
 import type pg from 'pg';
 import type { Identity } from '../../src/domain/identity.ts';
 import type { AccessRecord } from '../../src/domain/lookup.ts';
-import type { AuditEntry, LookupStore } from '../../src/ports.ts';
-import { SELECT_HELD_PLANS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
-import { createAuditBatcher } from './audit-batch.ts';
+import type { NotificationBody } from '../../src/domain/notification.ts';
+import type { Organisation } from '../../src/domain/organisation.ts';
+import type { AuditEntry, HeldPlan, LookupStore } from '../../src/ports.ts';
+import { columnsOf, insertManySql, type AuditTrailName } from './audit-batch.ts';
+import { createGroup } from './group.ts';
+import { SELECT_PLANS_WITH_LAS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
 
-const FIND = `${SELECT_HELD_PLANS}
-ORDER BY p.start_date DESC, p.id`;
+// bpchar[]: the column is char(10), and a text[] would compare as text and miss the index.
+const FIND_MANY = `${SELECT_PLANS_WITH_LAS} WHERE p.nhs_number = ANY ($1::bpchar[]) ORDER BY p.start_date DESC, p.id`;
 
-const RECENT = `
-SELECT id, accessed_at, user_id, user_name, user_role, organisation_code, organisation_name, setting,
-       sds_user_id, sds_role_profile_id, job_role_code, job_role_name
-FROM accesses WHERE nhs_number = $1 ORDER BY accessed_at DESC, id DESC LIMIT $2`;
+const ACCESS_COLUMNS = `id, accessed_at, user_id, user_name, user_role, organisation_code, organisation_name, setting,
+       sds_user_id, sds_role_profile_id, job_role_code, job_role_name`;
 
-/** The agent record_access() stores: the token's identity, with its national identity when it has one. */
+/** A group of search audit rows, and in the same statement the latest accesses of each child asked for ($14, $15). */
+const auditAndHistorySql = (trail: AuditTrailName) => `
+WITH audited AS (${insertManySql(trail)})
+SELECT n.position, h.* FROM unnest($14::bpchar[], $15::integer[]) WITH ORDINALITY AS n(nhs, lim, position)
+CROSS JOIN LATERAL (SELECT ${ACCESS_COLUMNS} FROM accesses WHERE nhs_number = n.nhs ORDER BY accessed_at DESC, id DESC LIMIT n.lim) h
+WHERE n.lim > 0
+ORDER BY n.position, h.accessed_at DESC, h.id DESC`;
+
+type AccessRow = {
+  id: string | number; accessed_at: Date | string; user_id: string; user_name: string; user_role: string; organisation_code: string;
+  organisation_name: string; setting: string | null; sds_user_id: string | null; sds_role_profile_id: string | null;
+  job_role_code: string | null; job_role_name: string | null;
+};
+
+/** An accesses row, as a column row or as the JSON record_accesses() returns (where the time is a string). */
+const toAccess = (r: AccessRow): AccessRecord => ({
+  id: String(r.id),
+  accessedAt: new Date(r.accessed_at).toISOString(),
+  userId: r.user_id,
+  userName: r.user_name,
+  userRole: r.user_role,
+  organisationCode: r.organisation_code,
+  organisationName: r.organisation_name,
+  setting: r.setting,
+  sdsUserId: r.sds_user_id,
+  sdsRoleProfileId: r.sds_role_profile_id,
+  jobRole: r.job_role_code ? { code: r.job_role_code, name: r.job_role_name } : null,
+});
+
+/** The agent record_accesses() stores: the token's identity, with its national identity when it has one. */
 function agentOf(identity: Identity) {
   return {
     userId: identity.sub, userName: identity.name, userRole: identity.role, organisationCode: identity.org,
@@ -22,47 +52,80 @@ function agentOf(identity: Identity) {
   };
 }
 
+type Held = { plans: HeldPlan[]; organisations: Organisation[] };
+type Search = { audit: AuditEntry; historyLimit: number };
+type Access = Search & { notifications: { laCode: string; body: NotificationBody }[] };
+type Recorded = { created: { laCode: string; eventNumber: number }[]; history: AccessRecord[] };
+
+export type LookupStoreOptions = { maxInFlight: number; maxBatch: number };
+
 /**
- * Lookups against PostgreSQL: one query to read, one function call to record an access, and the
- * audit rows of the other searches written together (group commit, audit-batch.ts).
+ * Lookups against PostgreSQL in groups (group.ts, README "Performance"). Lookups that arrive while
+ * earlier ones are on their way go together: their reads of the register in one statement; the
+ * audit rows of searches that record nothing else in one INSERT per trail, which also reads the
+ * children's access history; and the accesses of unscheduled lookups, with their notifications,
+ * audit rows and histories, in one call of record_accesses() (migration 0015). Every write is one
+ * statement, so one transaction and one commit for the group; each lookup hears back only about
+ * its own rows, and only once they are committed.
  */
-export function createPostgresLookupStore(pool: pg.Pool, options: { auditMaxInFlight: number } = { auditMaxInFlight: 2 }): LookupStore {
-  const audits = createAuditBatcher(pool, { maxBatch: 256, maxInFlight: options.auditMaxInFlight });
-  return {
-    async findByNhsNumber(nhsNumber) {
-      // Named statements are parsed and planned once per connection: the lookup path runs them thousands of times a second.
-      const { rows } = await pool.query<HeldPlanRow>({ name: 'lookup-find', text: FIND, values: [nhsNumber] });
-      return toHeldPlans(rows);
+export function createPostgresLookupStore(pool: pg.Pool, options: LookupStoreOptions = { maxInFlight: 2, maxBatch: 256 }): LookupStore {
+  const find = createGroup<string, Held>({
+    ...options,
+    // Named statements are parsed and planned once per connection: the lookup path runs them thousands of times a second.
+    many: async (nhsNumbers) => {
+      const { rows } = await pool.query<HeldPlanRow>({ name: 'lookup-find-many', text: FIND_MANY, values: [nhsNumbers] });
+      const byNhs = new Map<string, HeldPlanRow[]>();
+      for (const row of rows) {
+        const held = byNhs.get(row.nhs_number);
+        if (held) held.push(row);
+        else byNhs.set(row.nhs_number, [row]);
+      }
+      return nhsNumbers.map((n) => toHeldPlans(byNhs.get(n) ?? []));
     },
-    async recordAccess(audit, notifications) {
-      const { rows } = await pool.query<{ la_code: string; event_number: string }>({
-        name: 'lookup-record-access',
-        text: 'SELECT la_code, event_number FROM record_access($1, $2, $3, $4, $5, $6)',
-        values: [audit.nhsNumber, audit.at, JSON.stringify(agentOf(audit.identity)), audit.requestId, audit.action, JSON.stringify(notifications)],
+  });
+
+  const searchGroup = (trail: AuditTrailName) => {
+    const text = auditAndHistorySql(trail);
+    return createGroup<Search, AccessRecord[]>({
+      ...options,
+      many: async (searches) => {
+        const { rows } = await pool.query<AccessRow & { position: string }>({
+          name: `lookup-audit-${trail}`, text,
+          values: [...columnsOf(searches.map((s) => s.audit)), searches.map((s) => s.audit.nhsNumber), searches.map((s) => s.historyLimit)],
+        });
+        const histories: AccessRecord[][] = searches.map(() => []);
+        for (const row of rows) histories[Number(row.position) - 1]?.push(toAccess(row));
+        return histories;
+      },
+    });
+  };
+  const searches = { audit: searchGroup('audit'), unmatched: searchGroup('unmatched') };
+
+  const accesses = createGroup<Access, Recorded>({
+    ...options,
+    many: async (items) => {
+      const { rows } = await pool.query<{ item_position: number; notified_la: string | null; notified_event: string | null; history: AccessRow[] | null }>({
+        name: 'lookup-record-accesses',
+        text: 'SELECT item_position, notified_la, notified_event, history FROM record_accesses($1)',
+        values: [JSON.stringify(items.map(({ audit, notifications, historyLimit }) => ({
+          nhsNumber: audit.nhsNumber, at: audit.at, agent: agentOf(audit.identity), requestId: audit.requestId, action: audit.action,
+          notifications, historyLimit,
+        })))],
       });
-      return rows.map((r) => ({ laCode: r.la_code, eventNumber: Number(r.event_number) }));
+      const recorded: Recorded[] = items.map(() => ({ created: [], history: [] }));
+      for (const r of rows) {
+        const mine = recorded[r.item_position - 1];
+        if (!mine) continue;
+        if (r.history) mine.history = r.history.map(toAccess);
+        else if (r.notified_la !== null) mine.created.push({ laCode: r.notified_la, eventNumber: Number(r.notified_event) });
+      }
+      return recorded;
     },
-    async recordAudit(audit: AuditEntry, trail) {
-      await audits.record(trail === 'unmatched' ? 'unmatched' : 'audit', audit);
-    },
-    async recentAccesses(nhsNumber, limit) {
-      const { rows } = await pool.query({ name: 'lookup-recent', text: RECENT, values: [nhsNumber, limit] });
-      return rows.map(
-        (r): AccessRecord => ({
-          id: String(r.id),
-          accessedAt: (r.accessed_at as Date).toISOString(),
-          userId: r.user_id,
-          userName: r.user_name,
-          userRole: r.user_role,
-          organisationCode: r.organisation_code,
-          organisationName: r.organisation_name,
-          setting: r.setting,
-          sdsUserId: r.sds_user_id,
-          sdsRoleProfileId: r.sds_role_profile_id,
-          jobRole: r.job_role_code ? { code: r.job_role_code, name: r.job_role_name } : null,
-        }),
-      );
-    },
+  });
+
+  return {
+    findByNhsNumber: (nhsNumber) => find(nhsNumber),
+    recordAccess: (audit, notifications, historyLimit) => accesses({ audit, notifications, historyLimit }),
+    recordAudit: (audit, trail, historyLimit) => searches[trail === 'unmatched' ? 'unmatched' : 'audit']({ audit, historyLimit }),
   };
 }
-

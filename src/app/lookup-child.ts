@@ -60,21 +60,26 @@ export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; wi
         const outcome = error.status === 403 ? 'denied' : 'invalid';
         // The refusal is decided before anything is read; the register is read only to choose the trail its audit row goes to.
         const matched = nhsNumber === null ? 0 : (await visiblePlansOf(nhsNumber, at)).plans.length;
-        await deps.lookups.recordAudit(audit(outcome, nhsNumber, unscheduled, { code: error.spineCode }), searchAuditTrailOf(nhsNumber, matched));
+        await deps.lookups.recordAudit(audit(outcome, nhsNumber, unscheduled, { code: error.spineCode }), searchAuditTrailOf(nhsNumber, matched), 0);
         deps.metrics.lookupObserved(request.resourceType, kindLabel(unscheduled), outcome);
       }
       throw error;
     }
 
     const { plans, organisations } = await visiblePlansOf(nhsNumber, at);
+    // The history is read in the round trip that writes the audit row: none is shown, so none is read, for no plan.
+    const historyLimit = plans.length > 0 ? HISTORY_LENGTH : 0;
+    let accesses;
     if (plans.length > 0 && unscheduled && request.resourceType !== 'AuditEvent') {
-      const created = await deps.lookups.recordAccess(audit('found', nhsNumber, true), accessNotifications(plans, organisations, identity, at));
-      for (const { laCode } of created) deps.metrics.notificationsCreated(laCode, 1);
+      const recorded = await deps.lookups.recordAccess(audit('found', nhsNumber, true), accessNotifications(plans, organisations, identity, at), historyLimit);
+      for (const { laCode } of recorded.created) deps.metrics.notificationsCreated(laCode, 1);
+      accesses = recorded.history;
     } else {
-      await deps.lookups.recordAudit(audit(plans.length > 0 ? 'found' : 'not-found', nhsNumber, unscheduled), searchAuditTrailOf(nhsNumber, plans.length));
+      accesses = await deps.lookups.recordAudit(
+        audit(plans.length > 0 ? 'found' : 'not-found', nhsNumber, unscheduled), searchAuditTrailOf(nhsNumber, plans.length), historyLimit,
+      );
     }
     deps.metrics.lookupObserved(request.resourceType, kindLabel(unscheduled), plans.length > 0 ? 'found' : 'not-found');
-    const accesses = plans.length > 0 ? await deps.lookups.recentAccesses(nhsNumber, HISTORY_LENGTH) : [];
     return { nhsNumber, plans, organisations, accesses, at };
   };
 }

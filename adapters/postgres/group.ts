@@ -1,0 +1,58 @@
+import { isDatabaseUnavailable } from './unavailable.ts';
+
+/** How a group of like requests is sent: several together, or one alone. */
+export type GroupOptions<I, O> = {
+  /** Most items sent together. */
+  maxBatch: number;
+  /** Most groups on their way to the database at once; further items wait and go together. */
+  maxInFlight: number;
+  /** Sends the items in one statement (one round trip, and for a write one transaction); one result per item, in order. */
+  many(items: I[]): Promise<O[]>;
+};
+
+type Waiting<I, O> = { item: I; done: (value: O) => void; failed: (error: unknown) => void };
+
+/**
+ * Natural batching (README, Performance): nothing waits on a timer. An item goes at once when fewer
+ * than maxInFlight groups are on their way; otherwise it queues, and everything that queued behind
+ * a group goes as the next group. Each caller's promise settles with its own result, only when the
+ * statement carrying it has finished (for a write, committed). A group that fails for any reason
+ * but the database being unreachable is sent again item by item, so one item the database refuses
+ * cannot take others' answers with it; a group that fails wrote nothing, since it was one statement.
+ */
+export function createGroup<I, O>(options: GroupOptions<I, O>): (item: I) => Promise<O> {
+  const pending: Waiting<I, O>[] = [];
+  let inFlight = 0;
+
+  const one = async (item: I): Promise<O> => (await options.many([item]))[0] as O;
+
+  async function send(group: Waiting<I, O>[]): Promise<void> {
+    let results: O[];
+    try {
+      results = await options.many(group.map((w) => w.item));
+    } catch (error) {
+      // Unreachable: every item would fail alike. Otherwise find the one at fault by sending each alone.
+      if (group.length === 1 || isDatabaseUnavailable(error)) return void group.forEach((w) => w.failed(error));
+      await Promise.all(group.map((w) => one(w.item).then(w.done, w.failed)));
+      return;
+    }
+    group.forEach((w, i) => w.done(results[i] as O));
+  }
+
+  function pump(): void {
+    while (inFlight < options.maxInFlight && pending.length > 0) {
+      const group = pending.splice(0, options.maxBatch);
+      inFlight++;
+      void send(group).finally(() => {
+        inFlight--;
+        pump();
+      });
+    }
+  }
+
+  return (item) =>
+    new Promise<O>((done, failed) => {
+      pending.push({ item, done, failed });
+      pump();
+    });
+}
