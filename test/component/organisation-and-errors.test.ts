@@ -85,7 +85,7 @@ describe('errors, request ids and health', () => {
     expect(res.headers.get('x-correlation-id')).toBe('corr-9');
     const outcome = await res.json();
     expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
-    expect(outcome.issue[0].details.coding[0]).toMatchObject({ system: 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode', code: 'NOT_FOUND' });
+    expect(outcome.issue[0].details.coding[0]).toMatchObject({ system: 'https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode', code: 'RESOURCE_NOT_FOUND', display: 'Resource not found' });
   });
 
   it('takes TraceID as the request id, and makes one when none is given', async () => {
