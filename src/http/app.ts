@@ -66,6 +66,9 @@ export type HttpDeps = {
 export function createHttpApp(deps: HttpDeps): express.Express {
   const authenticate = createAuthenticate(deps.verifier, deps.rateLimiter);
   const app = express();
+  // Paths are matched as written (FHIR's are case-sensitive), so the `route` label of logs and metrics
+  // can only take the values of the route table, whatever case a caller tries (route-label.ts).
+  app.set('case sensitive routing', true);
   app.disable('x-powered-by');
   app.use(noStore);
   // Security headers on every answer; the console needs nothing inline and talks only to this origin.
@@ -95,10 +98,13 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use('/console', consoleRouter({ ...deps.console, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use(
     FHIR_BASE_PATH,
-    fhirRouter({ authenticate, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),
+    fhirRouter({
+      authenticate, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software,
+      corsOrigins: deps.corsOrigins, formMaxBytes: deps.limits.jsonMaxBytes,
+    }),
   );
 
-  const la = Router();
+  const la = Router({ caseSensitive: true });
   const laSystem: Role[] = ['la-system'];
   // Duty social workers read their LA's details (the console's banner); only the LA system changes them.
   la.get('/organisation', authenticate(['la-system', 'social-worker']));

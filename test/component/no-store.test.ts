@@ -103,6 +103,19 @@ const fhirSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent', refusedAs: [string
   ],
 });
 
+const form = (type: string, nhs: string): RequestInit => ({
+  method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `patient:identifier=${encodeURIComponent(`${NHS_SYSTEM}|${nhs}`)}`,
+});
+const fhirPostSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent'): RouteCalls => ({
+  ok: [call('found', 200, () => http(`/cpis/FHIR/R4/${type}/_search`, clinician(), form(type, la.child.nhsNumber as string)))],
+  refused: [
+    call('no token', 401, () => http(`/cpis/FHIR/R4/${type}/_search`, undefined, form(type, la.child.nhsNumber as string))),
+    call('an LA system', 403, () => http(`/cpis/FHIR/R4/${type}/_search`, laSystem(), form(type, la.child.nhsNumber as string))),
+    call('not a form', 415, () => http(`/cpis/FHIR/R4/${type}/_search`, clinician(), json('POST', {}))),
+    call('GET on _search', 405, () => http(`/cpis/FHIR/R4/${type}/_search`, clinician())),
+  ],
+});
+
 const CALLS: Record<string, RouteCalls> = {
   'GET /health/live': { open: true, ok: [call('live', 200, () => http('/health/live'))], refused: [] },
   'GET /health/ready': { open: true, ok: [call('ready', 200, () => http('/health/ready'))], refused: [] },
@@ -139,6 +152,9 @@ const CALLS: Record<string, RouteCalls> = {
   },
   'GET /cpis/FHIR/R4/Flag': fhirSearch('Flag', ['silent-read activity only', () => clinician(['B0170'])]),
   'GET /cpis/FHIR/R4/AuditEvent': fhirSearch('AuditEvent', ['ops', ops]),
+  'POST /cpis/FHIR/R4/CareTeam/_search': fhirPostSearch('CareTeam'),
+  'POST /cpis/FHIR/R4/Flag/_search': fhirPostSearch('Flag'),
+  'POST /cpis/FHIR/R4/AuditEvent/_search': fhirPostSearch('AuditEvent'),
   'GET /la/v1/organisation': {
     ok: [call('LA system', 200, () => http('/la/v1/organisation', laSystem()))],
     refused: [call('no token', 401, () => http('/la/v1/organisation')), call('clinician', 403, () => http('/la/v1/organisation', clinician()))],

@@ -45,10 +45,10 @@ const access: AccessRecord = {
 };
 
 const sampleTable: readonly FhirInteraction[] = [
-  { resourceType: 'CareTeam', interaction: 'search-type', documentation: 'Plans as care teams',
-    searchParams: [{ name: 'patient:identifier', type: 'token', documentation: 'NHS number' }, { name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }] },
-  { resourceType: 'Flag', interaction: 'search-type', documentation: 'Plans as flags', searchParams: [{ name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }] },
-  { resourceType: 'AuditEvent', interaction: 'search-type', documentation: 'Access history', searchParams: [] },
+  { resourceType: 'CareTeam', interaction: 'search-type', documentation: 'Plans as care teams', includes: ['CareTeam:patient'], revIncludes: ['AuditEvent:patient'],
+    searchParams: [{ name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }, { name: '_count', type: 'number', documentation: 'page size' }] },
+  { resourceType: 'Flag', interaction: 'search-type', documentation: 'Plans as flags', includes: [], revIncludes: [], searchParams: [{ name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }] },
+  { resourceType: 'AuditEvent', interaction: 'search-type', documentation: 'Access history', includes: [], revIncludes: [], searchParams: [] },
 ];
 
 describe('toCareTeam', () => {
@@ -225,7 +225,7 @@ describe('toSearchsetBundle', () => {
   });
 
   it('is an empty searchset with total 0 when nothing is visible', () => {
-    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [], includes: [], selfUrl: `${BASE}/CareTeam?patient=${NHS}` });
+    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [], includes: [], links: [{ relation: 'self', url: `${BASE}/CareTeam?patient=${NHS}` }] });
     expect(bundle).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0, link: [{ relation: 'self', url: `${BASE}/CareTeam?patient=${NHS}` }] });
     expect(validateFhir(bundle)).toEqual([]);
   });
@@ -239,16 +239,20 @@ describe('toSearchsetBundle', () => {
 
 describe('toCapabilityStatement', () => {
   it('describes the interactions table as a FHIR 4.0.1 server', () => {
-    const statement = toCapabilityStatement(sampleTable, { baseUrl: BASE, software: { name: 'cpis-open', version: '0.1.0' }, at: IN_HOURS });
+    const statement = toCapabilityStatement(sampleTable, { baseUrl: BASE, software: { name: 'cpis-open', version: '0.1.0' }, at: IN_HOURS, cors: false });
     expect(statement).toMatchObject({ status: 'active', kind: 'instance', fhirVersion: '4.0.1', format: ['json'], implementation: { url: BASE } });
     const [rest] = statement.rest ?? [];
     expect(rest?.mode).toBe('server');
     expect(rest?.security?.description).toMatch(/Bearer.*IsUnscheduledAccessEvent/s);
     expect(rest?.resource?.map((r) => [r.type, r.interaction?.map((i) => i.code), r.searchParam?.map((p) => `${p.name}:${p.type}`)])).toEqual([
-      ['CareTeam', ['search-type'], ['patient:identifier:token', 'patient:reference']],
+      ['CareTeam', ['search-type'], ['patient:reference', '_count:number']],
       ['Flag', ['search-type'], ['patient:reference']],
       ['AuditEvent', ['search-type'], undefined],
     ]);
+    expect(rest?.resource?.[0]).toMatchObject({ searchInclude: ['CareTeam:patient'], searchRevInclude: ['AuditEvent:patient'] });
+    expect(rest?.resource?.[1]?.searchInclude).toBeUndefined();
+    expect(rest?.security).toMatchObject({ cors: false, service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }] }] });
+    expect(toCapabilityStatement(sampleTable, { baseUrl: BASE, software: { name: 'cpis-open', version: '0.1.0' }, at: IN_HOURS, cors: true }).rest?.[0]?.security?.cors).toBe(true);
     expect(validateFhir(statement)).toEqual([]);
   });
 });

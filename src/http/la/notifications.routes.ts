@@ -24,7 +24,7 @@ export function notificationsRouter(deps: {
   validateAck: ValidateFunction<AckSelector>;
   jsonMaxBytes: number;
 }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/notifications', async (req, res) => {
     const after = wholeNumber(req.query.after, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = wholeNumber(req.query.limit, 'limit', 100, 1, MAX_LIMIT);

@@ -12,7 +12,7 @@ export function organisationRouter(deps: {
   validateOrganisation: ValidateFunction<OrganisationUpdate>;
   jsonMaxBytes: number;
 }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/organisation', async (req, res) => {
     res.json(toOrganisationBody(await deps.getOrganisation(req.identity)));
   });

@@ -4,16 +4,18 @@ import { fhirInstant } from './fhir-values.ts';
 export type SearchsetInput = {
   /** Absolute base of the FHIR API, e.g. https://cpis.example/cpis/FHIR/R4 (a trailing slash is ignored). */
   baseUrl: string;
-  /** What the search found: counted in `total`. */
+  /** What the search found, on this page. */
   matches: readonly Resource[];
+  /** Every match of the search, on all pages (default: the matches given). */
+  total?: number;
   /** Resources the matches refer to (Patient, Organization): never counted. */
   includes?: readonly Resource[];
   /** Warnings about the search to show with it (search.mode `outcome`): never counted. */
   outcomes?: readonly OperationOutcome[];
   /** When the search ran: becomes `timestamp` and `meta.lastUpdated`. */
   at?: Date;
-  /** The request URL as the client sent it, for `link` self. */
-  selfUrl?: string;
+  /** `self` (the search as understood: https://hl7.org/fhir/R4/search.html#conformance), `next`, `previous`. */
+  links?: readonly { relation: 'self' | 'next' | 'previous'; url: string }[];
 };
 
 /**
@@ -21,7 +23,7 @@ export type SearchsetInput = {
  * (https://hl7.org/fhir/R4/bundle-definitions.html#Bundle.total). A fullUrl is absolute and appears once (invariant
  * bdl-7, https://hl7.org/fhir/R4/bundle.html#invs), so a resource both matched and included is a match.
  */
-export function toSearchsetBundle({ baseUrl, matches, includes = [], outcomes = [], at, selfUrl }: SearchsetInput): Bundle {
+export function toSearchsetBundle({ baseUrl, matches, total, includes = [], outcomes = [], at, links = [] }: SearchsetInput): Bundle {
   const base = baseUrl.replace(/\/+$/, '');
   const seen = new Set<string>();
   const matched = entriesOf(base, matches, 'match', seen);
@@ -34,8 +36,8 @@ export function toSearchsetBundle({ baseUrl, matches, includes = [], outcomes = 
     ...(instant ? { meta: { lastUpdated: instant } } : {}),
     type: 'searchset',
     ...(instant ? { timestamp: instant } : {}),
-    total: matched.length,
-    ...(selfUrl ? { link: [{ relation: 'self', url: selfUrl }] } : {}),
+    total: total ?? matched.length,
+    ...(links.length ? { link: links.map((l) => ({ relation: l.relation, url: l.url })) } : {}),
     ...(entry.length ? { entry } : {}),
   };
 }
