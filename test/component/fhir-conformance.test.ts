@@ -76,11 +76,11 @@ describe('FHIR search as R4 search.html describes it', () => {
     const { nhsNumber } = await childWithTwoPlans();
     const client = fhirClient(service, doctor);
     const headers = { IsUnscheduledAccessEvent: 'false' };
-    const first = (await client.search({ resourceType: 'CareTeam', searchParams: { 'patient:identifier': `${NHS_SYSTEM}|${nhsNumber}`, _count: 1 }, options: { headers } })) as Bundle;
+    const first = (await client.search({ resourceType: 'CareTeam', searchParams: { 'patient:identifier': `${NHS_SYSTEM}|${nhsNumber}`, _count: 1 }, options: { headers } })) as unknown as Bundle;
     expect(first.total).toBe(2);
     expect(matches(first)).toHaveLength(1);
     expect(first.link?.map((l) => l.relation)).toEqual(['self', 'next']);
-    const second = (await client.nextPage({ bundle: first as never, options: { headers } })) as Bundle;
+    const second = (await client.nextPage({ bundle: first as never, options: { headers } })) as unknown as Bundle;
     expect(second.total).toBe(2);
     expect(matches(second)).toHaveLength(1);
     expect(matches(second)[0]?.id).not.toBe(matches(first)[0]?.id);
@@ -109,7 +109,7 @@ describe('POST [type]/_search', () => {
     const client = fhirClient(service, await clinicianToken(service, { sub: 'dr-post' }));
     const bundle = (await client.search({
       resourceType: 'Flag', searchParams: { 'patient:identifier': `${NHS_SYSTEM}|${record.nhsNumber}` }, options: { postSearch: true },
-    })) as Bundle;
+    })) as unknown as Bundle;
     expect(validateFhir(bundle)).toEqual([]);
     expect(bundle.total).toBe(1);
     expect(matches(bundle)[0]?.resourceType).toBe('Flag');

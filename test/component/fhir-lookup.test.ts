@@ -45,11 +45,12 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
 
     expect(validateFhir(bundle)).toEqual([]);
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
-    for (const entry of bundle.entry ?? []) expect(entry.fullUrl).toMatch(new RegExp(`^${service.url}/cpis/FHIR/R4/\\w+/[\\w.-]+$`));
+    for (const entry of bundle.entry ?? []) expect(entry.fullUrl).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+    const fullUrlOf = (type: string) => bundle.entry?.find((e) => e.resource?.resourceType === type)?.fullUrl;
     const [careTeam] = matches(bundle) as CareTeam[];
     expect(careTeam).toMatchObject({ resourceType: 'CareTeam', status: 'active', period: { start: record.startDate } });
     expect(careTeam?.category?.[0]?.coding?.[0]?.code).toBe('CPP');
-    expect(careTeam?.managingOrganization?.[0]?.reference).toBe(`Organization/${la.org}`);
+    expect(careTeam?.managingOrganization?.[0]).toMatchObject({ reference: fullUrlOf('Organization'), identifier: { value: la.org } });
     const patient = includes(bundle).find((r) => r.resourceType === 'Patient') as Patient;
     expect(patient.identifier?.[0]).toMatchObject({ system: NHS_SYSTEM, value: record.nhsNumber });
     // Loaded with PDS_MODE=off: nobody confirmed these details against PDS, and the answer says so.
@@ -95,7 +96,8 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     const bundle = (await fhirClient(service, token).search({ resourceType: 'Flag', searchParams: { patient: record.nhsNumber as string } })) as unknown as import('fhir/r4.d.ts').Bundle;
     expect(validateFhir(bundle)).toEqual([]);
     const [flag] = matches(bundle) as Flag[];
-    expect(flag).toMatchObject({ resourceType: 'Flag', status: 'active', author: { reference: `Organization/${la.org}` } });
+    const organization = bundle.entry?.find((e) => e.resource?.resourceType === 'Organization');
+    expect(flag).toMatchObject({ resourceType: 'Flag', status: 'active', author: { reference: organization?.fullUrl, identifier: { value: la.org } } });
     expect(flag?.code.coding?.[0]?.code).toBe('LAC');
     expect(JSON.stringify(flag)).toContain('S38');
   });

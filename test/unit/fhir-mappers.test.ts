@@ -212,26 +212,34 @@ describe('toSearchsetBundle', () => {
   const patient = toPatient(NHS, [plan(), lacPlan]);
   const organization = toOrganization(exampleshire, IN_HOURS);
 
-  it('counts only the matches, gives absolute fullUrls and marks each entry match or include', () => {
-    const bundle = toSearchsetBundle({ baseUrl: `${BASE}/`, matches: careTeams, includes: [patient, organization, organization], at: IN_HOURS });
+  it('counts only the matches, gives each entry once a urn:uuid fullUrl, and points references between entries at them', () => {
+    const bundle = toSearchsetBundle({ matches: careTeams, includes: [patient, organization, organization], at: IN_HOURS });
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 2, timestamp: '2026-01-14T14:00:00.000Z' });
-    expect(bundle.entry?.map((e) => [e.fullUrl, e.search?.mode])).toEqual([
-      [`${BASE}/CareTeam/101`, 'match'],
-      [`${BASE}/CareTeam/102`, 'match'],
-      [`${BASE}/Patient/${NHS}`, 'include'],
-      [`${BASE}/Organization/TEX001`, 'include'],
+    const entries = bundle.entry ?? [];
+    expect(entries.map((e) => [e.resource?.resourceType, e.resource?.id, e.search?.mode])).toEqual([
+      ['CareTeam', '101', 'match'], ['CareTeam', '102', 'match'], ['Patient', NHS, 'include'], ['Organization', 'TEX001', 'include'],
     ]);
+    for (const e of entries) expect(e.fullUrl).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(entries.map((e) => e.fullUrl)).size).toBe(4);
+    const fullUrlOf = (type: string) => entries.find((e) => e.resource?.resourceType === type)?.fullUrl;
+    const team = entries[0]?.resource as CareTeam;
+    expect(team.subject).toMatchObject({ reference: fullUrlOf('Patient'), identifier: { system: IDENTIFIER_SYSTEM.nhsNumber, value: NHS } });
+    expect(team.managingOrganization?.[0]?.reference).toBe(fullUrlOf('Organization'));
+    // The mapped resources given are not changed.
+    expect(careTeams[0]?.subject?.reference).toBe(`Patient/${NHS}`);
+    // A fresh answer, fresh fullUrls: they name entries of this Bundle, not resources anyone can read.
+    expect(toSearchsetBundle({ matches: careTeams }).entry?.[0]?.fullUrl).not.toBe(entries[0]?.fullUrl);
     expect(validateFhir(bundle)).toEqual([]);
   });
 
   it('is an empty searchset with total 0 when nothing is visible', () => {
-    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [], includes: [], links: [{ relation: 'self', url: `${BASE}/CareTeam?patient=${NHS}` }] });
+    const bundle = toSearchsetBundle({ matches: [], includes: [], links: [{ relation: 'self', url: `${BASE}/CareTeam?patient=${NHS}` }] });
     expect(bundle).toEqual({ resourceType: 'Bundle', type: 'searchset', total: 0, link: [{ relation: 'self', url: `${BASE}/CareTeam?patient=${NHS}` }] });
     expect(validateFhir(bundle)).toEqual([]);
   });
 
   it('validates as a history of AuditEvents', () => {
-    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [toAuditEvent(access, NHS), toAuditEvent({ ...access, id: '7000' }, NHS)], at: OUT_OF_HOURS });
+    const bundle = toSearchsetBundle({ matches: [toAuditEvent(access, NHS), toAuditEvent({ ...access, id: '7000' }, NHS)], at: OUT_OF_HOURS });
     expect(bundle.total).toBe(2);
     expect(validateFhir(bundle)).toEqual([]);
   });
@@ -273,7 +281,7 @@ describe('validateFhir (the harness itself)', () => {
   });
 
   it('reports an invalid entry of a bundle at its path, checked by its own type', () => {
-    const bundle = toSearchsetBundle({ baseUrl: BASE, matches: [{ ...valid(), status: 'bogus' } as unknown as CareTeam] });
+    const bundle = toSearchsetBundle({ matches: [{ ...valid(), status: 'bogus' } as unknown as CareTeam] });
     expect(validateFhir(bundle)).toEqual([expect.stringMatching(/^\/entry\/0\/resource\/status .*allowed values/)]);
   });
 

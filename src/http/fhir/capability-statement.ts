@@ -49,6 +49,10 @@ export function toCapabilityStatement(interactions: readonly FhirInteraction[], 
     rest: [
       {
         mode: 'server',
+        documentation:
+          'Search only. No resource is readable on its own, so that the register of flagged children cannot be walked by id: ' +
+          'each Bundle entry has a urn:uuid fullUrl, new with every answer, and references between entries name those fullUrls; ' +
+          'every reference also carries its business identifier (NHS number, ODS code).',
         security: {
           cors: options.cors,
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth', display: 'OAuth' }] }],

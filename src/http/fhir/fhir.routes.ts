@@ -86,7 +86,6 @@ function searchHandler(search: FhirSearch, deps: { lookupChild: ReturnType<typeo
       searchUrl(base, search.resourceType, [...parsed.applied.filter(([name]) => name !== '_offset'), ...(offset > 0 ? [['_offset', String(offset)] as [string, string]] : [])]);
     const more = count !== undefined && count > 0 && parsed.offset + count < matches.length;
     const bundle = toSearchsetBundle({
-      baseUrl: base,
       matches: page,
       total: matches.length,
       // With only the total asked for, nothing else is sent (search.html#count, #summary).
