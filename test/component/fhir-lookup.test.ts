@@ -55,7 +55,7 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     // Loaded with PDS_MODE=off: nobody confirmed these details against PDS, and the answer says so.
     expect(patient.identifier?.[0]?.extension).toEqual([{
       url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
-      valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus', code: '02', display: 'Number present but not traced' }] },
+      valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02', display: 'Number present but not traced' }] },
     }]);
     expect(patient.name?.[0]).toMatchObject({ family: 'Fhirchild', given: ['Ada', 'Mae'] });
     expect(patient.birthDate).toBe(record.birthDate);

@@ -102,7 +102,7 @@ describe('toPatient', () => {
       identifier: [{
         extension: [{
           url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
-          valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus', code: '02', display: 'Number present but not traced' }] },
+          valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02', display: 'Number present but not traced' }] },
         }],
         system: IDENTIFIER_SYSTEM.nhsNumber, value: NHS,
       }],
@@ -117,7 +117,9 @@ describe('toPatient', () => {
     const newer = plan({ id: '2', familyName: 'Unchecked', updatedAt: '2026-01-12T08:00:00.000Z' });
     const patient = toPatient(NHS, [newer, verified]);
     expect(patient.name?.[0]?.family).toBe('Confirmed');
-    expect(patient.identifier?.[0]?.extension?.[0]?.valueCodeableConcept?.coding?.[0]).toMatchObject({ code: '01', display: 'Number present and verified' });
+    expect(patient.identifier?.[0]?.extension?.[0]?.valueCodeableConcept?.coding).toEqual([
+      { system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '01', display: 'Number present and verified' },
+    ]);
     expect(validateFhir(patient)).toEqual([]);
   });
 

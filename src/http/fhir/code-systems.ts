@@ -17,8 +17,15 @@ export const IDENTIFIER_SYSTEM = {
 export const UK_CORE_SYSTEM = {
   /** National RBAC job roles: R8000 Clinical Practitioner Access Role and the like. */
   sdsJobRoleName: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-SDSJobRoleName',
-  /** As PDS itself codes it on Patient.identifier (see adapters/pds/sandbox/Patient.json). */
-  nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus',
+  /**
+   * The England trace statuses (01 to 08), which UK Core's ValueSet UKCore-NHSNumberVerificationStatus includes and
+   * the extension is bound to (required). PDS still sends the retired UKCore-NHSNumberVerificationStatus system with
+   * these codes (adapters/pds/sandbox/Patient.json), but that system's own codes are words, not 01..08, so a UK Core
+   * validator rejects the pair (https://fhir.org/guides/stats2/codesystem-fhir.r4.ukcore.stu1-ukcore-nhsnumberverificationstatusengland.html,
+   * https://simplifier.net/guide/uk-core-implementation-guide/Home/Terminology/AllCodeSystems/CodeSystemUKCore-NHSNumberVerificationStatus?version=0.2.0,
+   * https://simplifier.net/guide/uk-core-implementation-guide-stu3-sequence/Home/Examples/Extension-Examples/Example-UKCore-Extension-NHSNumberVerificationStatus?version=1.8.0).
+   */
+  nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland',
 } as const;
 
 /** UK Core extensions. */
