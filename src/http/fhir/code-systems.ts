@@ -28,6 +28,27 @@ export const UK_CORE_SYSTEM = {
   nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland',
 } as const;
 
+/** NHS England code systems. */
+export const NHS_ENGLAND_SYSTEM = {
+  /**
+   * ODS organisation roles (the ODS FHIR R4 Organisation Data Terminology API's ODSOrganisationRole,
+   * https://nhsd-proxy.dokku3.ebmdatalab.net/services/organisation-data-service/codesystem/odsorganisationrole-info).
+   */
+  odsOrganisationRole: 'https://digital.nhs.uk/services/organisation-data-service/CodeSystem/ODSOrganisationRole',
+} as const;
+
+/**
+ * How an LA says what it is, in Organization.type. UK Core binds type (extensible) to UKCore-OrganizationType, whose
+ * one fitting code is HL7's govt; ODS's primary role for every local authority, RO141 LOCAL AUTHORITY
+ * (https://odsdatasearchandexport.dc4h.link/referenceDataCatalogue/Local-Authorities-and-Local-Authority-Sites_571326084.html),
+ * says which kind of government.
+ */
+export const LOCAL_AUTHORITY_TYPE = {
+  govt: { code: 'govt', display: 'Government' },
+  odsRole: { code: 'RO141', display: 'LOCAL AUTHORITY' },
+  text: 'Local authority',
+} as const;
+
 /** UK Core extensions. */
 export const UK_CORE_EXTENSION = {
   nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
@@ -71,6 +92,7 @@ export const HL7_SYSTEM = {
   objectRole: 'http://terminology.hl7.org/CodeSystem/object-role',
   participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
   roleClass: 'http://terminology.hl7.org/CodeSystem/v3-RoleClass',
+  organizationType: 'http://terminology.hl7.org/CodeSystem/organization-type',
 } as const;
 
 export const PLAN_TYPE_DISPLAY = {

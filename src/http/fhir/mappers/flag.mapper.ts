@@ -21,7 +21,7 @@ export function toFlag(plan: VisiblePlan, org: Organisation): Flag {
   return {
     resourceType: 'Flag',
     id: fhirId(plan.id),
-    meta: planMeta(plan),
+    meta: planMeta(plan, 'Flag'),
     ...lacLegalStatusExtension(plan.lacLegalStatus),
     status: plan.status,
     category: [SAFEGUARDING],
