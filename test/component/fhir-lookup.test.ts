@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { CareTeam, Flag, Organization, Patient, Resource } from 'fhir/r4.d.ts';
+import type { CareTeam, Flag, Organization, Patient, Provenance, Resource } from 'fhir/r4.d.ts';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode, syntheticNhsNumber, yearsAgo } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, failureOf, fhirClient, includes, matches, NHS_SYSTEM, searchFor } from '../support/care-setting.ts';
@@ -37,7 +37,7 @@ const UK_CORE = (name: string) => `https://fhir.hl7.org.uk/StructureDefinition/U
 /** What meta.profile says of each resource type (README, FHIR API: Profiles). */
 const PROFILES: Record<string, string[]> = {
   CareTeam: [UK_CORE('CareTeam')],
-  Flag: [UK_CORE('Flag')],
+  Flag: [UK_CORE('Flag'), 'https://fhir.nhs.uk/England/StructureDefinition/PatientFlag'],
   Patient: [UK_CORE('Patient')],
   Organization: [UK_CORE('Organization')],
   AuditEvent: [UK_CORE('AuditEvent')],
@@ -123,7 +123,16 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     expect(flag).toMatchObject({ resourceType: 'Flag', status: 'active', author: { reference: `Organization/${la.org}` } });
     expect(flag?.code.coding?.[0]?.code).toBe('LAC');
     expect(JSON.stringify(flag)).toContain('S38');
+    // NHS England Patient Flags: the CP-IS category in code, and one contained Provenance for the LA.
     expect(profilesOf(bundle)).toEqual(expectedProfiles(bundle));
+    expect(flag?.code.coding).toContainEqual({ system: 'https://fhir.nhs.uk/England/CodeSystem/PatientFlagCategory', code: 'CP-IS', display: 'Child Protection - Information Sharing Flag' });
+    expect(flag?.contained).toHaveLength(1);
+    const provenance = flag?.contained?.[0] as Provenance;
+    expect(provenance).toMatchObject({
+      resourceType: 'Provenance', meta: { profile: ['https://fhir.nhs.uk/England/StructureDefinition/FlagProvenance'] },
+      target: [{ reference: '#' }], agent: [{ onBehalfOf: { reference: `Organization/${la.org}` } }],
+    });
+    expect(provenance.recorded).toBe(flag?.meta?.lastUpdated);
   });
 
   it('answers 200 with an empty searchset when no plan is held, and notifies no one', async () => {

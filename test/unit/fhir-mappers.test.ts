@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CareTeam, Organization, Patient, Resource } from 'fhir/r4.d.ts';
+import type { CareTeam, Flag, Organization, Patient, Provenance, Resource } from 'fhir/r4.d.ts';
 import type { AccessRecord, VisiblePlan } from '../../src/domain/lookup.ts';
 import { DEFAULT_OFFICE_HOURS } from '../../src/domain/office-hours.ts';
 import type { Organisation } from '../../src/domain/organisation.ts';
@@ -41,8 +41,11 @@ function plan(overrides: Partial<VisiblePlan> = {}): VisiblePlan {
 
 // The external canonicals and systems, written out here so that a slip in the source is caught.
 const UK_CORE = (name: string) => `https://fhir.hl7.org.uk/StructureDefinition/UKCore-${name}`;
+const PATIENT_FLAG = 'https://fhir.nhs.uk/England/StructureDefinition/PatientFlag';
+const FLAG_PROVENANCE = 'https://fhir.nhs.uk/England/StructureDefinition/FlagProvenance';
 const VERIFICATION_EXTENSION = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus';
 const VERIFICATION_SYSTEM = 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland';
+const CPIS_FLAG_CODING = { system: 'https://fhir.nhs.uk/England/CodeSystem/PatientFlagCategory', code: 'CP-IS', display: 'Child Protection - Information Sharing Flag' };
 
 const lacPlan = plan({ id: '102', planType: 'LAC', lacLegalStatus: 'S31', status: 'inactive', endDate: '2025-12-01', effectiveEndDate: '2025-12-01' });
 
@@ -93,11 +96,47 @@ describe('toFlag', () => {
       resourceType: 'Flag', id: '102', status: 'inactive', period: { start: '2025-05-01', end: '2025-12-01' },
       subject: { reference: `Patient/${NHS}` }, author: { reference: 'Organization/TEX001', display: 'Exampleshire' },
     });
-    expect(flag.code.coding).toEqual([{ system: CPIS_SYSTEM.planType, code: 'LAC', display: 'Looked after child' }]);
-    expect(flag.meta).toEqual({ lastUpdated: lacPlan.updatedAt, profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Flag'] });
+    expect(flag.code.coding?.[0]).toEqual({ system: CPIS_SYSTEM.planType, code: 'LAC', display: 'Looked after child' });
+    expect(flag.code.text).toBe('Looked after child');
     expect(flag.extension?.[0]?.valueCodeableConcept?.coding?.[0]?.code).toBe('S31');
     expect(validateFhir(flag)).toEqual([]);
     expect(validateFhir(toFlag(plan({ planType: 'UCPP' }), exampleshire))).toEqual([]);
+  });
+
+  it('meets UK Core and NHS England Patient Flags: the CP-IS category as code, and one contained Provenance', () => {
+    for (const p of [plan(), lacPlan, plan({ id: '103', planType: 'UCPP' })]) {
+      const flag = toFlag(p, exampleshire);
+      expect(flag.meta).toEqual({ lastUpdated: p.updatedAt, profile: [UK_CORE('Flag'), PATIENT_FLAG] });
+      // PatientFlag binds code (required) to PatientFlagCategory: CP-IS is there, beside the plan type.
+      expect(flag.code.coding).toEqual([expect.objectContaining({ system: CPIS_SYSTEM.planType, code: p.planType }), CPIS_FLAG_CODING]);
+      expect(flag.category?.[0]?.coding?.[0]).toEqual({ system: 'http://terminology.hl7.org/CodeSystem/flag-category', code: 'safety', display: 'Safety' });
+      expect(flag.contained).toHaveLength(1);
+      expect(flag.contained?.[0]).toEqual<Provenance>({
+        resourceType: 'Provenance', id: 'provenance', meta: { profile: [FLAG_PROVENANCE] },
+        target: [{ reference: '#' }],
+        recorded: p.updatedAt,
+        agent: [{
+          type: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type', code: 'author', display: 'Author' }] },
+          // FlagProvenance allows only a Practitioner here, and no person is known: said so, not invented.
+          who: { extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason', valueCode: 'unknown' }] },
+          onBehalfOf: { reference: 'Organization/TEX001', type: 'Organization', identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'TEX001' }, display: 'Exampleshire' },
+        }],
+      });
+      expect(validateFhir(flag)).toEqual([]);
+    }
+  });
+
+  it('keeps the rules for contained resources that the JSON Schema cannot check (R4 dom-2 to dom-5)', () => {
+    const flag = toFlag(lacPlan, exampleshire);
+    for (const contained of flag.contained ?? []) {
+      expect(contained.id).toMatch(/^[A-Za-z0-9\-.]{1,64}$/);
+      expect(contained.meta?.lastUpdated).toBeUndefined();
+      expect(contained.meta?.versionId).toBeUndefined();
+      expect(contained.meta?.security).toBeUndefined();
+      expect((contained as { contained?: unknown }).contained).toBeUndefined();
+      // dom-3: it refers to the Flag that holds it.
+      expect((contained as Provenance).target).toContainEqual({ reference: '#' });
+    }
   });
 });
 
@@ -278,7 +317,7 @@ describe('toSearchsetBundle', () => {
 describe('profiles (README, FHIR API: Profiles)', () => {
   const expected: Record<string, string[]> = {
     CareTeam: [UK_CORE('CareTeam')],
-    Flag: [UK_CORE('Flag')],
+    Flag: [UK_CORE('Flag'), PATIENT_FLAG],
     Patient: [UK_CORE('Patient')],
     Organization: [UK_CORE('Organization')],
     AuditEvent: [UK_CORE('AuditEvent')],
@@ -308,6 +347,13 @@ describe('profiles (README, FHIR API: Profiles)', () => {
       for (const resource of resources) expect(resource.meta?.profile, resource.resourceType).toEqual(expected[resource.resourceType]);
       expect(validateFhir(bundle)).toEqual([]);
     }
+  });
+
+  it('gives each Flag its own Provenance, naming its own LA', () => {
+    const other: Organisation = { ...exampleshire, code: 'TEX002', name: 'Otherborough' };
+    const flags: Flag[] = [toFlag(plan(), exampleshire), toFlag(plan({ id: '104', laCode: other.code }), other)];
+    expect(flags.map((f) => (f.contained?.[0] as Provenance).agent[0]?.onBehalfOf?.reference)).toEqual(['Organization/TEX001', 'Organization/TEX002']);
+    expect(flags.map((f) => f.author?.reference)).toEqual(['Organization/TEX001', 'Organization/TEX002']);
   });
 });
 

@@ -35,6 +35,8 @@ export const NHS_ENGLAND_SYSTEM = {
    * https://nhsd-proxy.dokku3.ebmdatalab.net/services/organisation-data-service/codesystem/odsorganisationrole-info).
    */
   odsOrganisationRole: 'https://digital.nhs.uk/services/organisation-data-service/CodeSystem/ODSOrganisationRole',
+  /** Which national flag a Patient Flags Flag is (https://github.com/NHSDigital/ra-sandbox, input/fsh/codesystem/PatientFlagCategory.fsh). */
+  patientFlagCategory: 'https://fhir.nhs.uk/England/CodeSystem/PatientFlagCategory',
 } as const;
 
 /**
@@ -48,6 +50,9 @@ export const LOCAL_AUTHORITY_TYPE = {
   odsRole: { code: 'RO141', display: 'LOCAL AUTHORITY' },
   text: 'Local authority',
 } as const;
+
+/** The CP-IS flag in NHS England's PatientFlagCategory (required on a Patient Flags Flag's code). */
+export const CPIS_PATIENT_FLAG = { code: 'CP-IS', display: 'Child Protection - Information Sharing Flag' } as const;
 
 /** UK Core extensions. */
 export const UK_CORE_EXTENSION = {
@@ -93,6 +98,12 @@ export const HL7_SYSTEM = {
   participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
   roleClass: 'http://terminology.hl7.org/CodeSystem/v3-RoleClass',
   organizationType: 'http://terminology.hl7.org/CodeSystem/organization-type',
+  provenanceParticipantType: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+} as const;
+
+/** HL7 core extensions the facade uses (https://hl7.org/fhir/R4/extension-data-absent-reason.html). */
+export const HL7_EXTENSION = {
+  dataAbsentReason: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason',
 } as const;
 
 export const PLAN_TYPE_DISPLAY = {

@@ -28,12 +28,29 @@ export const PROFILES = {
   OperationOutcome: `${UK_CORE}/UKCore-OperationOutcome`,
 } as const satisfies Record<ProfiledResource, string>;
 
+// NHS England Patient Flags, "Patient Flags - NHS England - Implementation Guide STU1" 0.4.0 (draft, 2024-02-14):
+// https://nhsdigital.github.io/ra-sandbox/StructureDefinition-PatientFlag.html and its definitions page
+// https://nhsdigital.github.io/ra-sandbox/StructureDefinition-PatientFlag-definitions.html (source:
+// https://github.com/NHSDigital/ra-sandbox, input/fsh/profiles/PatientFlag.fsh and FlagProvenance.fsh). The Flag's
+// code is bound (required) to ValueSet PatientFlagCategory, which holds CP-IS; it contains exactly one Provenance
+// conforming to FlagProvenance (agent.who only a Practitioner, agent.onBehalfOf only an Organization).
+// A later Simplifier draft (https://simplifier.net/guide/PatientFlag/Home/FHIR-Assets/Profiles/England-Flag-Patient-Flag.page.md?version=current,
+// England-Flag-PatientFlag 0.3.0) renames the profile and its code system and is not claimed: its CP-IS code
+// differs between its own examples.
+const NHS_ENGLAND = 'https://fhir.nhs.uk/England/StructureDefinition';
+
+/** NHS England's Patient Flags profiles the Flag (and its contained Provenance) meet. */
+export const PATIENT_FLAG_PROFILES = {
+  flag: `${NHS_ENGLAND}/PatientFlag`,
+  provenance: `${NHS_ENGLAND}/FlagProvenance`,
+} as const;
+
 /** Every profile a resource type claims, the UK Core one first: what meta.profile carries. */
 export const SUPPORTED_PROFILES = {
   Patient: [PROFILES.Patient],
   Organization: [PROFILES.Organization],
   CareTeam: [PROFILES.CareTeam],
-  Flag: [PROFILES.Flag],
+  Flag: [PROFILES.Flag, PATIENT_FLAG_PROFILES.flag],
   AuditEvent: [PROFILES.AuditEvent],
   OperationOutcome: [PROFILES.OperationOutcome],
 } as const satisfies Record<ProfiledResource, readonly string[]>;
