@@ -393,6 +393,21 @@ describe('validateFhir (the harness itself)', () => {
     expect(validateFhir(bundle)).toEqual([expect.stringMatching(/^\/entry\/0\/resource\/status .*allowed values/)]);
   });
 
+  it('checks each contained resource by its own type, at its path, and its JSON rules too', () => {
+    const flag = toFlag(plan(), exampleshire);
+    const provenance = flag.contained?.[0] as Provenance;
+    const broken = { ...flag, contained: [{ ...provenance, recorded: '14/01/2026', colour: 'red', target: [{ reference: '' }] }] };
+    expect(validateFhir(broken)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^\/contained\/0\/recorded must match pattern/),
+      expect.stringContaining('/contained/0 must NOT have additional properties (colour)'),
+      '/contained/0/target/0/reference must not be an empty string',
+    ]));
+    // Only the contained resource's own type is reported, not every type of the schema's oneOf.
+    expect(validateFhir(broken).every((p) => p.startsWith('/contained/0'))).toBe(true);
+    expect(validateFhir({ ...flag, contained: [] })).toContainEqual('/contained must not be an empty array');
+    expect(validateFhir({ ...flag, contained: [{ id: 'x' }] })).toEqual(['/contained/0: not a resource (no resourceType)']);
+  });
+
   it('rejects something that is not a resource, and a bad date', () => {
     expect(validateFhir({ id: 'x' })).toEqual(['(root): not a resource (no resourceType)']);
     expect(validateFhir(toCareTeam(plan({ startDate: '01/05/2025' }), exampleshire))).toContainEqual(expect.stringMatching(/^\/period\/start must match pattern/));
