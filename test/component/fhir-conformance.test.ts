@@ -179,5 +179,9 @@ describe('methods, paths and content negotiation', () => {
     expect(careTeam?.searchParam?.map((p) => p.name)).toEqual(['patient', '_count', '_summary']);
     expect(careTeam?.searchParam?.find((p) => p.name === 'patient')?.documentation).toMatch(/:identifier/);
     expect(careTeam).toMatchObject({ searchInclude: ['CareTeam:patient'], searchRevInclude: ['AuditEvent:patient'] });
+    expect(careTeam?.profile).toBe('https://fhir.hl7.org.uk/StructureDefinition/UKCore-CareTeam');
+    expect(rest?.resource?.find((r) => r.type === 'Flag')?.supportedProfile).toEqual([
+      'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Flag', 'https://fhir.nhs.uk/England/StructureDefinition/PatientFlag',
+    ]);
   });
 });

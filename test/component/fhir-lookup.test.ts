@@ -132,7 +132,7 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     const provenance = flag?.contained?.[0] as Provenance;
     expect(provenance).toMatchObject({
       resourceType: 'Provenance', meta: { profile: ['https://fhir.nhs.uk/England/StructureDefinition/FlagProvenance'] },
-      target: [{ reference: '#' }], agent: [{ onBehalfOf: { reference: `Organization/${la.org}` } }],
+      target: [{ reference: '#' }], agent: [{ onBehalfOf: { reference: organization?.fullUrl, identifier: { value: la.org } } }],
     });
     expect(provenance.recorded).toBe(flag?.meta?.lastUpdated);
   });

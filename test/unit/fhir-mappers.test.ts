@@ -346,7 +346,7 @@ describe('profiles (README, FHIR API: Profiles)', () => {
     const orgs = [exampleshire, other];
     for (const matches of [plans.map((p, i) => toCareTeam(p, orgs[i]!)), plans.map((p, i) => toFlag(p, orgs[i]!)), [toAuditEvent(access, NHS)]]) {
       const bundle = toSearchsetBundle({
-        baseUrl: BASE, matches,
+        matches,
         includes: [toPatient(NHS, plans), ...orgs.map((o) => toOrganization(o, OUT_OF_HOURS)), toAuditEvent(access, NHS)],
         outcomes: warning ? [warning] : [], at: OUT_OF_HOURS,
       });

@@ -1,5 +1,6 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.d.ts';
 import { fhirInstant } from './mappers/fhir-values.ts';
+import { PROFILES, SUPPORTED_PROFILES } from './profiles.ts';
 
 /** One row of the interactions table: what a client may ask of one resource type. */
 export type FhirInteraction = {
@@ -68,7 +69,8 @@ export function toCapabilityStatement(interactions: readonly FhirInteraction[], 
 function resourcesOf(interactions: readonly FhirInteraction[]): CapabilityStatementRestResource[] {
   const byType = new Map<string, CapabilityStatementRestResource>();
   for (const row of interactions) {
-    const entry = byType.get(row.resourceType) ?? { type: row.resourceType };
+    // The base profile each type meets, and every profile its resources claim in meta.profile (profiles.ts).
+    const entry = byType.get(row.resourceType) ?? { type: row.resourceType, profile: PROFILES[row.resourceType], supportedProfile: [...SUPPORTED_PROFILES[row.resourceType]] };
     byType.set(row.resourceType, {
       ...entry,
       interaction: [...(entry.interaction ?? []), { code: row.interaction, documentation: `${row.documentation} By GET [type]?… or POST [type]/_search with a form body.` }],
