@@ -165,6 +165,7 @@ const CALLS: Record<string, RouteCalls> = {
       call('no token', 401, () => http('/la/v1/organisation', undefined, json('PUT', {}))),
       call('social worker', 403, () => http('/la/v1/organisation', worker(), json('PUT', { name: 'x' }))),
       call('unknown field', 400, () => http('/la/v1/organisation', laSystem(), json('PUT', { name: 'x', colour: 'red' }))),
+      call('unsupported content type', 415, () => http('/la/v1/organisation', laSystem(), { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: '{}' })),
     ],
   },
   'POST /la/v1/uploads': {
@@ -195,6 +196,7 @@ const CALLS: Record<string, RouteCalls> = {
     refused: [
       call('no token', 401, () => http('/la/v1/notifications/ack', undefined, json('POST', { upTo: 1 }))),
       call('bad body', 400, () => http('/la/v1/notifications/ack', worker(), json('POST', { upTo: 'all' }))),
+      call('unsupported content type', 415, () => http('/la/v1/notifications/ack', worker(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"upTo":1}' })),
     ],
   },
   'POST /la/v1/notifications/stream-tickets': {
