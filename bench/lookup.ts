@@ -93,11 +93,15 @@ export async function run(args: string[]): Promise<void> {
       console.log(`\nlatency at a fixed ${ratePerSecond}/s (open loop), ms`);
       for (const [name, r] of Object.entries(latency)) console.log(`  ${name.padEnd(12)} p50 ${r.p50}  p99 ${r.p99}  p99.9 ${r.p999}  errors ${r.errors}`);
       console.log(`  target: p99 ≤ ${TARGET_P99_MS} ms for unscheduled lookups`);
+      const memory = await service.memory();
+      console.log(`\n${las * perLa} plans held; service RSS ${Math.round(memory.rssMiB)} MiB, peak ${Math.round(memory.hwmMiB)} MiB (aim ≤ 600 MiB at 1,000,000 plans:`);
+      console.log('  npm run bench -- lookup --las 20 --children 50000, against --las 10 --children 2000 for the p50)');
       const file = await writeResult('lookup', {
         benchmark: 'lookup', at: new Date().toISOString(), las, perLa, seconds, concurrency, responseBytes: sample.body.length,
         postgres: { kind: postgres.kind, version: postgres.serverVersion }, throughput, latency,
         ratiosToBare: { unscheduled: ratio(throughput.unscheduled.perSecond), silent: ratio(throughput.silent.perSecond) },
         oneLaToAllLas: hot,
+        plansHeld: las * perLa, memoryMiB: { rss: Math.round(memory.rssMiB), peak: Math.round(memory.hwmMiB) },
         targets: { unscheduledPerSecond: TARGET_UNSCHEDULED_PER_SECOND, p99Ms: TARGET_P99_MS },
       });
       console.log(`\nresult: ${file}`);
