@@ -36,6 +36,13 @@ export async function run(args: string[]): Promise<void> {
   const ratePerSecond = integerOption(v.rate as string, 'rate', 1, 20_000, USAGE);
   const perLa = integerOption(v.children as string, 'children', 1, 50_000, USAGE);
   const las = integerOption(v.las as string, 'las', 1, 50, USAGE);
+  // The 999 range holds about 908,000 valid NHS numbers, 100,000 to an LA: say so before seeding, not
+  // as a broken upload half-way through.
+  try {
+    nhsNumberOf(las - 1, perLa - 1);
+  } catch (error) {
+    throw new Error(`--las ${las} × --children ${perLa} needs more synthetic NHS numbers than the 999 range has (${(error as Error).message})`);
+  }
 
   const postgres = await openBenchPostgres();
   const dataDir = await mkdtemp(path.join(tmpdir(), 'cpis-bench-lookup-'));
@@ -94,8 +101,8 @@ export async function run(args: string[]): Promise<void> {
       for (const [name, r] of Object.entries(latency)) console.log(`  ${name.padEnd(12)} p50 ${r.p50}  p99 ${r.p99}  p99.9 ${r.p999}  errors ${r.errors}`);
       console.log(`  target: p99 ≤ ${TARGET_P99_MS} ms for unscheduled lookups`);
       const memory = await service.memory();
-      console.log(`\n${las * perLa} plans held; service RSS ${Math.round(memory.rssMiB)} MiB, peak ${Math.round(memory.hwmMiB)} MiB (aim ≤ 600 MiB at 1,000,000 plans:`);
-      console.log('  npm run bench -- lookup --las 20 --children 50000, against --las 10 --children 2000 for the p50)');
+      console.log(`\n${las * perLa} plans held; service RSS ${Math.round(memory.rssMiB)} MiB, peak ${Math.round(memory.hwmMiB)} MiB (aim ≤ 600 MiB at 1,000,000 plans;`);
+      console.log('  a layout with several plans per child is needed: the 999 range holds about 908,000 NHS numbers)');
       const file = await writeResult('lookup', {
         benchmark: 'lookup', at: new Date().toISOString(), las, perLa, seconds, concurrency, responseBytes: sample.body.length,
         postgres: { kind: postgres.kind, version: postgres.serverVersion }, throughput, latency,
