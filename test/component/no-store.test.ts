@@ -139,6 +139,8 @@ const CALLS: Record<string, RouteCalls> = {
   },
   'GET /cpis/FHIR/R4/Flag': fhirSearch('Flag', ['silent-read activity only', () => clinician(['B0170'])]),
   'GET /cpis/FHIR/R4/AuditEvent': fhirSearch('AuditEvent', ['ops', ops]),
+  'GET /la/v1/openapi.json': { open: true, ok: [call('OpenAPI document', 200, () => http('/la/v1/openapi.json'))], refused: [] },
+  'GET /la/v1/asyncapi.json': { open: true, ok: [call('AsyncAPI document', 200, () => http('/la/v1/asyncapi.json'))], refused: [] },
   'GET /la/v1/organisation': {
     ok: [call('LA system', 200, () => http('/la/v1/organisation', laSystem()))],
     refused: [call('no token', 401, () => http('/la/v1/organisation')), call('clinician', 403, () => http('/la/v1/organisation', clinician()))],
