@@ -59,6 +59,8 @@ export function asyncApiDocument(software: Software, baseUrl: string): Record<st
     servers: {
       cpis: {
         host: base.host,
+        // PUBLIC_BASE_URL may carry a path (a reverse proxy's prefix): the channel's address is under it.
+        ...(base.pathname === '/' ? {} : { pathname: base.pathname }),
         protocol: base.protocol === 'https:' ? 'wss' : 'ws',
         description: 'This instance (PUBLIC_BASE_URL when set). Any instance serves any LA: a client moves to another on 1001, 1013 or a 503.',
         security: [{ $ref: '#/components/securitySchemes/bearerJwt' }, { $ref: '#/components/securitySchemes/streamTicket' }],

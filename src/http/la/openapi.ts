@@ -25,6 +25,8 @@ export const ASYNCAPI_PATH = '/la/v1/asyncapi.json';
 const FHIR_JSON = 'application/fhir+json';
 const JSON_TYPE = 'application/json';
 const MAX_PAGE = 1000;
+// The mailbox reads after= as up to 15 digits (notifications.routes.ts).
+const MAX_EVENT_NUMBER_ASKED = 10 ** 15 - 1;
 
 type Software = { name: string; version: string };
 type Operation = Record<string, unknown> & { responses: Record<string, unknown> };
@@ -177,7 +179,7 @@ const paths = {
     get: gated({
       operationId: 'getNotifications', tags: ['notifications'], summary: 'The LA\'s mailbox, in event-number order',
       security: bearer('la-system', 'social-worker'),
-      parameters: [intQuery('after', 'The last event number already processed.', 0, MAX_SEQUENCE_NUMBER, 0), LIMIT],
+      parameters: [intQuery('after', 'The last event number already processed.', 0, MAX_EVENT_NUMBER_ASKED, 0), LIMIT],
       responses: { 200: answer('A page of notifications, and the LA\'s last event number.', 'notifications-page.schema.json'), 400: use('BadRequest') },
     }),
   },
