@@ -325,6 +325,7 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
 
   it('OPTIONS on every path: a preflight from a listed origin, from another, and a plain OPTIONS', async () => {
     const preflight = (origin: string) => ({ method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
+    const system = await laToken(service, syntheticLaCode());
     for (const path of Object.keys(contractChecker().document.paths as Json)) {
       const concrete = path.replace('{uploadId}', randomUUID());
       if (path.startsWith('/la/v1/')) {
@@ -332,6 +333,7 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
         expect(await statusOf(concrete, undefined, preflight('https://elsewhere.example')), path).toBe(403);
       }
       expect([200, 401], path).toContain(await statusOf(concrete, undefined, { method: 'OPTIONS' }));
+      expect(await statusOf(concrete, system, { method: 'OPTIONS' }), path).toBe(200);
     }
   });
 

@@ -235,22 +235,28 @@ const paths = {
 
 const ALLOW = { Allow: header('The methods the path allows.', { type: 'string' }) };
 
-/**
- * OPTIONS on a path, as the service answers it: a CORS preflight (under /la/v1, with CORS_ORIGINS set)
- * is 204 for a listed origin and 403 otherwise; any other OPTIONS is a request like the rest (a 401
- * without a token where the path needs one) or, where it needs none, the methods in Allow.
- */
 // Paths app.ts puts behind `la.use(prefix, authenticate(…))`: there every method, OPTIONS included, meets the token check first.
 const TOKEN_FIRST = ['/la/v1/uploads', '/la/v1/plans', '/la/v1/notifications'];
 
+/**
+ * OPTIONS on a path, as the service answers it. A CORS preflight (under /la/v1, with CORS_ORIGINS set)
+ * is 204 for a listed origin and 403 for another. Any other OPTIONS is answered with the methods the
+ * path allows, after the token check where the path sits behind one.
+ */
 function optionsOf(path: string): Operation {
-  const needsToken = TOKEN_FIRST.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  const tokenFirst = TOKEN_FIRST.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
   const cors = path.startsWith('/la/v1/');
   const stem = path.replace(/[{}]/g, '').split(/[/.-]/).filter(Boolean).map((w) => (w[0] as string).toUpperCase() + w.slice(1)).join('');
   const operation: Operation = {
     operationId: `options${stem}`, tags: ['cors'], summary: 'CORS preflight, and the methods of the path',
+    description: tokenFirst ? 'A preflight needs no token; any other OPTIONS here meets the token check first, like every request of the path.' : 'No token needed.',
     security: [],
     responses: {
+      200: {
+        description: `Not a preflight: the methods the path allows, in Allow${tokenFirst ? ' (with a token of a role the path admits)' : ''}.`,
+        headers: { ...HEADERS, ...ALLOW },
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
       ...(cors
         ? {
           204: {
@@ -262,15 +268,14 @@ function optionsOf(path: string): Operation {
               'Access-Control-Allow-Headers': header('The request headers of the APIs.', { type: 'string' }),
             },
           },
-          403: refusal('ACCESS_DENIED: a preflight from an origin not listed in CORS_ORIGINS. (With no CORS_ORIGINS, OPTIONS is answered like any other request.)'),
+          403: refusal(`ACCESS_DENIED: a preflight from an origin not listed in CORS_ORIGINS${tokenFirst ? ', or a token whose role may not use the path' : ''}. (With no CORS_ORIGINS, a preflight is answered like any other OPTIONS.)`),
         }
         : {}),
-      ...(needsToken
-        ? { 401: use('Unauthorised') }
-        : { 200: { description: 'Not a preflight: the methods the path allows (a token is not asked for).', headers: { ...HEADERS, ...ALLOW }, content: { 'text/plain': { schema: { type: 'string' } } } } }),
+      ...(tokenFirst ? { 401: use('Unauthorised'), 429: use('TooManyRequests') } : {}),
     },
   };
-  return withStatuses(operation, ANYWHERE);
+  // The health checks answer while the instance starts.
+  return withStatuses(operation, path.startsWith('/health/') ? Object.fromEntries(Object.entries(ANYWHERE).filter(([status]) => status !== '503')) : ANYWHERE);
 }
 
 /** Schemas the document names; contract-schemas.ts adds the files they refer to. */
