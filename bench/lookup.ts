@@ -58,10 +58,13 @@ export async function run(args: string[]): Promise<void> {
     const clinicians = await Promise.all(Array.from({ length: 500 }, (_, i) =>
       mint({ sub: `bench-dr-${i}`, role: 'clinician', org: 'RBENCH', org_name: 'Bench ED', setting: 'emergency-department', activities: ['B0107', 'B0170'] })));
     let n = 0;
-    const lookup = (silent: boolean): Target => ({
+    // hotLa: every lookup on the first LA's children, so one LA's event counter takes every notification.
+    const lookup = (silent: boolean, hotLa = false): Target => ({
       url: () => {
         n++;
-        return `${service.url}/cpis/FHIR/R4/CareTeam?patient:identifier=${encodeURIComponent(`${NHS}|${nhsNumberOf(n % las, Math.floor(n / las) % perLa)}`)}`;
+        const la = hotLa ? 0 : n % las;
+        const child = hotLa ? n % perLa : Math.floor(n / las) % perLa;
+        return `${service.url}/cpis/FHIR/R4/CareTeam?patient:identifier=${encodeURIComponent(`${NHS}|${nhsNumberOf(la, child)}`)}`;
       },
       headers: () => ({ authorization: `Bearer ${clinicians[n % clinicians.length]}`, IsUnscheduledAccessEvent: String(!silent) }),
     });
@@ -72,6 +75,7 @@ export async function run(args: string[]): Promise<void> {
       console.log(`lookup benchmark: ${las} LAs × ${perLa} children, ${seconds} s per phase, ${cpus().length} cores, PostgreSQL ${postgres.kind} ${postgres.serverVersion}`);
       const throughput = {
         unscheduled: await closedLoop(lookup(false), concurrency, seconds),
+        unscheduledOneLa: await closedLoop(lookup(false, true), concurrency, seconds),
         silent: await closedLoop(lookup(true), concurrency, seconds),
         bare: await closedLoop(bareTarget, concurrency, seconds),
       };
@@ -82,15 +86,22 @@ export async function run(args: string[]): Promise<void> {
       };
       const ratio = (x: number) => Math.round((x / throughput.bare.perSecond) * 1000) / 1000;
       console.log(`\nthroughput (closed loop, ${concurrency} clients)        ratio to bare node:http`);
-      for (const [name, r] of Object.entries(throughput)) console.log(`  ${name.padEnd(12)} ${String(r.perSecond).padStart(7)} /s  errors ${r.errors}   ${ratio(r.perSecond)}`);
+      for (const [name, r] of Object.entries(throughput)) console.log(`  ${name.padEnd(16)} ${String(r.perSecond).padStart(7)} /s  errors ${r.errors}   ${ratio(r.perSecond)}`);
       console.log(`  target: ≥ ${TARGET_UNSCHEDULED_PER_SECOND} unscheduled lookups/s`);
+      const hot = Math.round((throughput.unscheduledOneLa.perSecond / throughput.unscheduled.perSecond) * 100) / 100;
+      console.log(`  all lookups on one LA (one hot event counter): ${hot}× the ${las}-LA figure (aim ≥ 0.5)`);
       console.log(`\nlatency at a fixed ${ratePerSecond}/s (open loop), ms`);
       for (const [name, r] of Object.entries(latency)) console.log(`  ${name.padEnd(12)} p50 ${r.p50}  p99 ${r.p99}  p99.9 ${r.p999}  errors ${r.errors}`);
       console.log(`  target: p99 ≤ ${TARGET_P99_MS} ms for unscheduled lookups`);
+      const memory = await service.memory();
+      console.log(`\n${las * perLa} plans held; service RSS ${Math.round(memory.rssMiB)} MiB, peak ${Math.round(memory.hwmMiB)} MiB (aim ≤ 600 MiB at 1,000,000 plans:`);
+      console.log('  npm run bench -- lookup --las 20 --children 50000, against --las 10 --children 2000 for the p50)');
       const file = await writeResult('lookup', {
         benchmark: 'lookup', at: new Date().toISOString(), las, perLa, seconds, concurrency, responseBytes: sample.body.length,
         postgres: { kind: postgres.kind, version: postgres.serverVersion }, throughput, latency,
         ratiosToBare: { unscheduled: ratio(throughput.unscheduled.perSecond), silent: ratio(throughput.silent.perSecond) },
+        oneLaToAllLas: hot,
+        plansHeld: las * perLa, memoryMiB: { rss: Math.round(memory.rssMiB), peak: Math.round(memory.hwmMiB) },
         targets: { unscheduledPerSecond: TARGET_UNSCHEDULED_PER_SECOND, p99Ms: TARGET_P99_MS },
       });
       console.log(`\nresult: ${file}`);

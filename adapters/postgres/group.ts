@@ -36,6 +36,10 @@ export function createGroup<I, O>(options: GroupOptions<I, O>): (item: I) => Pro
       await Promise.all(group.map((w) => one(w.item).then(w.done, w.failed)));
       return;
     }
+    if (results.length !== group.length) {
+      const error = new Error(`a group of ${group.length} came back with ${results.length} results`);
+      return void group.forEach((w) => w.failed(error));
+    }
     group.forEach((w, i) => w.done(results[i] as O));
   }
 

@@ -18,6 +18,8 @@ export type LookupRequest = {
   patient: { ok: true; value: string } | { ok: false; diagnostics: string };
   unscheduledHeader: string | undefined;
   requestId: string;
+  /** A search parameter the facade could not apply: refused, and audited, like a bad patient. */
+  refusal?: { diagnostics: string; expression: string };
 };
 
 function toVisible(plans: HeldPlan[], today: string, windows: VisibilityWindows): VisiblePlan[] {
@@ -55,6 +57,7 @@ export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; wi
       authoriseSearch(identity, kind);
       if (!request.patient.ok) throw invalidSearchData(request.patient.diagnostics, 'patient:identifier');
       if (nhsNumber === null) throw invalidSearchData('patient:identifier is not a valid NHS number', 'patient:identifier');
+      if (request.refusal) throw invalidSearchData(request.refusal.diagnostics, request.refusal.expression);
     } catch (error) {
       if (error instanceof AppError) {
         const outcome = error.status === 403 ? 'denied' : 'invalid';

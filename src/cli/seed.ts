@@ -6,7 +6,7 @@ import { startService, type RunningService } from '../service.ts';
 import type { Acknowledgement } from '../domain/acknowledgement.ts';
 import { loadOrCreateDevKey, mintDevToken, type DevKey } from '../../adapters/auth/dev-keys.ts';
 import { CliError, EXIT, runCli } from './operator-tool.ts';
-import { DEMO_LAS, NUMBERS_PER_LA, defaultAsOf, ndjsonChunks, syntheticRecord, syntheticRecords, type DemoLa } from './synthetic-register.ts';
+import { DEMO_LAS, NUMBERS_PER_LA, defaultAsOf, ndjsonChunks, nhsNumberOf, syntheticRecord, syntheticRecords, type DemoLa } from './synthetic-register.ts';
 
 const USAGE = 'usage: npm run seed [-- --per-la 2000] [--url http://127.0.0.1:8080] [--seed 1]';
 
@@ -51,7 +51,31 @@ async function failure(what: string, res: Response): Promise<SeedError> {
   return new SeedError(`${what}: HTTP ${res.status}${body?.issue?.[0]?.diagnostics ? ` ${body.issue[0].diagnostics}` : ''}${hint}`);
 }
 
-type Loaded = { la: DemoLa; ack: Acknowledgement; replayed: boolean };
+type Loaded = { la: DemoLa; ack: Acknowledgement };
+
+/** POSTs the LA's register as one NDJSON batch numbered `sequenceNumber`. */
+function postBatch(url: string, authorization: string, laIndex: number, options: { perLa: number; seed: number }, sequenceNumber: number, signal: AbortSignal) {
+  return fetch(`${url}/la/v1/uploads`, {
+    method: 'POST',
+    headers: { authorization, 'content-type': 'application/x-ndjson', 'x-sequence-number': String(sequenceNumber) },
+    body: Readable.from(ndjsonChunks(syntheticRecords({ laIndex, count: options.perLa, seed: options.seed }))),
+    duplex: 'half',
+    signal,
+  });
+}
+
+/**
+ * The LA's last accepted sequence number, when the service refused `sent` for not being after it: a
+ * resent last number is answered with its stored acknowledgement (200, X-Replayed), a lower one with
+ * a 409 whose diagnostics name the last. Undefined for any other answer.
+ */
+async function lastAccepted(res: Response, sent: number): Promise<number | undefined> {
+  if (res.status === 200 && res.headers.get('x-replayed') === 'true') return sent;
+  if (res.status !== 409) return undefined;
+  const body = (await res.clone().json().catch(() => undefined)) as { issue?: { diagnostics?: string }[] } | undefined;
+  const last = /last accepted batch \((\d+)\)/.exec(body?.issue?.[0]?.diagnostics ?? '')?.[1];
+  return last === undefined ? undefined : Number(last);
+}
 
 async function seedLa(url: string, config: Config, key: DevKey, laIndex: number, options: { perLa: number; seed: number }): Promise<Loaded> {
   const la = DEMO_LAS[laIndex] as DemoLa;
@@ -68,21 +92,40 @@ async function seedLa(url: string, config: Config, key: DevKey, laIndex: number,
   });
   if (!org.ok) throw await failure(`${la.code}: PUT /la/v1/organisation failed`, org);
 
-  // Sequence numbers must increase per LA; the clock does that across reseeds with no state kept here.
-  const sequenceNumber = Math.floor(Date.now() / 1000);
-  const body = Readable.from(ndjsonChunks(syntheticRecords({ laIndex, count: options.perLa, seed: options.seed })));
-  const res = await fetch(`${url}/la/v1/uploads`, {
-    method: 'POST',
-    headers: { authorization, 'content-type': 'application/x-ndjson', 'x-sequence-number': String(sequenceNumber) },
-    body,
-    duplex: 'half',
-  });
-  if (res.status === 409) throw await failure(`${la.code}: the service already holds a later batch than sequence ${sequenceNumber} (clock set back?)`, res);
-  if (res.status !== 200 && res.status !== 201) throw await failure(`${la.code}: POST /la/v1/uploads failed`, res);
-  return { la, ack: (await res.json()) as Acknowledgement, replayed: res.headers.get('x-replayed') === 'true' };
+  // The batch goes as the LA's next sequence number: 1 for an LA with no batch yet. For an LA that
+  // has batches, the service answers a 1 with the LA's last number before it reads the body (see
+  // lastAccepted), and the batch goes again as the one after. Nothing is kept here, so a fresh
+  // database starts at 1 again.
+  let sequenceNumber = 1;
+  for (let attempt = 1; ; attempt++) {
+    const abandon = new AbortController();
+    const res = await postBatch(url, authorization, laIndex, options, sequenceNumber, abandon.signal);
+    if (res.status === 201) return { la, ack: (await res.json()) as Acknowledgement };
+    const last = await lastAccepted(res, sequenceNumber);
+    if (last === undefined) throw await failure(`${la.code}: POST /la/v1/uploads failed`, res);
+    // The service answered without reading the batch: stop sending it.
+    await res.body?.cancel();
+    abandon.abort();
+    if (last >= Number.MAX_SAFE_INTEGER)
+      throw new SeedError(`${la.code}: its last batch is numbered ${last}, the largest there is; restart its numbering with npm run --silent sequence-restart -- --la ${la.code}`);
+    if (attempt === 3) throw new SeedError(`${la.code}: other batches of this LA keep arriving (last ${last}); stop them and seed again`);
+    sequenceNumber = last + 1;
+  }
 }
 
 const spaced = (n: string) => `${n.slice(0, 3)} ${n.slice(3, 6)} ${n.slice(6)}`;
+
+/** What an LA's register holds: plans by type, how many have ended, and its NHS numbers (every valid one between the two). */
+function summaryOf(laIndex: number, options: { perLa: number; seed: number }): string {
+  const byType: Record<string, number> = { CPP: 0, LAC: 0, UCPP: 0 };
+  let ended = 0;
+  for (const r of syntheticRecords({ laIndex, count: options.perLa, seed: options.seed })) {
+    byType[r.planType] = (byType[r.planType] ?? 0) + 1;
+    if (r.endDate) ended++;
+  }
+  const types = Object.entries(byType).map(([type, n]) => `${type} ${n}`).join(', ');
+  return `${types} (${ended} ended); NHS numbers ${spaced(nhsNumberOf(laIndex, 0))} to ${spaced(nhsNumberOf(laIndex, options.perLa - 1))}`;
+}
 
 /** One current plan of each type from the first LA, for a newcomer to look up. */
 function examples(seed: number, perLa: number): string[] {
@@ -101,7 +144,8 @@ async function main(): Promise<void> {
   const args = parse();
   const config = loadConfig();
   if (config.auth.mode !== 'dev') throw new SeedError('seeding mints dev tokens, so it needs AUTH_MODE=dev');
-  let url = args.url ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  const serviceUrl = args.url ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  let url = serviceUrl;
   let service: RunningService | undefined;
   if (!(await answers(url))) {
     say(`No service answers at ${url}; starting one in-process on DATA_DIR ${config.dataDir} …`);
@@ -110,19 +154,19 @@ async function main(): Promise<void> {
   }
   try {
     const key = await loadOrCreateDevKey(config.dataDir);
-    say(`Seeding ${DEMO_LAS.length} LAs × ${args.perLa} synthetic records (seed ${args.seed}) at ${url}`);
+    say(`Seeding ${DEMO_LAS.length} synthetic LAs × ${args.perLa} records (seed ${args.seed}, as of ${defaultAsOf()}) at ${url}`);
     for (let i = 0; i < DEMO_LAS.length; i++) {
       const started = performance.now();
-      const { la, ack, replayed } = await seedLa(url, config, key, i, args);
+      const { la, ack } = await seedLa(url, config, key, i, args);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      say(
-        `  ${la.code}  ${la.name.padEnd(42)} ${ack.result}  loaded ${ack.loaded}/${ack.processed}, rejected ${ack.rejected}` +
-          `  (sequence ${ack.sequenceNumber}${replayed ? ', replayed' : ''}, ${seconds} s)`,
-      );
-      if (ack.result !== 'CPF02' && !replayed) throw new SeedError(`${la.code}: expected CPF02, got ${ack.result}; first rejection: ${JSON.stringify(ack.records[0]?.detail)}`);
+      say(`  ${la.code}  ${la.name.padEnd(42)} ${ack.result}  loaded ${ack.loaded}/${ack.processed}, rejected ${ack.rejected}  (sequence ${ack.sequenceNumber}, ${seconds} s)`);
+      say(`          office hours ${la.officeHoursPhone}, EDT ${la.edtPhone}; ${summaryOf(i, args)}`);
+      if (ack.result !== 'CPF02') throw new SeedError(`${la.code}: expected CPF02, got ${ack.result}; first rejection: ${JSON.stringify(ack.records[0]?.detail)}`);
     }
     say('Example NHS numbers with a current plan (all synthetic, 999 range):');
     for (const line of examples(args.seed, args.perLa)) say(line);
+    say(`The seed's LAs are ${DEMO_LAS.map((la) => la.code).join(', ')}; it leaves every other LA (such as the README's LA001) and 999 000 xxxx alone.`);
+    say(`Next: ${service ? 'npm start, then ' : ''}open ${serviceUrl}/console/, sign in as ${DEMO_LAS[0]?.code}, and run npm run simulate.`);
   } finally {
     await service?.stop();
   }

@@ -11,22 +11,33 @@ import type { UploadRecord } from '../domain/plan-record.ts';
 /** A demo LA: Ofcom drama-range phone numbers, a fictional name, and where its children live. */
 export type DemoLa = { code: string; name: string; officeHoursPhone: string; edtPhone: string; town: string; postcodeArea: string };
 
+/**
+ * The LAs `npm run seed` creates. Their codes are the register's own (DEMO01…), never the README's
+ * LA001, so seeding after the README's "Try it" leaves that LA and its child as they were.
+ */
 export const DEMO_LAS: readonly DemoLa[] = Object.freeze([
-  { code: 'LA001', name: 'Airedale Vale Council', officeHoursPhone: '0113 496 0100', edtPhone: '0113 496 0999', town: 'Airedale', postcodeArea: 'LS' },
-  { code: 'LA002', name: 'London Borough of Northgate', officeHoursPhone: '020 7946 0200', edtPhone: '020 7946 0999', town: 'Northgate', postcodeArea: 'N' },
-  { code: 'LA003', name: 'Brindleford City Council', officeHoursPhone: '0121 496 0300', edtPhone: '0121 496 0999', town: 'Brindleford', postcodeArea: 'B' },
-  { code: 'LA004', name: 'Irwell Moss Metropolitan Borough Council', officeHoursPhone: '0161 496 0400', edtPhone: '0161 496 0999', town: 'Irwell Moss', postcodeArea: 'M' },
-  { code: 'LA005', name: 'Severnmouth Council', officeHoursPhone: '0117 496 0500', edtPhone: '0117 496 0999', town: 'Severnmouth', postcodeArea: 'BS' },
+  { code: 'DEMO01', name: 'Airedale Vale Council', officeHoursPhone: '0113 496 0100', edtPhone: '0113 496 0999', town: 'Airedale', postcodeArea: 'LS' },
+  { code: 'DEMO02', name: 'London Borough of Northgate', officeHoursPhone: '020 7946 0200', edtPhone: '020 7946 0999', town: 'Northgate', postcodeArea: 'N' },
+  { code: 'DEMO03', name: 'Brindleford City Council', officeHoursPhone: '0121 496 0300', edtPhone: '0121 496 0999', town: 'Brindleford', postcodeArea: 'B' },
+  { code: 'DEMO04', name: 'Irwell Moss Metropolitan Borough Council', officeHoursPhone: '0161 496 0400', edtPhone: '0161 496 0999', town: 'Irwell Moss', postcodeArea: 'M' },
+  { code: 'DEMO05', name: 'Severnmouth Council', officeHoursPhone: '0117 496 0500', edtPhone: '0117 496 0999', town: 'Severnmouth', postcodeArea: 'BS' },
 ]);
 
 /** Each LA owns this many NHS-number counters, so LAs never share a number within one seed layout. */
 export const NUMBERS_PER_LA = 100_000;
 
-// The valid 999-range numbers in order, grown on demand: counter n is the n-th of them.
-const validStems: number[] = [];
-let nextStem = 0;
+/**
+ * The register starts at 999 001 000x: the numbers 999 000 000x to 999 000 999x are left to the
+ * README and hand-written examples (999 000 0018 is the README's "Try it" child), so no seeded plan
+ * ever lands on one of them.
+ */
+export const FIRST_SYNTHETIC_STEM = 1_000;
 
-/** The n-th valid NHS number of the 999 range (about 909,000 exist); distinct n give distinct numbers. */
+// The valid 999-range numbers in order from FIRST_SYNTHETIC_STEM, grown on demand: counter n is the n-th of them.
+const validStems: number[] = [];
+let nextStem = FIRST_SYNTHETIC_STEM;
+
+/** The n-th valid NHS number of the 999 range from 999 001 000x (about 908,000 exist); distinct n give distinct numbers. */
 export function syntheticNhsNumber(n: number): string {
   if (!Number.isInteger(n) || n < 0) throw new RangeError('counter must be a non-negative integer');
   while (validStems.length <= n) {
@@ -46,8 +57,8 @@ export const counterOf = (laIndex: number, k: number): number => laIndex * NUMBE
 /** Record k of an LA's register uses the NHS number syntheticNhsNumber(counterOf(laIndex, k)). */
 export const nhsNumberOf = (laIndex: number, k: number): string => syntheticNhsNumber(counterOf(laIndex, k));
 
-/** The LA code for an index: the demo LA's, or LA006… beyond them. */
-export const laCodeOf = (laIndex: number): string => DEMO_LAS[laIndex]?.code ?? `LA${String(laIndex + 1).padStart(3, '0')}`;
+/** The LA code for an index: the demo LA's, or DEMO06… beyond them (the benchmarks' further LAs). */
+export const laCodeOf = (laIndex: number): string => DEMO_LAS[laIndex]?.code ?? `DEMO${String(laIndex + 1).padStart(2, '0')}`;
 
 export type SyntheticRecord = UploadRecord;
 

@@ -1,18 +1,40 @@
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.ts';
-import { loadOrCreateDevKey, mintDevToken } from '../../adapters/auth/dev-keys.ts';
+import type { ErrorObject } from 'ajv';
+import { loadConfig } from '../config.ts';
+import { compileSchema, createAjv } from '../schemas.ts';
+import { loadOrCreateDevKey, mintDevToken, type TokenClaims } from '../../adapters/auth/dev-keys.ts';
+import { CliError, EXIT, runCli } from './operator-tool.ts';
 
 const USAGE =
   'usage: npm run --silent token -- --role <clinician|la-system|social-worker|ops> --org <code> ' +
   '[--sub <id>] [--name <n>] [--org-name <n>] [--setting <kind>] [--activity B0107]... [--ttl 3600] ' +
   '[--sds-user-id <12 digits>] [--role-profile-id <12 digits>] [--job-role R8000] [--job-role-name <n>]';
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
+// The claims the service requires of every token, from the schema it verifies them with: a token
+// minted here that the service would then refuse is a wrong call, told now rather than as a 401 later.
+const validateClaims = compileSchema<TokenClaims & { exp: number }>(createAjv(), 'token-claims.schema.json');
+
+/** The option each claim comes from, to name what to change. */
+const OPTION_OF: Record<string, string> = {
+  sub: '--sub', name: '--name', role: '--role', org: '--org', org_name: '--org-name', setting: '--setting',
+  activities: '--activity', sds_user_id: '--sds-user-id', sds_role_profile_id: '--role-profile-id',
+  job_role_code: '--job-role', job_role_name: '--job-role-name', exp: '--ttl',
+};
+
+const usage = (message: string) => new CliError(`${message}\n${USAGE}`, EXIT.usage);
+
+/** One line per failing option: what it must be, the allowed values of an enum listed. Never the value given. */
+function problemOf(error: ErrorObject): string {
+  const [claim = '', index] = error.instancePath.split('/').slice(1);
+  const option = `${OPTION_OF[claim] ?? claim}${index === undefined ? '' : ` (number ${Number(index) + 1})`}`;
+  const params = error.params as { allowedValues?: unknown[]; pattern?: string; limit?: number };
+  if (error.keyword === 'enum') return `${option} must be one of: ${(params.allowedValues ?? []).join(', ')}`;
+  if (error.keyword === 'pattern') return `${option} must match ${params.pattern}`;
+  if (error.keyword === 'minLength') return `${option} must not be empty`;
+  return `${option} ${error.message ?? 'is not valid'}`;
 }
 
-const { values } = (() => {
+function parse() {
   try {
     return parseArgs({
       options: {
@@ -30,30 +52,23 @@ const { values } = (() => {
         'job-role-name': { type: 'string' },
       },
       strict: true,
-    });
+    }).values;
   } catch (error) {
-    return fail((error as Error).message);
+    throw usage((error as Error).message);
   }
-})();
-
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  fail(error instanceof ConfigError ? error.message : String(error));
 }
-if (config.auth.mode !== 'dev') fail('tokens can only be minted in AUTH_MODE=dev; in jwks mode they come from your identity provider');
-if (!values.role || !values.org) fail('--role and --org are required');
-const ttl = Number(values.ttl);
-const maxTtl = config.auth.maxTokenLifetimeSeconds;
-if (!Number.isInteger(ttl) || ttl < 1 || ttl > maxTtl) fail(`--ttl must be 1 to ${maxTtl} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS): the service refuses longer-lived tokens`);
-const role = values.role;
-const activities = values.activity ?? (role === 'clinician' ? ['B0107'] : undefined);
 
-const key = await loadOrCreateDevKey(config.dataDir);
-const token = await mintDevToken(
-  key,
-  {
+async function main(): Promise<void> {
+  const values = parse();
+  const config = loadConfig();
+  if (config.auth.mode !== 'dev') throw new CliError('tokens can only be minted in AUTH_MODE=dev; in jwks mode they come from your identity provider', EXIT.config);
+  if (!values.role || !values.org) throw usage('--role and --org are required');
+  const ttl = Number(values.ttl);
+  const maxTtl = config.auth.maxTokenLifetimeSeconds;
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > maxTtl) throw usage(`--ttl must be 1 to ${maxTtl} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS): the service refuses longer-lived tokens`);
+  const role = values.role;
+  const activities = values.activity ?? (role === 'clinician' ? ['B0107'] : undefined);
+  const claims: TokenClaims = {
     sub: values.sub ?? `${role}-${values.org.toLowerCase()}`,
     role,
     org: values.org,
@@ -65,7 +80,14 @@ const token = await mintDevToken(
     ...(values['role-profile-id'] ? { sds_role_profile_id: values['role-profile-id'] } : {}),
     ...(values['job-role'] ? { job_role_code: values['job-role'] } : {}),
     ...(values['job-role-name'] ? { job_role_name: values['job-role-name'] } : {}),
-  },
-  { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: ttl },
-);
-process.stdout.write(`${token}\n`);
+  };
+  if (!validateClaims({ ...claims, exp: Math.floor(Date.now() / 1000) + ttl })) {
+    const problems = [...new Set((validateClaims.errors ?? []).map(problemOf))];
+    throw usage(`the service would refuse this token (schemas/token-claims.schema.json):\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+  const key = await loadOrCreateDevKey(config.dataDir);
+  const token = await mintDevToken(key, claims, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: ttl });
+  process.stdout.write(`${token}\n`);
+}
+
+await runCli(main, { failure: 'token failed', failureCode: EXIT.software });

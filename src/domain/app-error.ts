@@ -1,15 +1,23 @@
-/** Spine-style error codes of the contract (README, API: errors). */
-export type SpineCode =
-  | 'INVALID_SEARCH_DATA'
-  | 'PRECONDITION_FAILED'
-  | 'INVALID_REQUEST'
-  | 'UNAUTHORISED'
-  | 'ACCESS_DENIED'
-  | 'NOT_FOUND'
-  | 'DUPLICATE_REJECTED'
-  | 'TOO_MANY_REQUESTS'
-  | 'SERVICE_ERROR'
-  | 'SERVICE_UNAVAILABLE';
+/**
+ * Codes of NHS England's Spine-ErrorOrWarningCode code system that the contract uses (README, API:
+ * errors), with the code system's display text (https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode,
+ * as the PDS FHIR API sends it; the concept list is published by NHS England on Simplifier).
+ */
+export const SPINE_CODES = {
+  INVALID_SEARCH_DATA: 'Invalid search data',
+  PRECONDITION_FAILED: 'Precondition failed',
+  INVALID_REQUEST: 'Invalid request',
+  UNAUTHORISED: 'Unauthorised',
+  ACCESS_DENIED: 'Access has been denied to process this request',
+  RESOURCE_NOT_FOUND: 'Resource not found',
+  UNSUPPORTED_SERVICE: 'Unsupported service',
+  DUPLICATE_REJECTED: 'Create would lead to creation of a duplicate resource',
+  TOO_MANY_REQUESTS: 'Too many requests',
+  FAILURE_TO_PROCESS_MESSAGE: 'Failure to process message',
+  SERVICE_UNAVAILABLE: 'Service unavailable',
+} as const;
+
+export type SpineCode = keyof typeof SPINE_CODES;
 
 /** FHIR R4 IssueType codes the service uses. */
 export type IssueCode =
@@ -47,7 +55,12 @@ export const preconditionFailed = (diagnostics: string, header: string) =>
 export const unauthorised = (diagnostics: string) =>
   new AppError(401, 'UNAUTHORISED', 'login', diagnostics, { 'WWW-Authenticate': 'Bearer' });
 export const accessDenied = (diagnostics: string) => new AppError(403, 'ACCESS_DENIED', 'forbidden', diagnostics);
-export const notFound = (diagnostics: string) => new AppError(404, 'NOT_FOUND', 'not-found', diagnostics);
+export const notFound = (diagnostics: string) => new AppError(404, 'RESOURCE_NOT_FOUND', 'not-found', diagnostics);
+/** A known path asked with a method it does not take; `allow` lists those it takes. */
+export const methodNotAllowed = (method: string, allow: readonly string[]) =>
+  new AppError(405, 'UNSUPPORTED_SERVICE', 'not-supported', `${method} is not supported on this path; it takes ${allow.join(', ') || 'no method'}`, { Allow: allow.join(', ') });
+/** The client accepts no representation this server can give. */
+export const notAcceptable = (diagnostics: string) => new AppError(406, 'UNSUPPORTED_SERVICE', 'not-supported', diagnostics);
 export const duplicateRejected = (diagnostics: string) => new AppError(409, 'DUPLICATE_REJECTED', 'duplicate', diagnostics);
 /** A request that is well formed but that the state of the caller's records does not yet allow (409). */
 export const businessRuleFailed = (diagnostics: string) => new AppError(409, 'PRECONDITION_FAILED', 'business-rule', diagnostics);

@@ -67,6 +67,9 @@ export type HttpDeps = {
 export function createHttpApp(deps: HttpDeps): express.Express {
   const authenticate = createAuthenticate(deps.verifier, deps.rateLimiter);
   const app = express();
+  // Paths are matched as written (FHIR's are case-sensitive), so the `route` label of logs and metrics
+  // can only take the values of the route table, whatever case a caller tries (route-label.ts).
+  app.set('case sensitive routing', true);
   app.disable('x-powered-by');
   app.use(noStore);
   // Security headers on every answer; the console needs nothing inline and talks only to this origin.
@@ -96,12 +99,15 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use('/console', consoleRouter({ ...deps.console, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use(
     FHIR_BASE_PATH,
-    fhirRouter({ authenticate, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software }),
+    fhirRouter({
+      authenticate, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software,
+      corsOrigins: deps.corsOrigins, formMaxBytes: deps.limits.jsonMaxBytes,
+    }),
   );
 
   // The LA API's contracts are open: mounted before the routes behind a token.
   app.use('/la/v1', contractsRouter({ software: deps.software, publicBaseUrl: deps.publicBaseUrl }));
-  const la = Router();
+  const la = Router({ caseSensitive: true });
   const laSystem: Role[] = ['la-system'];
   // Duty social workers read their LA's details (the console's banner); only the LA system changes them.
   la.get('/organisation', authenticate(['la-system', 'social-worker']));

@@ -34,7 +34,7 @@ export function createErrorHandler(logger: Logger, translate: ErrorTranslator = 
     // a fault of ours (whatever error the body reader then raised), and no one is left to answer.
     const abandoned = req.readableAborted || (req.destroyed && !req.complete);
     const appError = knownError(error, abandoned, translate);
-    const known = appError ?? new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error; quote the request id to the service operator');
+    const known = appError ?? new AppError(500, 'FAILURE_TO_PROCESS_MESSAGE', 'exception', 'internal error; quote the request id to the service operator');
     if (!appError) {
       (req.log ?? logger).error({ err: errorForLog(error) }, 'unhandled error');
     }
@@ -46,7 +46,7 @@ export function createErrorHandler(logger: Logger, translate: ErrorTranslator = 
   };
 }
 
-/** Unknown path: 404 NOT_FOUND. The path is not repeated: a mistyped URL can hold an NHS number. */
+/** Unknown path: 404 RESOURCE_NOT_FOUND. The path is not repeated: a mistyped URL can hold an NHS number. */
 export const notFoundHandler: RequestHandler = (req) => {
   throw notFound(`no route for this ${req.method} path; see the CapabilityStatement (/cpis/FHIR/R4/metadata) or the README's API section`);
 };

@@ -3,7 +3,7 @@ import type { ReadinessProbe } from '../ports.ts';
 
 /** /health/live and /health/ready: open, with no patient data. */
 export function healthRouter(deps: { readiness: ReadinessProbe[]; isDraining: () => boolean }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/live', (_req, res) => {
     res.json({ status: 'ok' });
   });

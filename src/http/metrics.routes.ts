@@ -25,7 +25,7 @@ export function observeRequests(metrics: Metrics): RequestHandler {
 
 /** GET /metrics: open to a local scraper or sidecar on loopback, otherwise for role=ops tokens. */
 export function metricsRouter(deps: { metrics: Metrics; authenticate: Authenticate }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   const ops = deps.authenticate(['ops']);
   router.get('/', (req, res, next) => (isLocalScraper(req) ? next() : ops(req, res, next)), async (_req, res) => {
     const { contentType, body } = await deps.metrics.exposition();

@@ -114,7 +114,7 @@ export function attachStream(server: Server, deps: StreamDeps) {
       });
     })().catch((error: unknown) => {
       const translated = error instanceof AppError ? error : deps.translateError(error);
-      const known = translated ?? new AppError(500, 'SERVICE_ERROR', 'exception', 'internal error');
+      const known = translated ?? new AppError(500, 'FAILURE_TO_PROCESS_MESSAGE', 'exception', 'internal error');
       if (translated) log.warn({ status: known.status, code: known.spineCode }, 'stream upgrade refused');
       else log.error({ err: errorForLog(error) }, 'stream upgrade failed');
       if (!socket.destroyed) endWithError(socket, known);

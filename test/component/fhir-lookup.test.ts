@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import type { CareTeam, Flag, Organization, Patient } from 'fhir/r4.d.ts';
+import type { CareTeam, Flag, Organization, Patient, Provenance, Resource } from 'fhir/r4.d.ts';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode, syntheticNhsNumber, yearsAgo } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, failureOf, fhirClient, includes, matches, NHS_SYSTEM, searchFor } from '../support/care-setting.ts';
@@ -33,6 +33,21 @@ async function laWith(records: Record<string, unknown>[], name = 'Testshire') {
   return { org, token };
 }
 
+const UK_CORE = (name: string) => `https://fhir.hl7.org.uk/StructureDefinition/UKCore-${name}`;
+/** What meta.profile says of each resource type (README, FHIR API: Profiles). */
+const PROFILES: Record<string, string[]> = {
+  CareTeam: [UK_CORE('CareTeam')],
+  Flag: [UK_CORE('Flag'), 'https://fhir.nhs.uk/England/StructureDefinition/PatientFlag'],
+  Patient: [UK_CORE('Patient')],
+  Organization: [UK_CORE('Organization')],
+  AuditEvent: [UK_CORE('AuditEvent')],
+  OperationOutcome: [UK_CORE('OperationOutcome')],
+};
+const profilesOf = (bundle: import('fhir/r4.d.ts').Bundle) =>
+  (bundle.entry ?? []).map((e) => [(e.resource as Resource).resourceType, (e.resource as Resource).meta?.profile]);
+const expectedProfiles = (bundle: import('fhir/r4.d.ts').Bundle) =>
+  (bundle.entry ?? []).map((e) => [(e.resource as Resource).resourceType, PROFILES[(e.resource as Resource).resourceType]]);
+
 /** The audit rows naming one NHS number, from both trails (`trail` says which kept each). */
 const auditRows = (nhsNumber: string) => auditRowsOfBothTrails(db, 'nhs_number = $1', [nhsNumber]);
 
@@ -45,18 +60,22 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
 
     expect(validateFhir(bundle)).toEqual([]);
     expect(bundle).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 1 });
-    for (const entry of bundle.entry ?? []) expect(entry.fullUrl).toMatch(new RegExp(`^${service.url}/cpis/FHIR/R4/\\w+/[\\w.-]+$`));
+    for (const entry of bundle.entry ?? []) expect(entry.fullUrl).toMatch(/^urn:uuid:[0-9a-f-]{36}$/);
+    const fullUrlOf = (type: string) => bundle.entry?.find((e) => e.resource?.resourceType === type)?.fullUrl;
     const [careTeam] = matches(bundle) as CareTeam[];
     expect(careTeam).toMatchObject({ resourceType: 'CareTeam', status: 'active', period: { start: record.startDate } });
     expect(careTeam?.category?.[0]?.coding?.[0]?.code).toBe('CPP');
-    expect(careTeam?.managingOrganization?.[0]?.reference).toBe(`Organization/${la.org}`);
+    expect(careTeam?.managingOrganization?.[0]).toMatchObject({ reference: fullUrlOf('Organization'), identifier: { value: la.org } });
     const patient = includes(bundle).find((r) => r.resourceType === 'Patient') as Patient;
     expect(patient.identifier?.[0]).toMatchObject({ system: NHS_SYSTEM, value: record.nhsNumber });
     // Loaded with PDS_MODE=off: nobody confirmed these details against PDS, and the answer says so.
     expect(patient.identifier?.[0]?.extension).toEqual([{
       url: 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-NHSNumberVerificationStatus',
-      valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus', code: '02', display: 'Number present but not traced' }] },
+      valueCodeableConcept: { coding: [{ system: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland', code: '02', display: 'Number present but not traced' }] },
     }]);
+    // Every resource claims its UK Core profile.
+    expect(profilesOf(bundle)).toEqual(expectedProfiles(bundle));
+    expect(profilesOf(bundle).map(([type]) => type)).toEqual(['CareTeam', 'Patient', 'Organization', 'AuditEvent']);
     expect(patient.name?.[0]).toMatchObject({ family: 'Fhirchild', given: ['Ada', 'Mae'] });
     expect(patient.birthDate).toBe(record.birthDate);
     const organization = includes(bundle).find((r) => r.resourceType === 'Organization') as Organization;
@@ -64,6 +83,11 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     expect(numbers).toEqual(expect.arrayContaining([phones.officeHoursPhone, phones.edtPhone]));
     expect(JSON.stringify(organization.contact)).toMatch(/office-hours/);
     expect(JSON.stringify(organization.contact)).toMatch(/out-of-hours/);
+    expect(organization.identifier).toEqual([{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: la.org }]);
+    expect(organization.type?.[0]?.coding?.map((c) => `${c.system}|${c.code}`)).toEqual([
+      'http://terminology.hl7.org/CodeSystem/organization-type|govt',
+      'https://digital.nhs.uk/services/organisation-data-service/CodeSystem/ODSOrganisationRole|RO141',
+    ]);
 
     const mailbox = await (await service.fetch('/la/v1/notifications', { token: la.token })).json();
     expect(mailbox.notifications).toHaveLength(1);
@@ -79,6 +103,8 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     const history = await searchFor(service, token, 'AuditEvent', record.nhsNumber as string);
     expect(validateFhir(history)).toEqual([]);
     expect(history.total).toBe(1);
+    expect(profilesOf(history)).toEqual(expectedProfiles(history));
+    expect(profilesOf(history).map(([type]) => type)).toEqual(['AuditEvent', 'Patient']);
     const audit = await auditRows(record.nhsNumber as string);
     expect(audit.map((r) => [r.action, r.outcome, r.unscheduled])).toEqual([
       ['search:CareTeam', 'found', true],
@@ -95,9 +121,20 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     const bundle = (await fhirClient(service, token).search({ resourceType: 'Flag', searchParams: { patient: record.nhsNumber as string } })) as unknown as import('fhir/r4.d.ts').Bundle;
     expect(validateFhir(bundle)).toEqual([]);
     const [flag] = matches(bundle) as Flag[];
-    expect(flag).toMatchObject({ resourceType: 'Flag', status: 'active', author: { reference: `Organization/${la.org}` } });
+    const organization = bundle.entry?.find((e) => e.resource?.resourceType === 'Organization');
+    expect(flag).toMatchObject({ resourceType: 'Flag', status: 'active', author: { reference: organization?.fullUrl, identifier: { value: la.org } } });
     expect(flag?.code.coding?.[0]?.code).toBe('LAC');
     expect(JSON.stringify(flag)).toContain('S38');
+    // NHS England Patient Flags: the CP-IS category in code, and one contained Provenance for the LA.
+    expect(profilesOf(bundle)).toEqual(expectedProfiles(bundle));
+    expect(flag?.code.coding).toContainEqual({ system: 'https://fhir.nhs.uk/England/CodeSystem/PatientFlagCategory', code: 'CP-IS', display: 'Child Protection - Information Sharing Flag' });
+    expect(flag?.contained).toHaveLength(1);
+    const provenance = flag?.contained?.[0] as Provenance;
+    expect(provenance).toMatchObject({
+      resourceType: 'Provenance', meta: { profile: ['https://fhir.nhs.uk/England/StructureDefinition/FlagProvenance'] },
+      target: [{ reference: '#' }], agent: [{ onBehalfOf: { reference: organization?.fullUrl, identifier: { value: la.org } } }],
+    });
+    expect(provenance.recorded).toBe(flag?.meta?.lastUpdated);
   });
 
   it('answers 200 with an empty searchset when no plan is held, and notifies no one', async () => {

@@ -103,6 +103,19 @@ const fhirSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent', refusedAs: [string
   ],
 });
 
+const form = (type: string, nhs: string): RequestInit => ({
+  method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `patient:identifier=${encodeURIComponent(`${NHS_SYSTEM}|${nhs}`)}`,
+});
+const fhirPostSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent'): RouteCalls => ({
+  ok: [call('found', 200, () => http(`/cpis/FHIR/R4/${type}/_search`, clinician(), form(type, la.child.nhsNumber as string)))],
+  refused: [
+    call('no token', 401, () => http(`/cpis/FHIR/R4/${type}/_search`, undefined, form(type, la.child.nhsNumber as string))),
+    call('an LA system', 403, () => http(`/cpis/FHIR/R4/${type}/_search`, laSystem(), form(type, la.child.nhsNumber as string))),
+    call('not a form', 415, () => http(`/cpis/FHIR/R4/${type}/_search`, clinician(), json('POST', {}))),
+    call('GET on _search', 405, () => http(`/cpis/FHIR/R4/${type}/_search`, clinician())),
+  ],
+});
+
 const CALLS: Record<string, RouteCalls> = {
   'GET /health/live': { open: true, ok: [call('live', 200, () => http('/health/live'))], refused: [] },
   'GET /health/ready': { open: true, ok: [call('ready', 200, () => http('/health/ready'))], refused: [] },
@@ -139,6 +152,9 @@ const CALLS: Record<string, RouteCalls> = {
   },
   'GET /cpis/FHIR/R4/Flag': fhirSearch('Flag', ['silent-read activity only', () => clinician(['B0170'])]),
   'GET /cpis/FHIR/R4/AuditEvent': fhirSearch('AuditEvent', ['ops', ops]),
+  'POST /cpis/FHIR/R4/CareTeam/_search': fhirPostSearch('CareTeam'),
+  'POST /cpis/FHIR/R4/Flag/_search': fhirPostSearch('Flag'),
+  'POST /cpis/FHIR/R4/AuditEvent/_search': fhirPostSearch('AuditEvent'),
   'GET /la/v1/openapi.json': { open: true, ok: [call('OpenAPI document', 200, () => http('/la/v1/openapi.json'))], refused: [] },
   'GET /la/v1/asyncapi.json': { open: true, ok: [call('AsyncAPI document', 200, () => http('/la/v1/asyncapi.json'))], refused: [] },
   'GET /la/v1/organisation': {
@@ -151,6 +167,7 @@ const CALLS: Record<string, RouteCalls> = {
       call('no token', 401, () => http('/la/v1/organisation', undefined, json('PUT', {}))),
       call('social worker', 403, () => http('/la/v1/organisation', worker(), json('PUT', { name: 'x' }))),
       call('unknown field', 400, () => http('/la/v1/organisation', laSystem(), json('PUT', { name: 'x', colour: 'red' }))),
+      call('unsupported content type', 415, () => http('/la/v1/organisation', laSystem(), { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: '{}' })),
     ],
   },
   'POST /la/v1/uploads': {
@@ -181,6 +198,7 @@ const CALLS: Record<string, RouteCalls> = {
     refused: [
       call('no token', 401, () => http('/la/v1/notifications/ack', undefined, json('POST', { upTo: 1 }))),
       call('bad body', 400, () => http('/la/v1/notifications/ack', worker(), json('POST', { upTo: 'all' }))),
+      call('unsupported content type', 415, () => http('/la/v1/notifications/ack', worker(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"upTo":1}' })),
     ],
   },
   'POST /la/v1/notifications/stream-tickets': {

@@ -177,6 +177,30 @@ describe('the LA wall and the mailbox', () => {
     expect(clinician.status).toBe(403);
   });
 
+  it('refuses an acknowledgement in another content type, or in none, with 415 and marks nothing', async () => {
+    const la = await laWith([childRecord()]);
+    const dr = await clinicianToken(service, { sub: 'media-type-dr' });
+    const worker = await service.token({ role: 'social-worker', org: la.org, sub: 'sw-media-type', name: 'Duty Worker' });
+    await searchFor(service, dr, 'CareTeam', ((await (await service.fetch('/la/v1/plans', { token: la.token })).json()).plans[0].nhsNumber));
+    const body = JSON.stringify({ upTo: 1 });
+    const sends: [string, RequestInit][] = [
+      ...['text/plain', 'application/fhir+json', 'application/x-www-form-urlencoded'].map((type): [string, RequestInit] => [type, { body, headers: { 'content-type': type } }]),
+      ['(none)', { body: Buffer.from(body) }],
+    ];
+    for (const [type, init] of sends) {
+      const res = await service.fetch('/la/v1/notifications/ack', { method: 'POST', token: worker, ...init });
+      expect(res.status, type).toBe(415);
+      const outcome = await res.json();
+      expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported', diagnostics: 'Content-Type must be application/json' }] });
+      expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    }
+    expect((await mailboxOf(worker)).notifications.map((n: { acknowledgedAt: string | null }) => n.acknowledgedAt)).toEqual([null]);
+    expect((await service.fetch('/la/v1/notifications/ack', { method: 'POST', token: worker })).status).toBe(415);
+    expect((await service.fetch('/la/v1/notifications/ack', { method: 'POST', token: worker, body: '', headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    const ok = await service.fetch('/la/v1/notifications/ack', { method: 'POST', token: worker, body, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(await ok.json()).toEqual({ acknowledged: [1] });
+  });
+
   it('marks notifications out of hours from the LA\'s office hours', async () => {
     const always = { timeZone: 'Europe/London', staffed: '24/7' };
     const never = { timeZone: 'Europe/London', days: {} };

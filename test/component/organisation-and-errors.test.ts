@@ -58,6 +58,34 @@ describe('GET|PUT /la/v1/organisation', () => {
     expect((await (await service.fetch('/la/v1/organisation', { token })).json()).edtPhone).toBeNull();
   });
 
+  it('refuses a body in another content type, or in none, with 415 and changes nothing', async () => {
+    const token = await bareLaToken(service, syntheticLaCode());
+    const body = JSON.stringify(organisation);
+    // A well-formed organisation each time: only the Content-Type is wrong. No header at all is sent with bytes, not a string.
+    const sends: [string, RequestInit][] = [
+      ...['text/plain', 'application/fhir+json', 'application/x-www-form-urlencoded', 'text/csv', 'application/xml'].map(
+        (type): [string, RequestInit] => [type, { body, headers: { 'content-type': type } }]),
+      ['(none)', { body: Buffer.from(body) }],
+    ];
+    for (const [type, init] of sends) {
+      const res = await service.fetch('/la/v1/organisation', { method: 'PUT', token, ...init });
+      expect(res.status, type).toBe(415);
+      expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+      const outcome = await res.json();
+      expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported', diagnostics: 'Content-Type must be application/json' }] });
+      expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    }
+    expect((await (await service.fetch('/la/v1/organisation', { token })).json()).edtPhone).toBeNull();
+    // fetch sends a PUT without a body as Content-Length: 0 and no type: a body, of no bytes, unlabelled.
+    expect((await service.fetch('/la/v1/organisation', { method: 'PUT', token })).status).toBe(415);
+    const empty = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: '', headers: { 'content-type': 'application/json' } });
+    expect(empty.status).toBe(400);
+    expect((await empty.json()).issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    // The media type decides, not its spelling or parameters.
+    const put = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body, headers: { 'content-type': 'Application/JSON; charset=utf-8' } });
+    expect(put.status).toBe(200);
+  });
+
   it('answers malformed JSON with 400 INVALID_REQUEST', async () => {
     const token = await laToken(service, syntheticLaCode());
     const res = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: '{"name":', headers: { 'content-type': 'application/json' } });
@@ -85,7 +113,7 @@ describe('errors, request ids and health', () => {
     expect(res.headers.get('x-correlation-id')).toBe('corr-9');
     const outcome = await res.json();
     expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found' }] });
-    expect(outcome.issue[0].details.coding[0]).toMatchObject({ system: 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode', code: 'NOT_FOUND' });
+    expect(outcome.issue[0].details.coding[0]).toMatchObject({ system: 'https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode', code: 'RESOURCE_NOT_FOUND', display: 'Resource not found' });
   });
 
   it('takes TraceID as the request id, and makes one when none is given', async () => {

@@ -115,6 +115,12 @@ const hostileArb: fc.Arbitrary<Hostile> = fc.oneof(
     name: 'token with a lifetime or iat the service refuses', path: '/la/v1/uploads', method: 'POST', headers: json, status: 401,
     body: `{"sequenceNumber":${LAST + 1},"records":[${record()}]}`, times: times(Math.floor(Date.now() / 1000)),
   })),
+  fc.tuple(markerArb, fc.constantFrom('/la/v1/organisation', '/la/v1/notifications/ack'), fc.constantFrom('text/plain', 'application/fhir+json', 'application/x-www-form-urlencoded'))
+    .map(([m, path, type]): Hostile => ({
+      // A body that would be taken as JSON: only its Content-Type is wrong.
+      name: `${path} in ${type}`, path, method: path.endsWith('/ack') ? 'POST' : 'PUT', headers: { 'content-type': type }, status: 415,
+      body: path.endsWith('/ack') ? JSON.stringify({ upTo: 10, note: m }) : JSON.stringify({ name: m, ...TEST_LA_PHONES }),
+    })),
   markerArb.map((m): Hostile => ({
     name: 'acknowledgement with an unknown key', path: '/la/v1/notifications/ack', method: 'POST', headers: json, status: 400,
     body: JSON.stringify({ upTo: 10, [m]: true }),

@@ -84,16 +84,31 @@ const WALLS: Wall[] = [
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/CareTeam/_search', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/CareTeam/_search', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
+  { endpoint: 'POST /cpis/FHIR/R4/CareTeam/_search', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/CareTeam/_search', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/CareTeam/_search', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
   { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/Flag', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/Flag/_search', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/Flag/_search', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
+  { endpoint: 'POST /cpis/FHIR/R4/Flag/_search', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/Flag/_search', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/Flag/_search', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/AuditEvent', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'clinician', org: 'n/a', expect: { status: 200, data: CHILD } },
+  { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
   // README, Identity: every role but the one allowed gets 403, whatever the request's headers say.
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'clinician', org: 'n/a', expect: { status: 400, data: NONE } },
@@ -385,6 +400,15 @@ const fhirSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent'): Endpoint => ({
   act: (ctx) => http(searchPath(type, ctx.A.nhs[0] as string), ctx),
 });
 
+const fhirPostSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent'): Endpoint => ({
+  route: `POST /cpis/FHIR/R4/${type}/_search`,
+  laScoped: false,
+  act: (ctx) => http(`/cpis/FHIR/R4/${type}/_search`, ctx, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `patient:identifier=${encodeURIComponent(`${NHS_SYSTEM}|${ctx.A.nhs[0] as string}`)}`,
+  }),
+});
+
 const ENDPOINTS = {
   'GET /health/live': { route: 'GET /health/live', laScoped: false, act: (ctx) => http('/health/live', ctx) },
   'GET /health/ready': { route: 'GET /health/ready', laScoped: false, act: (ctx) => http('/health/ready', ctx) },
@@ -401,6 +425,9 @@ const ENDPOINTS = {
   'GET /cpis/FHIR/R4/CareTeam': fhirSearch('CareTeam'),
   'GET /cpis/FHIR/R4/Flag': fhirSearch('Flag'),
   'GET /cpis/FHIR/R4/AuditEvent': fhirSearch('AuditEvent'),
+  'POST /cpis/FHIR/R4/CareTeam/_search': fhirPostSearch('CareTeam'),
+  'POST /cpis/FHIR/R4/Flag/_search': fhirPostSearch('Flag'),
+  'POST /cpis/FHIR/R4/AuditEvent/_search': fhirPostSearch('AuditEvent'),
   'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent': {
     route: 'GET /cpis/FHIR/R4/CareTeam',
     laScoped: false,
@@ -560,7 +587,7 @@ describe('walls: every endpoint × every role × own or other LA', () => {
           expectAbsent(outcome.text, everythingOf(pair.B), 'the other LA');
           expectKept(after.B, before.B);
           // An unscheduled CareTeam or Flag search tells A; the history alone tells no one.
-          expectKept(after.A, before.A, wall.endpoint === 'GET /cpis/FHIR/R4/AuditEvent' ? 0 : 1);
+          expectKept(after.A, before.A, /AuditEvent/.test(wall.endpoint) ? 0 : 1);
           break;
         case OWN: {
           if (!caller || !other || !endpoint.shows) throw new Error('an own-LA row needs an LA caller and what to show');

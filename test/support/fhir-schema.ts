@@ -33,8 +33,8 @@ function validatorFor(resourceType: string): ValidateFunction | undefined {
 
 /**
  * Checks a resource against the FHIR R4 JSON Schema and the JSON rules the schema cannot express
- * (no empty or null values). A Bundle's entries are also checked each by its own type.
- * Returns readable problems; an empty array means valid.
+ * (no empty or null values). A Bundle's entries, and any resource's contained resources, are also
+ * checked each by its own type. Returns readable problems; an empty array means valid.
  */
 export function validateFhir(resource: unknown): string[] {
   return [...new Set(problemsOf(resource, ''))];
@@ -47,9 +47,10 @@ function problemsOf(resource: unknown, at: string): string[] {
   if (!validate) return [`${at || '(root)'}: unknown resourceType ${resourceType}`];
   const schemaErrors = validate(resource) ? [] : (validate.errors ?? []);
   return [
-    ...schemaErrors.filter((e) => !isInsideEntryResource(resourceType, e)).map((e) => describe(e, at)),
+    ...schemaErrors.filter((e) => !isInsideEntryResource(resourceType, e) && !isInsideContained(e)).map((e) => describe(e, at)),
     ...emptyValues(resource, at),
     ...(resourceType === 'Bundle' ? entryProblems(resource, at) : []),
+    ...containedProblems(resource, at),
   ];
 }
 
@@ -57,6 +58,17 @@ function problemsOf(resource: unknown, at: string): string[] {
 // noise, so entries are validated again by their own type instead.
 function isInsideEntryResource(resourceType: string, error: ErrorObject): boolean {
   return resourceType === 'Bundle' && /^\/entry\/\d+\/resource(\/|$)/.test(error.instancePath);
+}
+
+// The same for contained resources (a ResourceList, another oneOf of every type).
+function isInsideContained(error: ErrorObject): boolean {
+  return /^\/contained\/\d+(\/|$)/.test(error.instancePath);
+}
+
+function containedProblems(resource: unknown, at: string): string[] {
+  const contained = (resource as { contained?: unknown }).contained;
+  if (!Array.isArray(contained)) return [];
+  return contained.flatMap((inner: unknown, i) => (inner === undefined ? [] : problemsOf(inner, `${at}/contained/${i}`)));
 }
 
 function entryProblems(bundle: unknown, at: string): string[] {
@@ -88,6 +100,10 @@ function emptyValues(value: unknown, path: string): string[] {
   if (typeof value !== 'object') return [];
   const entries = Object.entries(value);
   if (entries.length === 0) return [`${here} must not be an empty object`];
-  // A Bundle's resources are walked again when each entry is validated.
-  return entries.flatMap(([key, child]) => (key === 'resource' && /\/entry\/\d+$/.test(path) ? [] : emptyValues(child, `${path}/${key}`)));
+  // A Bundle's resources and contained resources are walked again when each is validated.
+  return entries.flatMap(([key, child]) =>
+    (key === 'resource' && /\/entry\/\d+$/.test(path)) || (key === 'contained' && Array.isArray(child) && child.length > 0)
+      ? []
+      : emptyValues(child, `${path}/${key}`),
+  );
 }

@@ -10,7 +10,7 @@ export type DevSignIn = (org: string, name: string) => Promise<{ token: string; 
 
 /** The duty console: static files (no token needed), its session mode, and the dev-only demo sign-in. */
 export function consoleRouter(deps: { authMode: 'dev' | 'jwks'; devSignIn?: DevSignIn; jsonMaxBytes: number }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/session', (_req, res) => {
     res.json({ authMode: deps.authMode, demoSignIn: deps.authMode === 'dev' && deps.devSignIn !== undefined });
   });

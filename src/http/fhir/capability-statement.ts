@@ -1,12 +1,17 @@
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4.d.ts';
 import { fhirInstant } from './mappers/fhir-values.ts';
+import { PROFILES, SUPPORTED_PROFILES } from './profiles.ts';
 
 /** One row of the interactions table: what a client may ask of one resource type. */
 export type FhirInteraction = {
   resourceType: 'CareTeam' | 'Flag' | 'AuditEvent';
   interaction: 'search-type';
-  searchParams: readonly { name: string; type: 'reference' | 'token'; documentation: string }[];
+  searchParams: readonly { name: string; type: 'reference' | 'token' | 'number'; documentation: string }[];
   documentation: string;
+  /** `_include` values served: the resources they name always come back with the matches. */
+  includes: readonly string[];
+  /** `_revinclude` values served, likewise. */
+  revIncludes: readonly string[];
 };
 
 export type CapabilityOptions = {
@@ -15,10 +20,12 @@ export type CapabilityOptions = {
   software: { name: string; version: string };
   /** When this statement was issued (CapabilityStatement.date is required). */
   at: Date;
+  /** Whether browsers of other origins may call the API (CORS_ORIGINS is set). */
+  cors: boolean;
 };
 
 const SECURITY =
-  'Every request but GET /metadata needs Authorization: Bearer <JWT> signed by a trusted issuer. ' +
+  'Every request but GET /metadata needs Authorization: Bearer <JWT> (an OAuth 2.0 bearer token, RFC 6750) signed by a trusted issuer. ' +
   'Only the clinician role may search. Header IsUnscheduledAccessEvent: true|false says what kind of read it is ' +
   '(absent means true): an unscheduled read needs activity B0107, records the access and notifies the LA; ' +
   'a scheduled (silent) read needs B0170 or B0107 and records nothing in the history.';
@@ -43,7 +50,15 @@ export function toCapabilityStatement(interactions: readonly FhirInteraction[], 
     rest: [
       {
         mode: 'server',
-        security: { cors: false, description: SECURITY },
+        documentation:
+          'Search only. No resource is readable on its own, so that the register of flagged children cannot be walked by id: ' +
+          'each Bundle entry has a urn:uuid fullUrl, new with every answer, and references between entries name those fullUrls; ' +
+          'every reference also carries its business identifier (NHS number, ODS code).',
+        security: {
+          cors: options.cors,
+          service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth', display: 'OAuth' }] }],
+          description: SECURITY,
+        },
         ...(resource.length ? { resource } : {}),
       },
     ],
@@ -54,15 +69,21 @@ export function toCapabilityStatement(interactions: readonly FhirInteraction[], 
 function resourcesOf(interactions: readonly FhirInteraction[]): CapabilityStatementRestResource[] {
   const byType = new Map<string, CapabilityStatementRestResource>();
   for (const row of interactions) {
-    const entry = byType.get(row.resourceType) ?? { type: row.resourceType };
+    // The base profile each type meets, and every profile its resources claim in meta.profile (profiles.ts).
+    const entry = byType.get(row.resourceType) ?? { type: row.resourceType, profile: PROFILES[row.resourceType], supportedProfile: [...SUPPORTED_PROFILES[row.resourceType]] };
     byType.set(row.resourceType, {
       ...entry,
-      interaction: [...(entry.interaction ?? []), { code: row.interaction, documentation: row.documentation }],
+      interaction: [...(entry.interaction ?? []), { code: row.interaction, documentation: `${row.documentation} By GET [type]?… or POST [type]/_search with a form body.` }],
       ...withSearchParams(entry, row),
+      ...listOf('searchInclude', [...(entry.searchInclude ?? []), ...row.includes]),
+      ...listOf('searchRevInclude', [...(entry.searchRevInclude ?? []), ...row.revIncludes]),
     });
   }
   return [...byType.values()];
 }
+
+const listOf = <K extends 'searchInclude' | 'searchRevInclude'>(key: K, values: string[]) =>
+  (values.length ? { [key]: [...new Set(values)] } : {}) as Partial<Record<K, string[]>>;
 
 function withSearchParams(entry: CapabilityStatementRestResource, row: FhirInteraction): Pick<CapabilityStatementRestResource, 'searchParam'> {
   const known = entry.searchParam ?? [];

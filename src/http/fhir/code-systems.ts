@@ -17,9 +17,42 @@ export const IDENTIFIER_SYSTEM = {
 export const UK_CORE_SYSTEM = {
   /** National RBAC job roles: R8000 Clinical Practitioner Access Role and the like. */
   sdsJobRoleName: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-SDSJobRoleName',
-  /** As PDS itself codes it on Patient.identifier (see adapters/pds/sandbox/Patient.json). */
-  nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatus',
+  /**
+   * The England trace statuses (01 to 08), which UK Core's ValueSet UKCore-NHSNumberVerificationStatus includes and
+   * the extension is bound to (required). PDS still sends the retired UKCore-NHSNumberVerificationStatus system with
+   * these codes (adapters/pds/sandbox/Patient.json), but that system's own codes are words, not 01..08, so a UK Core
+   * validator rejects the pair (https://fhir.org/guides/stats2/codesystem-fhir.r4.ukcore.stu1-ukcore-nhsnumberverificationstatusengland.html,
+   * https://simplifier.net/guide/uk-core-implementation-guide/Home/Terminology/AllCodeSystems/CodeSystemUKCore-NHSNumberVerificationStatus?version=0.2.0,
+   * https://simplifier.net/guide/uk-core-implementation-guide-stu3-sequence/Home/Examples/Extension-Examples/Example-UKCore-Extension-NHSNumberVerificationStatus?version=1.8.0).
+   */
+  nhsNumberVerificationStatus: 'https://fhir.hl7.org.uk/CodeSystem/UKCore-NHSNumberVerificationStatusEngland',
 } as const;
+
+/** NHS England code systems. */
+export const NHS_ENGLAND_SYSTEM = {
+  /**
+   * ODS organisation roles (the ODS FHIR R4 Organisation Data Terminology API's ODSOrganisationRole,
+   * https://nhsd-proxy.dokku3.ebmdatalab.net/services/organisation-data-service/codesystem/odsorganisationrole-info).
+   */
+  odsOrganisationRole: 'https://digital.nhs.uk/services/organisation-data-service/CodeSystem/ODSOrganisationRole',
+  /** Which national flag a Patient Flags Flag is (https://github.com/NHSDigital/ra-sandbox, input/fsh/codesystem/PatientFlagCategory.fsh). */
+  patientFlagCategory: 'https://fhir.nhs.uk/England/CodeSystem/PatientFlagCategory',
+} as const;
+
+/**
+ * How an LA says what it is, in Organization.type. UK Core binds type (extensible) to UKCore-OrganizationType, whose
+ * one fitting code is HL7's govt; ODS's primary role for every local authority, RO141 LOCAL AUTHORITY
+ * (https://odsdatasearchandexport.dc4h.link/referenceDataCatalogue/Local-Authorities-and-Local-Authority-Sites_571326084.html),
+ * says which kind of government.
+ */
+export const LOCAL_AUTHORITY_TYPE = {
+  govt: { code: 'govt', display: 'Government' },
+  odsRole: { code: 'RO141', display: 'LOCAL AUTHORITY' },
+  text: 'Local authority',
+} as const;
+
+/** The CP-IS flag in NHS England's PatientFlagCategory (required on a Patient Flags Flag's code). */
+export const CPIS_PATIENT_FLAG = { code: 'CP-IS', display: 'Child Protection - Information Sharing Flag' } as const;
 
 /** UK Core extensions. */
 export const UK_CORE_EXTENSION = {
@@ -64,6 +97,13 @@ export const HL7_SYSTEM = {
   objectRole: 'http://terminology.hl7.org/CodeSystem/object-role',
   participationType: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType',
   roleClass: 'http://terminology.hl7.org/CodeSystem/v3-RoleClass',
+  organizationType: 'http://terminology.hl7.org/CodeSystem/organization-type',
+  provenanceParticipantType: 'http://terminology.hl7.org/CodeSystem/provenance-participant-type',
+} as const;
+
+/** HL7 core extensions the facade uses (https://hl7.org/fhir/R4/extension-data-absent-reason.html). */
+export const HL7_EXTENSION = {
+  dataAbsentReason: 'http://hl7.org/fhir/StructureDefinition/data-absent-reason',
 } as const;
 
 export const PLAN_TYPE_DISPLAY = {

@@ -15,13 +15,18 @@ export type FhirSearch = FhirInteraction & {
   entries(result: LookupResult): { matches: Resource[]; includes: Resource[]; outcomes: OperationOutcome[] };
 };
 
+// One parameter, `patient` (a reference), searched by value or with the identifier modifier
+// (https://hl7.org/fhir/R4/search.html#reference, modifier :identifier); a modifier is not a parameter name.
 const BY_PATIENT = [
   {
-    name: 'patient:identifier',
-    type: 'token',
-    documentation: `${IDENTIFIER_SYSTEM.nhsNumber}|<NHS number>: the child (or, for UCPP, the mother), traced on PDS first.`,
+    name: 'patient',
+    type: 'reference',
+    documentation:
+      `The child (or, for UCPP, the mother). Give patient:identifier=${IDENTIFIER_SYSTEM.nhsNumber}|<NHS number> ` +
+      '(the :identifier modifier), or patient=<NHS number> or patient=Patient/<NHS number>. Required; one patient per search.',
   },
-  { name: 'patient', type: 'reference', documentation: 'The NHS number alone, or Patient/<NHS number>.' },
+  { name: '_count', type: 'number', documentation: 'At most this many matches per page (0 to 100; 0 gives the total only), with next and previous links.' },
+  { name: '_summary', type: 'token', documentation: 'count: the total only. false: the default. Other values are ignored, or refused under Prefer: handling=strict.' },
 ] as const;
 
 function orgOf(result: LookupResult, laCode: string) {
@@ -53,6 +58,8 @@ export const FHIR_SEARCHES: readonly FhirSearch[] = [
     interaction: 'search-type',
     searchParams: BY_PATIENT,
     documentation: 'One CareTeam per visible plan (CPP, LAC, UCPP) with the LA as managingOrganization. Unscheduled: records the access and notifies the LA.',
+    includes: ['CareTeam:patient'],
+    revIncludes: ['AuditEvent:patient'],
     entries: (r) => ({ matches: r.plans.map((p) => toCareTeam(p, orgOf(r, p.laCode))), includes: context(r), outcomes: warnings(r) }),
   },
   {
@@ -60,6 +67,8 @@ export const FHIR_SEARCHES: readonly FhirSearch[] = [
     interaction: 'search-type',
     searchParams: BY_PATIENT,
     documentation: 'The same plans as Flags, for clients that follow the NHS Patient Flags shape.',
+    includes: ['Flag:patient', 'Flag:author'],
+    revIncludes: ['AuditEvent:patient'],
     entries: (r) => ({ matches: r.plans.map((p) => toFlag(p, orgOf(r, p.laCode))), includes: context(r), outcomes: warnings(r) }),
   },
   {
@@ -67,6 +76,8 @@ export const FHIR_SEARCHES: readonly FhirSearch[] = [
     interaction: 'search-type',
     searchParams: BY_PATIENT,
     documentation: 'The access history: the 25 most recent unscheduled accesses, newest first. Repeat views by one user within 24 hours show once.',
+    includes: ['AuditEvent:patient'],
+    revIncludes: [],
     entries: (r) => ({
       matches: r.accesses.map((a) => toAuditEvent(a, r.nhsNumber)),
       includes: r.plans.length ? [toPatient(r.nhsNumber, r.plans)] : [],

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { ValidateFunction } from 'ajv';
 import { invalidRequest } from '../../domain/app-error.ts';
 import type { AckSelector } from '../../ports.ts';
@@ -6,6 +6,7 @@ import type { createReadNotifications } from '../../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../../app/acknowledge-notifications.ts';
 import type { createIssueStreamTicket } from '../../app/issue-stream-ticket.ts';
 import { schemaIssues } from '../../schemas.ts';
+import { jsonBody } from '../json-body.ts';
 
 const MAX_LIMIT = 1000;
 
@@ -24,13 +25,13 @@ export function notificationsRouter(deps: {
   validateAck: ValidateFunction<AckSelector>;
   jsonMaxBytes: number;
 }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/notifications', async (req, res) => {
     const after = wholeNumber(req.query.after, 'after', 0, 0, Number.MAX_SAFE_INTEGER);
     const limit = wholeNumber(req.query.limit, 'limit', 100, 1, MAX_LIMIT);
     res.json(await deps.readNotifications(req.identity, after, limit));
   });
-  router.post('/notifications/ack', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
+  router.post('/notifications/ack', ...jsonBody(deps.jsonMaxBytes), async (req, res) => {
     if (!deps.validateAck(req.body)) throw invalidRequest(schemaIssues(deps.validateAck.errors, req.body, 'send {"upTo": n} or {"eventNumbers": [...]}'));
     res.json(await deps.acknowledgeNotifications(req.identity, req.body, req.requestId));
   });

@@ -1,9 +1,10 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { ValidateFunction } from 'ajv';
 import { invalidRequest } from '../../domain/app-error.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../../app/manage-organisation.ts';
 import { schemaIssues } from '../../schemas.ts';
 import { toOrganisationBody } from './organisation.body.ts';
+import { jsonBody } from '../json-body.ts';
 
 /** GET|PUT /la/v1/organisation: the caller's own LA, never another. */
 export function organisationRouter(deps: {
@@ -12,12 +13,11 @@ export function organisationRouter(deps: {
   validateOrganisation: ValidateFunction<OrganisationUpdate>;
   jsonMaxBytes: number;
 }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/organisation', async (req, res) => {
     res.json(toOrganisationBody(await deps.getOrganisation(req.identity)));
   });
-  router.put('/organisation', express.json({ limit: deps.jsonMaxBytes, type: () => true }), async (req, res) => {
-    if (!req.is('application/json')) throw invalidRequest('Content-Type must be application/json', 'not-supported');
+  router.put('/organisation', ...jsonBody(deps.jsonMaxBytes), async (req, res) => {
     if (!deps.validateOrganisation(req.body)) throw invalidRequest(schemaIssues(deps.validateOrganisation.errors, req.body));
     res.json(toOrganisationBody(await deps.updateOrganisation(req.identity, req.body)));
   });

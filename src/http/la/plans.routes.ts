@@ -6,7 +6,7 @@ const MAX_LIMIT = 1000;
 
 /** GET /la/v1/plans?after=&limit=: the LA's reconciliation extract, keyset-paged. */
 export function plansRouter(deps: { listPlans: ReturnType<typeof createListPlans> }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.get('/plans', async (req, res) => {
     const after = typeof req.query.after === 'string' ? req.query.after : null;
     const limitText = typeof req.query.limit === 'string' ? req.query.limit : '100';

@@ -48,7 +48,7 @@ export function uploadsRouter(deps: {
   listRefusals: ReturnType<typeof createListRefusals>;
   limits: UploadLimits;
 }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   router.post('/uploads', async (req, res) => {
     const { replayed, acknowledgement } = await deps.publishBatch(req.identity, sourceOf(req, deps.limits), req.requestId);
     if (replayed) res.set('X-Replayed', 'true');

@@ -1,16 +1,21 @@
 import type { AuditEvent, AuditEventAgent } from 'fhir/r4.d.ts';
 import type { AccessRecord } from '../../../domain/lookup.ts';
 import { CPIS_EXTENSION, CPIS_SYSTEM, HL7_SYSTEM, IDENTIFIER_SYSTEM, UK_CORE_SYSTEM } from '../code-systems.ts';
+import { metaProfile } from '../profiles.ts';
 import { fhirId, fhirInstant, fhirText } from './fhir-values.ts';
 import { patientReference } from './references.ts';
 
-/** One recorded access to a child's record, for the access history (domain.md §5). */
+/**
+ * One recorded access to a child's record, for the access history (domain.md §5). UKCore-AuditEvent asks only
+ * that agent be supported (see profiles.ts).
+ */
 export function toAuditEvent(access: AccessRecord, nhsNumber: string): AuditEvent {
   // A lookup is a FHIR search: a RESTful operation whose action is Execute
   // (https://hl7.org/fhir/R4/auditevent.html, https://hl7.org/fhir/R4/valueset-audit-event-action.html).
   return {
     resourceType: 'AuditEvent',
     id: fhirId(access.id),
+    meta: { profile: metaProfile('AuditEvent') },
     type: { system: HL7_SYSTEM.auditEventType, code: 'rest', display: 'RESTful Operation' },
     subtype: [{ system: HL7_SYSTEM.restfulInteraction, code: 'search-type', display: 'search type' }],
     action: 'E',

@@ -9,13 +9,15 @@ import { organisationReference, patientReference } from './references.ts';
 /**
  * One visible plan as a CareTeam: the LA team responsible for the child
  * (https://hl7.org/fhir/R4/careteam.html). `org` is the plan's LA (plan.laCode === org.code).
+ * UKCore-CareTeam only marks status, subject and participant Must Support; the service knows no team
+ * members (the LA sends none), so `participant` is absent and the LA is the managingOrganization.
  */
 export function toCareTeam(plan: VisiblePlan, org: Organisation): CareTeam {
   const laName = fhirText(org.name);
   return {
     resourceType: 'CareTeam',
     id: fhirId(plan.id),
-    meta: planMeta(plan),
+    meta: planMeta(plan, 'CareTeam'),
     ...lacLegalStatusExtension(plan.lacLegalStatus),
     status: plan.status,
     category: [planTypeConcept(plan.planType)],

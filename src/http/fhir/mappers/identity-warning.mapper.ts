@@ -1,6 +1,7 @@
 import type { OperationOutcome } from 'fhir/r4.d.ts';
 import type { IdentityField, Person } from '../../../domain/person.ts';
 import { CPIS_SYSTEM } from '../code-systems.ts';
+import { metaProfile } from '../profiles.ts';
 
 /** Each identity field as a clinician reads it, and where it sits in the Patient. */
 const FIELD = {
@@ -20,6 +21,8 @@ export function toIdentityWarning(person: Person | undefined): OperationOutcome 
   const labels = person.disagreements.map((f) => FIELD[f].label).join(', ');
   return {
     resourceType: 'OperationOutcome',
+    // UKCore-OperationOutcome asks for severity, code and expression, all given (see profiles.ts).
+    meta: { profile: metaProfile('OperationOutcome') },
     issue: [
       {
         severity: 'warning',

@@ -2,6 +2,7 @@ import type { CodeableConcept, Extension, Meta, Period } from 'fhir/r4.d.ts';
 import type { VisiblePlan } from '../../../domain/lookup.ts';
 import type { LacLegalStatus, PlanType } from '../../../domain/plan.ts';
 import { CPIS_EXTENSION, CPIS_SYSTEM, LAC_LEGAL_STATUS_DISPLAY, PLAN_TYPE_DISPLAY } from '../code-systems.ts';
+import { metaProfile } from '../profiles.ts';
 import { fhirInstant } from './fhir-values.ts';
 
 // Elements CareTeam and Flag share, so that both views of a plan read the same.
@@ -25,7 +26,7 @@ export function planPeriod(plan: VisiblePlan): Period {
   return { start: plan.startDate, ...(plan.effectiveEndDate ? { end: plan.effectiveEndDate } : {}) };
 }
 
-/** When the plan last changed, so a client can tell how fresh the flag is. */
-export function planMeta(plan: VisiblePlan): Meta {
-  return { lastUpdated: fhirInstant(plan.updatedAt) };
+/** When the plan last changed, so a client can tell how fresh the flag is, and the profiles the view of it meets. */
+export function planMeta(plan: VisiblePlan, resourceType: 'CareTeam' | 'Flag'): Meta {
+  return { lastUpdated: fhirInstant(plan.updatedAt), profile: metaProfile(resourceType) };
 }
