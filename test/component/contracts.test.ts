@@ -4,6 +4,8 @@ import asyncApiSpecs from '@asyncapi/specs';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SPINE_CODES } from '../../src/domain/app-error.ts';
+import { SPINE_ERROR_SYSTEM } from '../../src/http/operation-outcome.ts';
 import { compileSchema, createAjv, readSchema, schemaFileNames } from '../../src/schemas.ts';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode } from '../support/synthetic.ts';
 import { bareLaToken, laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
@@ -103,6 +105,13 @@ function expectComponentsAreTheSchemaFiles(document: Json): void {
 describe('the schemas', () => {
   it('each compile with the service\'s own ajv, strict, with the schemas they refer to', () => {
     for (const name of schemaFileNames()) expect(() => compileSchema(createAjv(), name), name).not.toThrow();
+  });
+
+  it('give the OperationOutcome the code system and codes the service sends', () => {
+    const coding = (readSchema('operation-outcome.schema.json') as { definitions: { issue: { properties: { details: { properties: { coding: { items: { properties: Record<string, { const?: string; enum?: string[] }> } } } } } } } })
+      .definitions.issue.properties.details.properties.coding.items.properties;
+    expect(coding.system?.const).toBe(SPINE_ERROR_SYSTEM);
+    expect([...(coding.code?.enum ?? [])].sort()).toEqual(Object.keys(SPINE_CODES).sort());
   });
 });
 
@@ -206,7 +215,7 @@ describe('the contract checker (test/support/contract.ts)', () => {
   it('takes a refusal of an undocumented path only as an OperationOutcome', () => {
     const outcome = JSON.stringify({
       resourceType: 'OperationOutcome',
-      issue: [{ severity: 'error', code: 'not-found', details: { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode', version: '1', code: 'NOT_FOUND', display: 'not found' }] }, diagnostics: 'no route' }],
+      issue: [{ severity: 'error', code: 'not-found', details: { coding: [{ system: SPINE_ERROR_SYSTEM, version: '1', code: 'RESOURCE_NOT_FOUND', display: SPINE_CODES.RESOURCE_NOT_FOUND }] }, diagnostics: 'no route' }],
     });
     expect(check({ method: 'GET', pathAndQuery: '/la/v1/no-such-thing', status: 404, headers: headers({ 'content-type': 'application/fhir+json' }), body: outcome }).path).toBeNull();
     expect(() => check({ method: 'GET', pathAndQuery: '/la/v1/no-such-thing', status: 404, headers: headers({ 'content-type': 'application/fhir+json' }), body: '{}' })).toThrow(ContractViolation);
@@ -238,6 +247,7 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     expect(await statusOf('/la/v1/organisation', system, json('PUT', '{"name":'))).toBe(400);
     expect(await statusOf('/la/v1/organisation', system, json('PUT', { ...body, notes: 'x'.repeat(3000) }))).toBe(413);
     expect(await statusOf('/la/v1/organisation', system, json('PUT', body, { 'content-encoding': 'x-unknown' }))).toBe(415);
+    expect(await statusOf('/la/v1/organisation', system, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) })).toBe(415);
     expect(await statusOf('/la/v1/organisation', worker, json('PUT', body))).toBe(403);
     expect(await statusOf('/la/v1/organisation', undefined, json('PUT', body))).toBe(401);
     // An LA read back with hours per day, every day named.

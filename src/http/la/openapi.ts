@@ -61,10 +61,10 @@ const responses = {
   RequestTimeout: refusal('INVALID_REQUEST: headers not complete within HEADERS_TIMEOUT_SECONDS, or the whole request not within REQUEST_TIMEOUT_SECONDS; the connection is closed.'),
   PayloadTooLarge: refusal('INVALID_REQUEST: the body is larger than JSON_MAX_BYTES.'),
   UriTooLong: refusal('INVALID_REQUEST: the URL is longer than MAX_URL_LENGTH.'),
-  UnsupportedMediaType: refusal('INVALID_REQUEST: a body encoding or charset the service does not read.'),
+  UnsupportedMediaType: refusal('INVALID_REQUEST: a body not sent as application/json, or in a charset (utf-8, utf-16, utf-32 are read) or Content-Encoding the service does not read.'),
   TooManyRequests: refusal('TOO_MANY_REQUESTS: more than RATE_LIMIT_PER_SECOND requests a second from one token subject (per instance).', RETRY_AFTER),
   HeadersTooLarge: refusal('INVALID_REQUEST: request line and headers larger than MAX_HEADER_BYTES; the connection is closed.'),
-  ServerError: refusal('SERVICE_ERROR: a fault of the service\'s; the details are in its log, under the request id.'),
+  ServerError: refusal('FAILURE_TO_PROCESS_MESSAGE: a fault of the service\'s; the details are in its log, under the request id.'),
   Unavailable: refusal('SERVICE_UNAVAILABLE: the instance is starting, or cannot reach its database or get a connection within DB_ACQUIRE_TIMEOUT_MS. Try again, or another instance.', RETRY_AFTER),
 };
 const use = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` });
@@ -109,7 +109,7 @@ const paths = {
       requestBody: jsonBody('organisation.schema.json', 'Both phones are required on every PUT, as valid UK numbers; the hours in one of three shapes.'),
       responses: {
         200: answer('The LA as now held.', 'organisation-answer.schema.json'),
-        400: refusal('INVALID_REQUEST: not JSON, a body that fails its schema, a phone that is not a valid UK number, hours whose opens is not before closes, or a Content-Type other than application/json. Each failing field is named; no value is repeated.'),
+        400: refusal('INVALID_REQUEST: not JSON, a body that fails its schema, a phone that is not a valid UK number, or hours whose opens is not before closes. Each failing field is named; no value is repeated.'),
         413: use('PayloadTooLarge'),
         415: use('UnsupportedMediaType'),
       },
@@ -160,7 +160,7 @@ const paths = {
       responses: {
         200: answer('A page of refused records, lowest index first.', 'upload-refusals-page.schema.json'),
         400: use('BadRequest'),
-        404: refusal('NOT_FOUND: no batch with this uploadId for the caller\'s LA.'),
+        404: refusal('RESOURCE_NOT_FOUND: no batch with this uploadId for the caller\'s LA.'),
       },
     }),
   },
