@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
@@ -18,9 +18,30 @@ export function createAjv(options: { coerceTypes?: boolean; useDefaults?: boolea
   return ajv;
 }
 
-/** Compiles a schema file from schemas/ with the given ajv. */
+/** Every schema file in schemas/, by file name. */
+export function schemaFileNames(): string[] {
+  return readdirSync(schemaDir).filter((name) => name.endsWith('.schema.json')).sort();
+}
+
+const withEverySchema = new WeakSet<Ajv>();
+
+/**
+ * Adds every schema of schemas/ to an ajv, once, so that one may `$ref` another by file name
+ * (`notification.schema.json`, resolved against its `$id`). Nothing is compiled until it is used.
+ */
+function addEverySchema(ajv: Ajv): void {
+  if (withEverySchema.has(ajv)) return;
+  for (const name of schemaFileNames()) ajv.addSchema(readSchema(name));
+  withEverySchema.add(ajv);
+}
+
+/** Compiles a schema file from schemas/ with the given ajv, with the schemas it refers to. */
 export function compileSchema<T>(ajv: Ajv, name: string): ValidateFunction<T> {
-  return ajv.compile<T>(readSchema(name));
+  addEverySchema(ajv);
+  const id = (readSchema(name) as { $id?: unknown }).$id;
+  const validate = typeof id === 'string' ? ajv.getSchema<T>(id) : undefined;
+  if (!validate) throw new Error(`schemas/${name} has no $id under which it could be compiled`);
+  return validate;
 }
 
 /** The object an ajv error's instancePath points at within `data`, if it is one. */

@@ -31,6 +31,7 @@ import { trackRouteLabel } from './route-label.ts';
 import { organisationRouter } from './la/organisation.routes.ts';
 import { plansRouter } from './la/plans.routes.ts';
 import { uploadsRouter } from './la/uploads.routes.ts';
+import { contractsRouter } from './la/contracts.routes.ts';
 
 export type HttpDeps = {
   logger: Logger;
@@ -104,6 +105,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     }),
   );
 
+  // The LA API's contracts are open: mounted before the routes behind a token.
+  app.use('/la/v1', contractsRouter({ software: deps.software, publicBaseUrl: deps.publicBaseUrl }));
   const la = Router({ caseSensitive: true });
   const laSystem: Role[] = ['la-system'];
   // Duty social workers read their LA's details (the console's banner); only the LA system changes them.

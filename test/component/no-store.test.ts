@@ -155,6 +155,8 @@ const CALLS: Record<string, RouteCalls> = {
   'POST /cpis/FHIR/R4/CareTeam/_search': fhirPostSearch('CareTeam'),
   'POST /cpis/FHIR/R4/Flag/_search': fhirPostSearch('Flag'),
   'POST /cpis/FHIR/R4/AuditEvent/_search': fhirPostSearch('AuditEvent'),
+  'GET /la/v1/openapi.json': { open: true, ok: [call('OpenAPI document', 200, () => http('/la/v1/openapi.json'))], refused: [] },
+  'GET /la/v1/asyncapi.json': { open: true, ok: [call('AsyncAPI document', 200, () => http('/la/v1/asyncapi.json'))], refused: [] },
   'GET /la/v1/organisation': {
     ok: [call('LA system', 200, () => http('/la/v1/organisation', laSystem()))],
     refused: [call('no token', 401, () => http('/la/v1/organisation')), call('clinician', 403, () => http('/la/v1/organisation', clinician()))],

@@ -115,6 +115,17 @@ const WALLS: Wall[] = [
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  // The LA API's contracts are open, and hold no patient data.
+  { endpoint: 'GET /la/v1/openapi.json', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/openapi.json', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/openapi.json', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/openapi.json', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/openapi.json', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/asyncapi.json', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/asyncapi.json', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/asyncapi.json', role: 'la-system', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/asyncapi.json', role: 'social-worker', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'GET /la/v1/asyncapi.json', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
   // The LA's details: its system reads and changes them, its duty workers read them (the console's banner).
   { endpoint: 'GET /la/v1/organisation', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /la/v1/organisation', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
@@ -422,6 +433,8 @@ const ENDPOINTS = {
     laScoped: false,
     act: (ctx) => http(searchPath('CareTeam', ctx.A.nhs[0] as string), ctx, { headers: { IsUnscheduledAccessEvent: 'maybe' } }),
   },
+  'GET /la/v1/openapi.json': { route: 'GET /la/v1/openapi.json', laScoped: false, act: (ctx) => http('/la/v1/openapi.json', ctx) },
+  'GET /la/v1/asyncapi.json': { route: 'GET /la/v1/asyncapi.json', laScoped: false, act: (ctx) => http('/la/v1/asyncapi.json', ctx) },
   'GET /la/v1/organisation': {
     route: 'GET /la/v1/organisation',
     laScoped: true,

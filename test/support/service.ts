@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.ts';
 import type { Clock } from '../../src/ports.ts';
 import { startService, type RunningService } from '../../src/service.ts';
 import { loadOrCreateDevKey, mintDevToken, type TokenClaims } from '../../adapters/auth/dev-keys.ts';
+import { checkedFetch, contractChecker, frameChecker } from './contract.ts';
 
 /** A database of its own for one test file, on the run's PostgreSQL. */
 export async function createTestDatabase(): Promise<string> {
@@ -58,6 +59,9 @@ export async function startTestService(
     },
   });
   const logger = pino({ level: 'info' }, sink);
+  // Compiled now, not at a test's first request: some tests count what fits in a second.
+  contractChecker();
+  frameChecker();
   const service = await startService(config, { logger, clock: options.clock });
   const key = await loadOrCreateDevKey(dataDir);
   const token: TestService['token'] = (claims, ttlSeconds = 600) =>
@@ -71,7 +75,8 @@ export async function startTestService(
     fetch: (pathAndQuery, init = {}) => {
       const headers = new Headers(init.headers);
       if (init.token) headers.set('authorization', `Bearer ${init.token}`);
-      return fetch(`${service.url}${pathAndQuery}`, { ...init, headers });
+      // Every answer from /la/v1 and /health is checked against the OpenAPI document (test/support/contract.ts).
+      return checkedFetch(service.url, pathAndQuery, { ...init, headers });
     },
   };
 }
@@ -96,7 +101,7 @@ export async function laToken(service: TestService, org: string, role = 'la-syst
 
 /** Sets up, through the service at `baseUrl`, the LA of an `la-system` token with its name and TEST_LA_PHONES. */
 export async function setUpTestLa(baseUrl: string, token: string, name: string): Promise<void> {
-  const res = await fetch(`${baseUrl}/la/v1/organisation`, {
+  const res = await checkedFetch(baseUrl, '/la/v1/organisation', {
     method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name, ...TEST_LA_PHONES }),
   });
   if (res.status !== 200) throw new Error(`setting up LA ${name} (PUT /la/v1/organisation) answered ${res.status}: ${await res.text()}`);

@@ -1,4 +1,6 @@
+import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
+import { frameChecker } from './contract.ts';
 import type { TestService } from './service.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- frames are asserted on
@@ -7,6 +9,8 @@ export type Frame = { type: string; [key: string]: any };
 export type StreamClient = {
   ws: WebSocket;
   frames: Frame[];
+  /** Frames that did not match the AsyncAPI document: waitFor rejects with the first, and so does the test at its end. */
+  violations: Error[];
   notifications(): Frame[];
   waitFor(predicate: (frames: Frame[]) => boolean, timeoutMs?: number): Promise<void>;
   closed: Promise<{ code: number; reason: string }>;
@@ -19,7 +23,24 @@ export async function openStream(service: TestService, options: { token?: string
   if (options.after !== undefined) url.searchParams.set('after', String(options.after));
   const ws = new WebSocket(url, { headers: options.token ? { authorization: `Bearer ${options.token}` } : {} });
   const frames: Frame[] = [];
-  ws.on('message', (data) => frames.push(JSON.parse(data.toString()) as Frame));
+  const violations: Error[] = [];
+  const check = frameChecker();
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as Frame;
+    frames.push(frame);
+    try {
+      check(frame);
+    } catch (error) {
+      violations.push(error as Error);
+    }
+  });
+  try {
+    onTestFinished(() => {
+      if (violations[0]) throw violations[0];
+    });
+  } catch {
+    // Opened outside a test (a hook): waitFor still reports what does not match.
+  }
   const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   await new Promise<void>((resolve, reject) => {
     ws.once('open', () => resolve());
@@ -29,12 +50,14 @@ export async function openStream(service: TestService, options: { token?: string
   return {
     ws,
     frames,
+    violations,
     notifications: () => frames.filter((f) => f.type === 'notification'),
     closed,
     waitFor: (predicate, timeoutMs = 10_000) =>
       new Promise<void>((resolve, reject) => {
         const started = Date.now();
         const check = () => {
+          if (violations[0]) return reject(violations[0]);
           if (predicate(frames)) return resolve();
           if (Date.now() - started > timeoutMs) return reject(new Error(`timed out; frames: ${JSON.stringify(frames).slice(0, 500)}`));
           setTimeout(check, 20);

@@ -1,0 +1,325 @@
+import { MAX_SEQUENCE_NUMBER } from './parsers/sequence-number.ts';
+import { componentSchemas, refTo } from './contract-schemas.ts';
+
+/**
+ * The OpenAPI 3.1 description of the LA API (`/la/v1`) and the health checks, served at
+ * GET /la/v1/openapi.json. Every body schema is a file of schemas/ (contract-schemas.ts), every
+ * status is one the route really answers: test/support/contract.ts checks each answer the
+ * component tests receive against this document, and fails on a status it does not list.
+ */
+
+/**
+ * The answer of a contract route: a document of the given specification, whose own schema (published by
+ * its authors, and checked by the tests) is named rather than referred to, so that the document stands alone.
+ */
+const contractDocument = (field: string, version: string, schemaUrl: string) => ({
+  type: 'object',
+  required: [field, 'info'],
+  properties: { [field]: { type: 'string', pattern: `^${version.replaceAll('.', '\\.')}\\.[0-9]+$` }, info: { type: 'object' } },
+  externalDocs: { description: `Validates against ${schemaUrl}`, url: schemaUrl },
+});
+
+export const OPENAPI_PATH = '/la/v1/openapi.json';
+export const ASYNCAPI_PATH = '/la/v1/asyncapi.json';
+
+const FHIR_JSON = 'application/fhir+json';
+const JSON_TYPE = 'application/json';
+const MAX_PAGE = 1000;
+// The mailbox reads after= as up to 15 digits (notifications.routes.ts).
+const MAX_EVENT_NUMBER_ASKED = 10 ** 15 - 1;
+
+type Software = { name: string; version: string };
+type Operation = Record<string, unknown> & { responses: Record<string, unknown> };
+
+const header = (description: string, schema: object, required = true) => ({ description, required, schema });
+const HEADERS = {
+  'X-Request-ID': header('The request id: the caller\'s X-Request-ID (or TraceID) when it was a safe one, else one the service made. Quote it to the operator.', { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' }),
+  'Cache-Control': header('Every answer, success or error: nothing the service says may be kept by a browser, proxy or cache.', { const: 'no-store' }),
+};
+const RETRY_AFTER = { 'Retry-After': header('Whole seconds to wait before trying again.', { type: 'string', pattern: '^[1-9][0-9]*$' }) };
+
+/** An answer with a JSON body of one of our schemas. */
+const answer = (description: string, schemaFile: string, headers: object = {}) => ({
+  description,
+  headers: { ...HEADERS, ...headers },
+  content: { [JSON_TYPE]: { schema: refTo(schemaFile) } },
+});
+
+/** A 4xx or 5xx: always an OperationOutcome. */
+const refusal = (description: string, headers: object = {}) => ({
+  description,
+  headers: { ...HEADERS, ...headers },
+  content: { [FHIR_JSON]: { schema: refTo('operation-outcome.schema.json') } },
+});
+
+const responses = {
+  BadRequest: refusal('INVALID_REQUEST: a query parameter or body that fails its rules; the OperationOutcome\'s expression names it.'),
+  Unauthorised: refusal('UNAUTHORISED: no bearer token, or one that fails verification (signature, kid, iss, aud, exp, nbf, iat, lifetime, claims).', {
+    'WWW-Authenticate': header('Always Bearer.', { const: 'Bearer' }),
+  }),
+  Forbidden: refusal('ACCESS_DENIED: the token\'s role may not use this endpoint.'),
+  RequestTimeout: refusal('INVALID_REQUEST: headers not complete within HEADERS_TIMEOUT_SECONDS, or the whole request not within REQUEST_TIMEOUT_SECONDS; the connection is closed.'),
+  PayloadTooLarge: refusal('INVALID_REQUEST: the body is larger than JSON_MAX_BYTES.'),
+  UriTooLong: refusal('INVALID_REQUEST: the URL is longer than MAX_URL_LENGTH.'),
+  UnsupportedMediaType: refusal('INVALID_REQUEST: a body not sent as application/json, or in a charset (utf-8, utf-16, utf-32 are read) or Content-Encoding the service does not read.'),
+  TooManyRequests: refusal('TOO_MANY_REQUESTS: more than RATE_LIMIT_PER_SECOND requests a second from one token subject (per instance).', RETRY_AFTER),
+  HeadersTooLarge: refusal('INVALID_REQUEST: request line and headers larger than MAX_HEADER_BYTES; the connection is closed.'),
+  ServerError: refusal('FAILURE_TO_PROCESS_MESSAGE: a fault of the service\'s; the details are in its log, under the request id.'),
+  Unavailable: refusal('SERVICE_UNAVAILABLE: the instance is starting, or cannot reach its database or get a connection within DB_ACQUIRE_TIMEOUT_MS. Try again, or another instance.', RETRY_AFTER),
+};
+const use = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` });
+
+/** What any request may be answered, whatever the route: a URL, headers or a body too long or too slow, a fault, an outage. */
+const ANYWHERE = { 408: use('RequestTimeout'), 414: use('UriTooLong'), 431: use('HeadersTooLarge'), 500: use('ServerError'), 503: use('Unavailable') };
+/** What every route behind a token may also be answered. */
+const GATED = { ...ANYWHERE, 401: use('Unauthorised'), 403: use('Forbidden'), 429: use('TooManyRequests') };
+
+const bearer = (...roles: string[]) => [{ bearerJwt: roles }];
+
+const intQuery = (name: string, description: string, minimum: number, maximum: number, fallback: number) => ({
+  name, in: 'query', required: false, description, schema: { type: 'integer', minimum, maximum, default: fallback },
+});
+const LIMIT = intQuery('limit', 'Most items on the page.', 1, MAX_PAGE, 100);
+
+const jsonBody = (schemaFile: string, description: string) => ({
+  required: true, description, content: { [JSON_TYPE]: { schema: refTo(schemaFile) } },
+});
+
+const withStatuses = (operation: Operation, extra: Record<string, unknown>): Operation => ({
+  ...operation, responses: Object.fromEntries(Object.entries({ ...extra, ...operation.responses }).sort(([a], [b]) => a.localeCompare(b))),
+});
+const gated = (operation: Operation) => withStatuses(operation, GATED);
+const open = (operation: Operation, without: string[] = []) =>
+  withStatuses({ ...operation, security: [] }, Object.fromEntries(Object.entries(ANYWHERE).filter(([status]) => !without.includes(status))));
+
+const UPLOAD_TEXT = (what: string) => ({
+  schema: { type: 'string', description: `${what} Fields as in the UploadRecord schema; the sequence number in X-Sequence-Number.` },
+});
+
+const paths = {
+  '/la/v1/organisation': {
+    get: gated({
+      operationId: 'getOrganisation', tags: ['organisation'], summary: 'The caller\'s LA: name, phones, office hours, and which number to call now',
+      security: bearer('la-system', 'social-worker'),
+      responses: { 200: answer('The LA as held (an LA never set up: its token\'s name, null phones, the default hours).', 'organisation-answer.schema.json') },
+    }),
+    put: gated({
+      operationId: 'putOrganisation', tags: ['organisation'], summary: 'Set the LA\'s name, both phones and office hours (required before publishing)',
+      security: bearer('la-system'),
+      requestBody: jsonBody('organisation.schema.json', 'Both phones are required on every PUT, as valid UK numbers; the hours in one of three shapes.'),
+      responses: {
+        200: answer('The LA as now held.', 'organisation-answer.schema.json'),
+        400: refusal('INVALID_REQUEST: not JSON, a body that fails its schema, a phone that is not a valid UK number, or hours whose opens is not before closes. Each failing field is named; no value is repeated.'),
+        413: use('PayloadTooLarge'),
+        415: use('UnsupportedMediaType'),
+      },
+    }),
+  },
+  '/la/v1/uploads': {
+    post: gated({
+      operationId: 'postUpload', tags: ['uploads'], summary: 'Publish a batch of plan records (JSON, NDJSON or CSV, streamed)',
+      description: 'A plan is keyed by LA + NHS number + plan type + start date: sending the key again updates it. Sequence numbers are per LA and increase; resending the last one replays its acknowledgement (200, X-Replayed: true). Records that fail their rules are refused one by one (CPR codes in the acknowledgement) and the rest load; a batch that cannot be read loads nothing (CPF01).',
+      security: bearer('la-system'),
+      parameters: [{
+        name: 'X-Sequence-Number', in: 'header', required: false,
+        description: 'The batch\'s sequence number: required for NDJSON and CSV; for JSON, instead of (or agreeing with) sequenceNumber in the body.',
+        schema: { type: 'integer', minimum: 1, maximum: MAX_SEQUENCE_NUMBER },
+      }],
+      requestBody: {
+        required: true,
+        description: 'Up to UPLOAD_MAX_BYTES, each record up to UPLOAD_MAX_RECORD_BYTES, well-formed UTF-8.',
+        content: {
+          [JSON_TYPE]: { schema: refTo('upload-batch.schema.json') },
+          'application/x-ndjson': UPLOAD_TEXT('One UploadRecord JSON object per line (application/ndjson is read the same).'),
+          'text/csv': UPLOAD_TEXT('A header row naming the fields, then one record per row; addressLines in one cell, lines separated by |. A byte-order mark, CRLF and quoted fields are read as a spreadsheet exports them.'),
+        },
+      },
+      responses: {
+        200: answer('A resent sequence number: the stored acknowledgement, unchanged; nothing changed.', 'upload-acknowledgement.schema.json', {
+          'X-Replayed': header('Always true on a replay.', { const: 'true' }),
+        }),
+        201: answer('The batch was read: its acknowledgement, listing only the records that did not load.', 'upload-acknowledgement.schema.json'),
+        400: refusal('INVALID_REQUEST: the batch is unreadable (CPF01 in the diagnostics: bad JSON, CSV or UTF-8, an unknown envelope member or column, no records; nothing loaded, sequence number not used), or the sequence number is missing or out of range; PRECONDITION_FAILED: X-Sequence-Number is invalid.'),
+        409: refusal('DUPLICATE_REJECTED: the sequence number is lower than the last accepted one. PRECONDITION_FAILED (issue code business-rule, diagnostics LA_CONTACT_MISSING: …): the LA has not set both phones with PUT /la/v1/organisation; nothing was read.'),
+        413: refusal('INVALID_REQUEST: the body is larger than UPLOAD_MAX_BYTES; nothing loaded.'),
+        415: refusal('INVALID_REQUEST: a Content-Type other than application/json, application/x-ndjson or text/csv.'),
+        429: refusal('TOO_MANY_REQUESTS: over the rate limit, or another upload of this LA is still being received; send it again once that one is acknowledged.', RETRY_AFTER),
+        503: refusal('SERVICE_UNAVAILABLE: PDS cannot answer (CPF05 in the diagnostics), the database cannot be reached, or it restarted while the batch was received. Nothing loaded, sequence number not used: send the same batch again.', RETRY_AFTER),
+      },
+    }),
+  },
+  '/la/v1/uploads/{uploadId}/refusals': {
+    get: gated({
+      operationId: 'getUploadRefusals', tags: ['uploads'], summary: 'Page through the refused records an acknowledgement does not list',
+      security: bearer('la-system'),
+      parameters: [
+        { name: 'uploadId', in: 'path', required: true, description: 'From the acknowledgement; anything else, or another LA\'s, is a 404.', schema: { type: 'string' } },
+        intQuery('after', 'The index after which to start (-1: from the first).', -1, 2 ** 31 - 1, -1),
+        LIMIT,
+      ],
+      responses: {
+        200: answer('A page of refused records, lowest index first.', 'upload-refusals-page.schema.json'),
+        400: use('BadRequest'),
+        404: refusal('RESOURCE_NOT_FOUND: no batch with this uploadId for the caller\'s LA.'),
+      },
+    }),
+  },
+  '/la/v1/plans': {
+    get: gated({
+      operationId: 'getPlans', tags: ['plans'], summary: 'The reconciliation extract: every plan held for the LA, oldest first',
+      security: bearer('la-system'),
+      parameters: [
+        { name: 'after', in: 'query', required: false, description: 'The next cursor of the previous page.', schema: { type: 'string', pattern: '^[0-9]{1,18}$' } },
+        LIMIT,
+      ],
+      responses: { 200: answer('A page of plans.', 'plans-page.schema.json'), 400: use('BadRequest') },
+    }),
+  },
+  '/la/v1/notifications': {
+    get: gated({
+      operationId: 'getNotifications', tags: ['notifications'], summary: 'The LA\'s mailbox, in event-number order',
+      security: bearer('la-system', 'social-worker'),
+      parameters: [intQuery('after', 'The last event number already processed.', 0, MAX_EVENT_NUMBER_ASKED, 0), LIMIT],
+      responses: { 200: answer('A page of notifications, and the LA\'s last event number.', 'notifications-page.schema.json'), 400: use('BadRequest') },
+    }),
+  },
+  '/la/v1/notifications/ack': {
+    post: gated({
+      operationId: 'postNotificationsAck', tags: ['notifications'], summary: 'Acknowledge the LA\'s notifications, recording who and when',
+      security: bearer('la-system', 'social-worker'),
+      requestBody: jsonBody('notification-ack.schema.json', 'Every one up to an event number, or a list of them.'),
+      responses: {
+        200: answer('The event numbers newly acknowledged.', 'notification-ack-answer.schema.json'),
+        400: refusal('INVALID_REQUEST: not JSON, or neither {"upTo": n} nor {"eventNumbers": [...]}.'),
+        413: use('PayloadTooLarge'),
+        415: use('UnsupportedMediaType'),
+      },
+    }),
+  },
+  '/la/v1/notifications/stream-tickets': {
+    post: gated({
+      operationId: 'postStreamTicket', tags: ['notifications'], summary: 'A single-use ticket to open the notification stream from a browser',
+      description: `Then connect to the WebSocket /la/v1/notifications/stream?ticket=…; the stream is described by the AsyncAPI document at ${ASYNCAPI_PATH}.`,
+      security: bearer('la-system', 'social-worker'),
+      responses: { 201: answer('The ticket, and when it expires (STREAM_TICKET_TTL_SECONDS).', 'stream-ticket.schema.json') },
+    }),
+  },
+  [OPENAPI_PATH]: {
+    get: open({
+      operationId: 'getOpenApi', tags: ['contracts'], summary: 'This document', description: 'No token needed.',
+      responses: { 200: { description: 'The OpenAPI 3.1 document of /la/v1 and /health.', headers: HEADERS, content: { [JSON_TYPE]: { schema: contractDocument('openapi', '3.1', 'https://spec.openapis.org/oas/3.1/schema/2022-10-07') } } } },
+    }),
+  },
+  [ASYNCAPI_PATH]: {
+    get: open({
+      operationId: 'getAsyncApi', tags: ['contracts'], summary: 'The AsyncAPI 3.0 document of the notification stream', description: 'No token needed.',
+      responses: { 200: { description: 'The AsyncAPI 3.0 document of /la/v1/notifications/stream.', headers: HEADERS, content: { [JSON_TYPE]: { schema: contractDocument('asyncapi', '3.0', 'https://www.asyncapi.com/definitions/3.0.0/asyncapi.json') } } } },
+    }),
+  },
+  '/health/live': {
+    get: open({
+      operationId: 'getLive', tags: ['health'], summary: 'The process runs', description: 'No token needed; answers while the instance starts.',
+      responses: { 200: answer('Always, while the process runs.', 'health-live.schema.json') },
+    }, ['503']),
+  },
+  '/health/ready': {
+    get: open({
+      operationId: 'getReady', tags: ['health'], summary: 'Whether this instance can serve', description: 'No token needed.',
+      responses: {
+        200: answer('PostgreSQL reachable, every migration applied, the notification listener connected, not draining.', 'health-ready.schema.json'),
+        503: answer('Not ready (still starting, draining, or a check failed): the body says which.', 'health-ready.schema.json'),
+      },
+    }),
+  },
+};
+
+const ALLOW = { Allow: header('The methods the path allows.', { type: 'string' }) };
+
+// Paths app.ts puts behind `la.use(prefix, authenticate(…))`: there every method, OPTIONS included, meets the token check first.
+const TOKEN_FIRST = ['/la/v1/uploads', '/la/v1/plans', '/la/v1/notifications'];
+
+/**
+ * OPTIONS on a path, as the service answers it. A CORS preflight (under /la/v1, with CORS_ORIGINS set)
+ * is 204 for a listed origin and 403 for another. Any other OPTIONS is answered with the methods the
+ * path allows, after the token check where the path sits behind one.
+ */
+function optionsOf(path: string): Operation {
+  const tokenFirst = TOKEN_FIRST.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+  const cors = path.startsWith('/la/v1/');
+  const stem = path.replace(/[{}]/g, '').split(/[/.-]/).filter(Boolean).map((w) => (w[0] as string).toUpperCase() + w.slice(1)).join('');
+  const operation: Operation = {
+    operationId: `options${stem}`, tags: ['cors'], summary: 'CORS preflight, and the methods of the path',
+    description: tokenFirst ? 'A preflight needs no token; any other OPTIONS here meets the token check first, like every request of the path.' : 'No token needed.',
+    security: [],
+    responses: {
+      200: {
+        description: `Not a preflight: the methods the path allows, in Allow${tokenFirst ? ' (with a token of a role the path admits)' : ''}.`,
+        headers: { ...HEADERS, ...ALLOW },
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+      ...(cors
+        ? {
+          204: {
+            description: 'A preflight (Origin and Access-Control-Request-Method) from an origin listed in CORS_ORIGINS: the methods and headers a browser may use. No credentials are ever allowed.',
+            headers: {
+              ...HEADERS,
+              'Access-Control-Allow-Origin': header('The origin, as sent.', { type: 'string', pattern: '^https?://' }),
+              'Access-Control-Allow-Methods': header('The methods of the APIs.', { type: 'string' }),
+              'Access-Control-Allow-Headers': header('The request headers of the APIs.', { type: 'string' }),
+            },
+          },
+          403: refusal(`ACCESS_DENIED: a preflight from an origin not listed in CORS_ORIGINS${tokenFirst ? ', or a token whose role may not use the path' : ''}. (With no CORS_ORIGINS, a preflight is answered like any other OPTIONS.)`),
+        }
+        : {}),
+      ...(tokenFirst ? { 401: use('Unauthorised'), 429: use('TooManyRequests') } : {}),
+    },
+  };
+  // The health checks answer while the instance starts.
+  return withStatuses(operation, path.startsWith('/health/') ? Object.fromEntries(Object.entries(ANYWHERE).filter(([status]) => status !== '503')) : ANYWHERE);
+}
+
+/** Schemas the document names; contract-schemas.ts adds the files they refer to. */
+const SCHEMA_FILES = [
+  'operation-outcome.schema.json', 'organisation.schema.json', 'organisation-answer.schema.json', 'upload-batch.schema.json',
+  'upload-acknowledgement.schema.json', 'upload-refusals-page.schema.json', 'plans-page.schema.json', 'notifications-page.schema.json',
+  'notification-ack.schema.json', 'notification-ack-answer.schema.json', 'stream-ticket.schema.json', 'health-live.schema.json', 'health-ready.schema.json',
+];
+
+/** The OpenAPI 3.1 document; the same for every caller and instance. */
+export function openApiDocument(software: Software): Record<string, unknown> {
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'cpis-open: the local authority API',
+      version: software.version,
+      summary: 'LAs publish minimal child-protection flags, read them back, and read and acknowledge the notifications of their children being looked up.',
+      description: [
+        'Every endpoint but the health checks and the contracts needs `Authorization: Bearer <JWT>`; the LA is always the token\'s `org`, never a parameter.',
+        'Every 4xx and 5xx is a FHIR OperationOutcome (application/fhir+json). A request the HTTP parser cannot read at all is answered 400 on any path, and an unknown path 404 (after the token check, under /la/v1).',
+        `Live alerts (the WebSocket /la/v1/notifications/stream) are described by the AsyncAPI document at ${ASYNCAPI_PATH}.`,
+        'Schemas are the files of schemas/ in the repository, under their names in PascalCase.',
+      ].join('\n\n'),
+      license: { name: 'MIT', identifier: 'MIT' },
+    },
+    tags: [
+      { name: 'organisation', description: 'The LA\'s contact details and hours' },
+      { name: 'uploads', description: 'Publishing plans' },
+      { name: 'plans', description: 'What is held for the LA' },
+      { name: 'notifications', description: 'The mailbox and the stream\'s tickets' },
+      { name: 'contracts', description: 'These documents' },
+      { name: 'health', description: 'For operators and load balancers' },
+      { name: 'cors', description: 'Browsers\' preflight requests' },
+    ],
+    paths: Object.fromEntries(Object.entries(paths).map(([path, item]) => [path, { ...item, options: optionsOf(path) }])),
+    components: {
+      schemas: componentSchemas(SCHEMA_FILES),
+      responses,
+      securitySchemes: {
+        bearerJwt: {
+          type: 'http', scheme: 'bearer', bearerFormat: 'JWT',
+          description: 'A JWT with the claims of the TokenClaims schema, from the identity provider (AUTH_MODE=jwks) or `npm run token` (AUTH_MODE=dev). Each operation lists the roles it admits.',
+        },
+      },
+    },
+  };
+}
