@@ -41,7 +41,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     nhsNumberOf(las - 1, perLa - 1);
   } catch (error) {
-    throw new Error(`--las ${las} × --children ${perLa} needs more synthetic NHS numbers than the 999 range has (${(error as Error).message})`);
+    throw new Error(`--las ${las} × --children ${perLa} needs more synthetic NHS numbers than the 999 range has (${(error as Error).message})`, { cause: error });
   }
 
   const postgres = await openBenchPostgres();
