@@ -7,7 +7,7 @@ import { openApiDocument } from './openapi.ts';
  * that an LA's developers and their tools can read them before they hold one.
  */
 export function contractsRouter(deps: { software: { name: string; version: string }; publicBaseUrl: string }): Router {
-  const router = Router();
+  const router = Router({ caseSensitive: true });
   const openApi = JSON.stringify(openApiDocument(deps.software));
   // The stream's server is where clients reach the service: PUBLIC_BASE_URL, else (development only) the request's host.
   const baseUrlOf = (req: Request) => deps.publicBaseUrl || `${req.protocol}://${req.get('host')}`;
