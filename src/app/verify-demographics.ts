@@ -15,7 +15,7 @@ export type DemographicsVerifier = (plans: readonly Plan[]) => Promise<Demograph
 export function demographicsUnavailable(retryAfterSeconds: number): AppError {
   return new AppError(
     503,
-    'SERVICE_UNAVAILABLE',
+    'UNABLE_TO_CALL_SERVICE',
     'transient',
     `${BATCH_RESULT.demographicsUnavailable}: the demographics service (PDS) is unavailable; nothing of this batch was loaded and its sequence number was not used: send the same batch again later`,
     { 'Retry-After': String(retryAfterSeconds) },

@@ -36,10 +36,10 @@ export type ClientErrorLimits = { maxHeaderBytes: number; headersTimeoutMs: numb
 /** What Node's HTTP parser or its timers reported, as the error the client is told. */
 function answerFor(code: string | undefined, limits: ClientErrorLimits): AppError {
   if (code === 'HPE_HEADER_OVERFLOW')
-    return new AppError(431, 'INVALID_REQUEST', 'too-costly', `request line and headers are larger than ${limits.maxHeaderBytes} bytes`);
+    return new AppError(431, 'VALIDATION_ERROR', 'too-costly', `request line and headers are larger than ${limits.maxHeaderBytes} bytes`);
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT')
     return new AppError(
-      408, 'INVALID_REQUEST', 'transient',
+      408, 'VALIDATION_ERROR', 'transient',
       `request not received in time: headers must arrive within ${limits.headersTimeoutMs / 1000} s and the whole request within ` +
         `${limits.requestTimeoutMs / 1000} s; send it again on a new connection`,
     );

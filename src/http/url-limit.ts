@@ -3,7 +3,7 @@ import { AppError } from '../domain/app-error.ts';
 
 /** 414: the URL is longer than the service accepts. */
 export const urlTooLong = (maxLength: number) =>
-  new AppError(414, 'INVALID_REQUEST', 'too-costly', `request URL is longer than ${maxLength} characters`);
+  new AppError(414, 'VALIDATION_ERROR', 'too-costly', `request URL is longer than ${maxLength} characters`);
 
 /** Refuses an over-long URL before any router parses its path or query. */
 export function limitUrlLength(maxLength: number): RequestHandler {

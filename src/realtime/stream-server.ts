@@ -150,7 +150,7 @@ export function attachStream(server: Server, deps: StreamDeps) {
         ({ acknowledged }) => send({ type: 'acknowledged', eventNumbers: acknowledged }),
         (error: unknown) => {
           log.error({ err: errorForLog(error) }, 'ack failed');
-          send({ type: 'error', operationOutcome: toOperationOutcome(new AppError(503, 'SERVICE_UNAVAILABLE', 'transient', 'ack not recorded; send it again')) });
+          send({ type: 'error', operationOutcome: toOperationOutcome(new AppError(503, 'UNABLE_TO_CALL_SERVICE', 'transient', 'ack not recorded; send it again')) });
         },
       );
     });

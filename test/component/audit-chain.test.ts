@@ -124,7 +124,7 @@ describe('audit trail hash chain: a real workload verifies, and every kind of ta
     expect(JSON.parse(await readFile(PACKAGE, 'utf8')).scripts['audit:verify']).toBe('node src/cli/audit-verify.ts');
     const uploads = await auditRows(template, 'upload');
     expect(uploads.map((r) => [r.outcome, r.detail.result, r.detail.code ?? null])).toEqual([
-      ['ok', 'CPF03', null], ['ok', 'CPF03', null], ['invalid', null, 'DUPLICATE_REJECTED'], ['invalid', 'CPF01', 'INVALID_REQUEST'],
+      ['ok', 'CPF03', null], ['ok', 'CPF03', null], ['invalid', null, 'RESOURCE_VERSION_MISMATCH'], ['invalid', 'CPF01', 'VALIDATION_ERROR'],
     ]);
     expect(uploads[0]).toMatchObject({ request_id: 'audit-upload-1', user_id: 'la-system-user', organisation_code: workload.org, nhs_number: null });
     expect(uploads[0].detail).toEqual({ sequenceNumber: 5, result: 'CPF03', uploadId: workload.uploadId, processed: 4, loaded: 3, rejected: 1 });

@@ -23,7 +23,7 @@ async function expectUnauthorised(token: string) {
   expect(res.headers.get('www-authenticate')).toBe('Bearer');
   const outcome = await res.json();
   expect(outcome.resourceType).toBe('OperationOutcome');
-  expect(outcome.issue[0].details.coding[0].code).toBe('UNAUTHORISED');
+  expect(outcome.issue[0].details.coding[0].code).toBe('ACCESS_DENIED');
   return outcome.issue[0].diagnostics as string;
 }
 

@@ -4,7 +4,7 @@ import asyncApiSpecs from '@asyncapi/specs';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SPINE_CODES } from '../../src/domain/app-error.ts';
+import { SPINE_CODES, CPIS_ERROR_CODES, CPIS_ERROR_SYSTEM } from '../../src/domain/app-error.ts';
 import { SPINE_ERROR_SYSTEM } from '../../src/http/operation-outcome.ts';
 import { compileSchema, createAjv, readSchema, schemaFileNames } from '../../src/schemas.ts';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode } from '../support/synthetic.ts';
@@ -110,8 +110,8 @@ describe('the schemas', () => {
   it('give the OperationOutcome the code system and codes the service sends', () => {
     const coding = (readSchema('operation-outcome.schema.json') as { definitions: { issue: { properties: { details: { properties: { coding: { items: { properties: Record<string, { const?: string; enum?: string[] }> } } } } } } } })
       .definitions.issue.properties.details.properties.coding.items.properties;
-    expect(coding.system?.const).toBe(SPINE_ERROR_SYSTEM);
-    expect([...(coding.code?.enum ?? [])].sort()).toEqual(Object.keys(SPINE_CODES).sort());
+    expect(coding.system?.enum).toEqual([SPINE_ERROR_SYSTEM, CPIS_ERROR_SYSTEM]);
+    expect([...(coding.code?.enum ?? [])].sort()).toEqual([...Object.keys(SPINE_CODES), ...Object.keys(CPIS_ERROR_CODES)].sort());
   });
 });
 

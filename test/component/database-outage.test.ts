@@ -151,7 +151,7 @@ describe('a PostgreSQL outage', () => {
       expect(JSON.parse(ready?.body ?? '{}').checks.database).toEqual({ ok: false, detail: 'PostgreSQL is not reachable' });
       for (const answer of refused) {
         expect(answer).toMatchObject({ status: 503, retryAfter: expect.stringMatching(/^\d+$/) });
-        expect(JSON.parse(answer.body).issue[0].details.coding[0].code).toBe('SERVICE_UNAVAILABLE');
+        expect(JSON.parse(answer.body).issue[0].details.coding[0].code).toBe('UNABLE_TO_CALL_SERVICE');
         expect(answer.ms).toBeLessThan(3_000);
       }
       // A stream cannot be opened while the database is away: refused with 503, never upgraded and left silent.

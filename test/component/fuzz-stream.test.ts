@@ -115,7 +115,7 @@ describe('fuzzing the notification stream', () => {
           const outcome = reply.operationOutcome as { resourceType: string; issue: { details: { coding: { code: string }[] } }[] };
           expect(outcome.resourceType).toBe('OperationOutcome');
           expect(outcome.issue.length).toBeGreaterThan(0);
-          for (const issue of outcome.issue) expect(issue.details.coding[0]?.code).toBe('INVALID_REQUEST');
+          for (const issue of outcome.issue) expect(issue.details.coding[0]?.code).toBe('VALIDATION_ERROR');
         }
         // Still usable: a valid ack after anything gets its acknowledgement.
         const after = await exchange(client, JSON.stringify({ type: 'ack', eventNumber: 2 }));

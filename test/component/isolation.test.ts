@@ -61,7 +61,7 @@ describe('pools', () => {
     const waited = Date.now() - started;
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
-    expect((await refused.json()).issue[0].details.coding[0].code).toBe('SERVICE_UNAVAILABLE');
+    expect((await refused.json()).issue[0].details.coding[0].code).toBe('UNABLE_TO_CALL_SERVICE');
     expect(waited).toBeGreaterThanOrEqual(1_400);
     expect(waited).toBeLessThan(3_000);
     // The general and bulk pools are the LA's: a clinicians' pile-up does not reach them, nor the other way round.

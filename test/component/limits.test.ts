@@ -95,10 +95,10 @@ describe('URL and header length', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
     expect(res.headers.get('x-request-id')).toBeTruthy();
     const outcome = await res.json();
-    expect(outcome.issue[0]).toMatchObject({ code: 'too-costly', details: { coding: [{ code: 'INVALID_REQUEST' }] } });
+    expect(outcome.issue[0]).toMatchObject({ code: 'too-costly', details: { coding: [{ code: 'VALIDATION_ERROR' }] } });
     expect(outcome.issue[0].diagnostics).toContain('4096');
     // The same limit on the WebSocket path, which Express never sees.
-    expect(await upgrade(service, { path: `/la/v1/notifications/stream?after=${'1'.repeat(4200)}` })).toMatchObject({ status: 414, code: 'INVALID_REQUEST' });
+    expect(await upgrade(service, { path: `/la/v1/notifications/stream?after=${'1'.repeat(4200)}` })).toMatchObject({ status: 414, code: 'VALIDATION_ERROR' });
     // Just under the limit is served as usual.
     expect((await service.fetch(`/health/live?pad=${'x'.repeat(4000)}`)).status).toBe(200);
   });
@@ -108,7 +108,7 @@ describe('URL and header length', () => {
     expect(big.status).toBe(431);
     expect(big.head).toMatch(/content-type: application\/fhir\+json/i);
     expect(big.head).toMatch(/x-request-id: \S+/i);
-    expect(outcomeCode(big.body)).toBe('INVALID_REQUEST');
+    expect(outcomeCode(big.body)).toBe('VALIDATION_ERROR');
     expect(big.body).toContain('16384');
     // The URL counts towards the same limit.
     expect((await rawExchange(service, `GET /health/live?pad=${'b'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)).status).toBe(431);
@@ -119,7 +119,7 @@ describe('URL and header length', () => {
   it('answers a malformed request with 400 and an OperationOutcome', async () => {
     const bad = await rawExchange(service, 'GET /health/live HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n');
     expect(bad.status).toBe(400);
-    expect(outcomeCode(bad.body)).toBe('INVALID_REQUEST');
+    expect(outcomeCode(bad.body)).toBe('VALIDATION_ERROR');
   });
 });
 
@@ -134,7 +134,7 @@ describe('slow clients', () => {
     expect((await slow.fetch('/health/live')).status).toBe(200);
     const [cut, quiet] = await Promise.all([stalled, silent]);
     expect(cut.status).toBe(408);
-    expect(outcomeCode(cut.body)).toBe('INVALID_REQUEST');
+    expect(outcomeCode(cut.body)).toBe('VALIDATION_ERROR');
     expect(JSON.parse(cut.body).issue[0].diagnostics).toMatch(/within 1 s/);
     // Not before the limit, and well within a generous bound after it.
     expect(cut.closedAfterMs).toBeGreaterThanOrEqual(900);
@@ -158,7 +158,7 @@ describe('slow clients', () => {
       chunk,
     );
     expect(cut.status).toBe(408);
-    expect(outcomeCode(cut.body)).toBe('INVALID_REQUEST');
+    expect(outcomeCode(cut.body)).toBe('VALIDATION_ERROR');
     expect(cut.closedAfterMs).toBeGreaterThanOrEqual(1_900);
     expect(cut.closedAfterMs).toBeLessThan(10_000);
     // Nothing was written, and the sequence number is still free.
@@ -183,7 +183,7 @@ describe('WebSocket limits', () => {
   it('answers 503 with Retry-After once the instance holds STREAM_MAX_CONNECTIONS streams, whoever asks', async () => {
     const streams = await Promise.all(['full-a', 'full-b', 'full-c'].map(async (sub) => openStream(slow, { token: (await worker(slow, sub)).token })));
     const refused = await upgrade(slow, { token: (await worker(slow, 'full-d')).token });
-    expect(refused).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE', retryAfter: '5' });
+    expect(refused).toMatchObject({ status: 503, code: 'UNABLE_TO_CALL_SERVICE', retryAfter: '5' });
     expect(refused.diagnostics).toMatch(/maximum of 3 notification streams/);
     streams[0]?.ws.close();
     await vi.waitFor(async () => expect((await upgrade(slow, { token: (await worker(slow, 'full-d')).token })).status).toBe(101), { timeout: 5_000, interval: 250 });
@@ -193,7 +193,7 @@ describe('WebSocket limits', () => {
   it('refuses ?after= beyond the LA\'s last event number, which would leave the stream silent, naming the real one', async () => {
     const a = await worker(service, 'ahead');
     const refused = await upgrade(service, { token: a.token, path: '/la/v1/notifications/stream?after=5' });
-    expect(refused).toMatchObject({ status: 400, code: 'INVALID_REQUEST' });
+    expect(refused).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
     expect(refused.diagnostics).toBe("after is beyond this LA's last event number (0); reconnect with after=0 or less");
     expect((await upgrade(service, { token: a.token, path: '/la/v1/notifications/stream?after=0' })).status).toBe(101);
   });

@@ -102,7 +102,7 @@ describe('GET /metrics from another host', () => {
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toBe('Bearer');
     expect(none.headers['content-type']).toMatch(/application\/fhir\+json/);
-    expect(codeOf(none.text)).toBe('UNAUTHORISED');
+    expect(codeOf(none.text)).toBe('ACCESS_DENIED');
     expect((await fromElsewhere({ authorization: 'Bearer not.a.token' })).status).toBe(401);
 
     for (const token of [await clinicianToken(open), await laToken(open, org), await open.token({ role: 'social-worker', org })]) {

@@ -172,7 +172,7 @@ describe('the LA wall and the mailbox', () => {
     for (const n of all) expect(n).toMatchObject({ acknowledgedBy: 'sw-duty-1', acknowledgedAt: clock.now().toISOString() });
     const bad = await post({ upTo: 'all', extra: 1 });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    expect((await bad.json()).issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
     const clinician = await service.fetch('/la/v1/notifications', { token: dr });
     expect(clinician.status).toBe(403);
   });
@@ -192,7 +192,7 @@ describe('the LA wall and the mailbox', () => {
       expect(res.status, type).toBe(415);
       const outcome = await res.json();
       expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported', diagnostics: 'Content-Type must be application/json' }] });
-      expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+      expect(outcome.issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
     }
     expect((await mailboxOf(worker)).notifications.map((n: { acknowledgedAt: string | null }) => n.acknowledgedAt)).toEqual([null]);
     expect((await service.fetch('/la/v1/notifications/ack', { method: 'POST', token: worker })).status).toBe(415);

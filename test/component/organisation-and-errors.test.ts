@@ -54,7 +54,7 @@ describe('GET|PUT /la/v1/organisation', () => {
     // The unknown member is named by its place (the third), never by its own text.
     expect(fields).toEqual(expect.arrayContaining(['name', 'edtPhone', 'key 3', 'officeHoursPhone', 'officeHours.opens']));
     expect(JSON.stringify(outcome)).not.toContain('website');
-    for (const issue of outcome.issue) expect(issue.details.coding[0].code).toBe('INVALID_REQUEST');
+    for (const issue of outcome.issue) expect(issue.details.coding[0].code).toBe('VALIDATION_ERROR');
     expect((await (await service.fetch('/la/v1/organisation', { token })).json()).edtPhone).toBeNull();
   });
 
@@ -73,24 +73,24 @@ describe('GET|PUT /la/v1/organisation', () => {
       expect(res.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
       const outcome = await res.json();
       expect(outcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ code: 'not-supported', diagnostics: 'Content-Type must be application/json' }] });
-      expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+      expect(outcome.issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
     }
     expect((await (await service.fetch('/la/v1/organisation', { token })).json()).edtPhone).toBeNull();
     // fetch sends a PUT without a body as Content-Length: 0 and no type: a body, of no bytes, unlabelled.
     expect((await service.fetch('/la/v1/organisation', { method: 'PUT', token })).status).toBe(415);
     const empty = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: '', headers: { 'content-type': 'application/json' } });
     expect(empty.status).toBe(400);
-    expect((await empty.json()).issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    expect((await empty.json()).issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
     // The media type decides, not its spelling or parameters.
     const put = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body, headers: { 'content-type': 'Application/JSON; charset=utf-8' } });
     expect(put.status).toBe(200);
   });
 
-  it('answers malformed JSON with 400 INVALID_REQUEST', async () => {
+  it('answers malformed JSON with 400 VALIDATION_ERROR', async () => {
     const token = await laToken(service, syntheticLaCode());
     const res = await service.fetch('/la/v1/organisation', { method: 'PUT', token, body: '{"name":', headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(400);
-    expect((await res.json()).issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    expect((await res.json()).issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
   });
 
   it('only ever shows the caller its own LA', async () => {

@@ -64,7 +64,7 @@ describe('PUT /la/v1/organisation: numbers that ring', () => {
       expect(res.status).toBe(400);
       const outcome = await res.json();
       expect(fieldsOf(outcome)).toContain(field);
-      expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+      expect(outcome.issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
       const text = JSON.stringify(outcome);
       expect(text).not.toContain(edtPhone);
       expect(text).not.toContain(edtPhone.replace(/\D/g, ''));
@@ -111,7 +111,7 @@ describe('PUT /la/v1/organisation: hours that hold', () => {
     expect(res.status).toBe(400);
     const outcome = await res.json();
     expect(fieldsOf(outcome)).toEqual(['officeHours.days.mon.opens', 'officeHours.days.mon.closes', 'officeHours.days.tue.opens', 'officeHours.days.tue.closes']);
-    expect(outcome.issue.map((i: { details: { coding: { code: string }[] } }) => i.details.coding[0]?.code)).toEqual(['INVALID_REQUEST', 'INVALID_REQUEST']);
+    expect(outcome.issue.map((i: { details: { coding: { code: string }[] } }) => i.details.coding[0]?.code)).toEqual(['VALIDATION_ERROR', 'VALIDATION_ERROR']);
     const legacy = await put(la.token, { name: 'x', officeHoursPhone: la.officeHoursPhone, edtPhone: la.edtPhone, officeHours: { timeZone: 'Europe/London', days: ['mon'], opens: '17:00', closes: '09:00' } });
     expect(legacy.status).toBe(400);
     expect(fieldsOf(await legacy.json())).toEqual(['officeHours.opens', 'officeHours.closes']);

@@ -99,7 +99,7 @@ describe('retries', () => {
     expect(res.headers.get('retry-after')).toBe('30');
     const outcome = await res.json();
     expect(outcome.resourceType).toBe('OperationOutcome');
-    expect(outcome.issue[0].details.coding[0].code).toBe('SERVICE_UNAVAILABLE');
+    expect(outcome.issue[0].details.coding[0].code).toBe('UNABLE_TO_CALL_SERVICE');
     expect(outcome.issue[0].diagnostics).toMatch(/^CPF05/);
     // Four tries of 300 ms and three short backoffs: well inside 3 s.
     expect(elapsed).toBeLessThan(3_000);

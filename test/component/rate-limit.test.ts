@@ -23,7 +23,7 @@ describe('RATE_LIMIT_PER_SECOND (per token subject)', () => {
     const limited = burst.find((r) => r.status === 429);
     if (!limited) throw new Error(`no 429 in a burst of 12 over a limit of 5: ${statuses.join(', ')}`);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect((await limited.json()).issue[0].details.coding[0].code).toBe('TOO_MANY_REQUESTS');
+    expect((await limited.json()).issue[0].details.coding[0]).toMatchObject({ system: 'https://fhir.cpis.example/CodeSystem/error-code', code: 'TOO_MANY_REQUESTS', display: 'Too many requests' });
     // Another caller is not held back by the first one's burst, on the FHIR API too.
     const other = await clinicianToken(service, { sub: 'someone-else' });
     expect((await service.fetch('/cpis/FHIR/R4/CareTeam?patient=9990000018', { token: other })).status).toBe(200);

@@ -34,7 +34,7 @@ describe('start-up before PostgreSQL is up', () => {
       const mailbox = await fetch(`${instance.url}/la/v1/notifications`, { headers: { authorization: `Bearer ${worker}` } });
       expect(mailbox.status).toBe(503);
       expect(mailbox.headers.get('retry-after')).toBe('5');
-      expect(((await mailbox.json()) as { issue: { details: { coding: { code: string }[] } }[] }).issue[0]?.details.coding[0]?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(((await mailbox.json()) as { issue: { details: { coding: { code: string }[] } }[] }).issue[0]?.details.coding[0]?.code).toBe('UNABLE_TO_CALL_SERVICE');
       const upgrade = await new Promise<number>((resolve) => {
         const ws = new WebSocket(`${instance.url.replace('http', 'ws')}/la/v1/notifications/stream`, { headers: { authorization: `Bearer ${worker}` } });
         ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));

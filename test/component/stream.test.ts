@@ -68,7 +68,7 @@ describe('GET /la/v1/notifications/stream', () => {
     client.ws.send(JSON.stringify({ type: 'ack', eventNumber: 'one', extra: true }));
     await client.waitFor((f) => f.filter((x) => x.type === 'error').length === 2);
     const errors = client.frames.filter((f) => f.type === 'error');
-    expect(errors[0]?.operationOutcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ details: { coding: [{ code: 'INVALID_REQUEST' }] } }] });
+    expect(errors[0]?.operationOutcome).toMatchObject({ resourceType: 'OperationOutcome', issue: [{ details: { coding: [{ code: 'VALIDATION_ERROR' }] } }] });
     expect(JSON.stringify(errors[1]?.operationOutcome)).toMatch(/eventNumber|extra/);
     client.ws.send(JSON.stringify({ type: 'ack', eventNumber: 1 }));
     await client.waitFor((f) => f.some((x) => x.type === 'acknowledged'));

@@ -138,7 +138,7 @@ describe('POST /la/v1/uploads', () => {
       expect(res.status).toBe(400);
       const outcome = await res.json();
       expect(outcome.resourceType).toBe('OperationOutcome');
-      expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+      expect(outcome.issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
       // An unknown header cell is named by position: without its header row, a CSV's first row is a child's details.
       expect(outcome.issue[0].expression[0]).toMatch(/^(column 7|givenNames)$/);
       expect(JSON.stringify(outcome)).not.toContain('notes');
@@ -152,7 +152,7 @@ describe('POST /la/v1/uploads', () => {
     const res = await service.fetch('/la/v1/uploads', { method: 'POST', token, body, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(400);
     const outcome = await res.json();
-    expect(outcome.issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    expect(outcome.issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
     expect(outcome.issue[0].diagnostics).toMatch(/CPF01/);
     expect(await plansOf(token)).toHaveLength(0);
     // The sequence number was not consumed.
@@ -174,7 +174,7 @@ describe('POST /la/v1/uploads', () => {
     expect((await missing.json()).issue[0].expression).toEqual(['sequenceNumber']);
     const xml = await post('<batch/>', 'application/xml');
     expect(xml.status).toBe(415);
-    expect((await xml.json()).issue[0].details.coding[0].code).toBe('INVALID_REQUEST');
+    expect((await xml.json()).issue[0].details.coding[0].code).toBe('VALIDATION_ERROR');
     expect(await plansOf(token)).toHaveLength(0);
   });
 
@@ -188,7 +188,7 @@ describe('POST /la/v1/uploads', () => {
     expect(await plansOf(token)).toHaveLength(1);
     const lower = await uploadJson(service, token, 4, [childRecord()]);
     expect(lower.status).toBe(409);
-    expect((await lower.json()).issue[0].details.coding[0].code).toBe('DUPLICATE_REJECTED');
+    expect((await lower.json()).issue[0].details.coding[0].code).toBe('RESOURCE_VERSION_MISMATCH');
     expect(await plansOf(token)).toHaveLength(1);
     expect((await uploadJson(service, token, 6, [childRecord()])).status).toBe(201);
   });

@@ -25,14 +25,14 @@ export const STREAM_CLOSE_CODES = [
 
 /** HTTP answers to an upgrade the service refuses, each with an OperationOutcome body (application/fhir+json). */
 export const STREAM_UPGRADE_REFUSALS = {
-  400: 'INVALID_REQUEST: after is not a whole number, or is beyond the LA\'s last event number (the diagnostics name the real one).',
-  401: 'UNAUTHORISED: no token, a bad one, or a ticket unknown, used or expired.',
+  400: 'VALIDATION_ERROR: after is not a whole number, or is beyond the LA\'s last event number (the diagnostics name the real one).',
+  401: 'ACCESS_DENIED: no token, a bad one, or a ticket unknown, used or expired.',
   403: 'ACCESS_DENIED: a role other than la-system or social-worker.',
   404: 'RESOURCE_NOT_FOUND: an upgrade to any other path.',
-  414: 'INVALID_REQUEST: the URL is longer than MAX_URL_LENGTH.',
+  414: 'VALIDATION_ERROR: the URL is longer than MAX_URL_LENGTH.',
   429: 'TOO_MANY_REQUESTS: over the token subject\'s rate limit (a ticket is then used up), or the user already holds STREAM_MAX_CONNECTIONS_PER_CLIENT streams on this instance; see Retry-After.',
   500: 'FAILURE_TO_PROCESS_MESSAGE: a fault of the service\'s.',
-  503: 'SERVICE_UNAVAILABLE: the instance is starting, cannot reach its database, or holds STREAM_MAX_CONNECTIONS streams; see Retry-After, or connect to another instance.',
+  503: 'UNABLE_TO_CALL_SERVICE: the instance is starting, cannot reach its database, or holds STREAM_MAX_CONNECTIONS streams; see Retry-After, or connect to another instance.',
 };
 
 const message = (name: string, title: string, summary: string, payload: object) => ({

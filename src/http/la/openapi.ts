@@ -53,19 +53,19 @@ const refusal = (description: string, headers: object = {}) => ({
 });
 
 const responses = {
-  BadRequest: refusal('INVALID_REQUEST: a query parameter or body that fails its rules; the OperationOutcome\'s expression names it.'),
-  Unauthorised: refusal('UNAUTHORISED: no bearer token, or one that fails verification (signature, kid, iss, aud, exp, nbf, iat, lifetime, claims).', {
+  BadRequest: refusal('VALIDATION_ERROR: a query parameter or body that fails its rules; the OperationOutcome\'s expression names it.'),
+  Unauthorised: refusal('ACCESS_DENIED: no bearer token, or one that fails verification (signature, kid, iss, aud, exp, nbf, iat, lifetime, claims).', {
     'WWW-Authenticate': header('Always Bearer.', { const: 'Bearer' }),
   }),
   Forbidden: refusal('ACCESS_DENIED: the token\'s role may not use this endpoint.'),
-  RequestTimeout: refusal('INVALID_REQUEST: headers not complete within HEADERS_TIMEOUT_SECONDS, or the whole request not within REQUEST_TIMEOUT_SECONDS; the connection is closed.'),
-  PayloadTooLarge: refusal('INVALID_REQUEST: the body is larger than JSON_MAX_BYTES.'),
-  UriTooLong: refusal('INVALID_REQUEST: the URL is longer than MAX_URL_LENGTH.'),
-  UnsupportedMediaType: refusal('INVALID_REQUEST: a body not sent as application/json, or in a charset (utf-8, utf-16, utf-32 are read) or Content-Encoding the service does not read.'),
+  RequestTimeout: refusal('VALIDATION_ERROR: headers not complete within HEADERS_TIMEOUT_SECONDS, or the whole request not within REQUEST_TIMEOUT_SECONDS; the connection is closed.'),
+  PayloadTooLarge: refusal('VALIDATION_ERROR: the body is larger than JSON_MAX_BYTES.'),
+  UriTooLong: refusal('VALIDATION_ERROR: the URL is longer than MAX_URL_LENGTH.'),
+  UnsupportedMediaType: refusal('VALIDATION_ERROR: a body not sent as application/json, or in a charset (utf-8, utf-16, utf-32 are read) or Content-Encoding the service does not read.'),
   TooManyRequests: refusal('TOO_MANY_REQUESTS: more than RATE_LIMIT_PER_SECOND requests a second from one token subject (per instance).', RETRY_AFTER),
-  HeadersTooLarge: refusal('INVALID_REQUEST: request line and headers larger than MAX_HEADER_BYTES; the connection is closed.'),
+  HeadersTooLarge: refusal('VALIDATION_ERROR: request line and headers larger than MAX_HEADER_BYTES; the connection is closed.'),
   ServerError: refusal('FAILURE_TO_PROCESS_MESSAGE: a fault of the service\'s; the details are in its log, under the request id.'),
-  Unavailable: refusal('SERVICE_UNAVAILABLE: the instance is starting, or cannot reach its database or get a connection within DB_ACQUIRE_TIMEOUT_MS. Try again, or another instance.', RETRY_AFTER),
+  Unavailable: refusal('UNABLE_TO_CALL_SERVICE: the instance is starting, or cannot reach its database or get a connection within DB_ACQUIRE_TIMEOUT_MS. Try again, or another instance.', RETRY_AFTER),
 };
 const use = (name: keyof typeof responses) => ({ $ref: `#/components/responses/${name}` });
 
@@ -109,7 +109,7 @@ const paths = {
       requestBody: jsonBody('organisation.schema.json', 'Both phones are required on every PUT, as valid UK numbers; the hours in one of three shapes.'),
       responses: {
         200: answer('The LA as now held.', 'organisation-answer.schema.json'),
-        400: refusal('INVALID_REQUEST: not JSON, a body that fails its schema, a phone that is not a valid UK number, or hours whose opens is not before closes. Each failing field is named; no value is repeated.'),
+        400: refusal('VALIDATION_ERROR: not JSON, a body that fails its schema, a phone that is not a valid UK number, or hours whose opens is not before closes. Each failing field is named; no value is repeated.'),
         413: use('PayloadTooLarge'),
         415: use('UnsupportedMediaType'),
       },
@@ -139,12 +139,12 @@ const paths = {
           'X-Replayed': header('Always true on a replay.', { const: 'true' }),
         }),
         201: answer('The batch was read: its acknowledgement, listing only the records that did not load.', 'upload-acknowledgement.schema.json'),
-        400: refusal('INVALID_REQUEST: the batch is unreadable (CPF01 in the diagnostics: bad JSON, CSV or UTF-8, an unknown envelope member or column, no records; nothing loaded, sequence number not used), or the sequence number is missing or out of range; PRECONDITION_FAILED: X-Sequence-Number is invalid.'),
-        409: refusal('DUPLICATE_REJECTED: the sequence number is lower than the last accepted one. PRECONDITION_FAILED (issue code business-rule, diagnostics LA_CONTACT_MISSING: …): the LA has not set both phones with PUT /la/v1/organisation; nothing was read.'),
-        413: refusal('INVALID_REQUEST: the body is larger than UPLOAD_MAX_BYTES; nothing loaded.'),
-        415: refusal('INVALID_REQUEST: a Content-Type other than application/json, application/x-ndjson or text/csv.'),
+        400: refusal('VALIDATION_ERROR: the batch is unreadable (CPF01 in the diagnostics: bad JSON, CSV or UTF-8, an unknown envelope member or column, no records; nothing loaded, sequence number not used), or the sequence number is missing or out of range; PRECONDITION_FAILED: X-Sequence-Number is invalid.'),
+        409: refusal('RESOURCE_VERSION_MISMATCH: the sequence number is lower than the last accepted one. PRECONDITION_FAILED (issue code business-rule, diagnostics LA_CONTACT_MISSING: …): the LA has not set both phones with PUT /la/v1/organisation; nothing was read.'),
+        413: refusal('VALIDATION_ERROR: the body is larger than UPLOAD_MAX_BYTES; nothing loaded.'),
+        415: refusal('VALIDATION_ERROR: a Content-Type other than application/json, application/x-ndjson or text/csv.'),
         429: refusal('TOO_MANY_REQUESTS: over the rate limit, or another upload of this LA is still being received; send it again once that one is acknowledged.', RETRY_AFTER),
-        503: refusal('SERVICE_UNAVAILABLE: PDS cannot answer (CPF05 in the diagnostics), the database cannot be reached, or it restarted while the batch was received. Nothing loaded, sequence number not used: send the same batch again.', RETRY_AFTER),
+        503: refusal('UNABLE_TO_CALL_SERVICE: PDS cannot answer (CPF05 in the diagnostics), the database cannot be reached, or it restarted while the batch was received. Nothing loaded, sequence number not used: send the same batch again.', RETRY_AFTER),
       },
     }),
   },
@@ -190,7 +190,7 @@ const paths = {
       requestBody: jsonBody('notification-ack.schema.json', 'Every one up to an event number, or a list of them.'),
       responses: {
         200: answer('The event numbers newly acknowledged.', 'notification-ack-answer.schema.json'),
-        400: refusal('INVALID_REQUEST: not JSON, or neither {"upTo": n} nor {"eventNumbers": [...]}.'),
+        400: refusal('VALIDATION_ERROR: not JSON, or neither {"upTo": n} nor {"eventNumbers": [...]}.'),
         413: use('PayloadTooLarge'),
         415: use('UnsupportedMediaType'),
       },
