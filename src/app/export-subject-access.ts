@@ -5,7 +5,7 @@ import type { Clock, HeldRow, SubjectAccessStore } from '../ports.ts';
 
 type InvalidReason = Extract<NhsNumberCheck, { ok: false }>['reason'];
 
-/** Why an NHS number was refused, naming the rule (domain.md §4) and never the value. */
+/** Why an NHS number was refused, naming the rule (docs/domain.md §4) and never the value. */
 export const NHS_NUMBER_RULES: Readonly<Record<InvalidReason, string>> = {
   format: 'an NHS number is 10 digits (spaces and dashes are allowed)',
   'old-style': 'old-style (pre-1996) NHS numbers are not held; use the current 10-digit NHS number',

@@ -31,7 +31,7 @@ function toVisible(plans: HeldPlan[], today: string, windows: VisibilityWindows)
 }
 
 /**
- * A care setting looks a child up (domain.md §5): every search is audited, in the lasting trail or,
+ * A care setting looks a child up (docs/domain.md §5): every search is audited, in the lasting trail or,
  * naming no child with a visible plan, the short-lived one (README, Privacy); an unscheduled
  * CareTeam or Flag search that finds a visible plan records the access and notifies each owning LA.
  */

@@ -22,7 +22,7 @@ export type RecheckDeps = {
 };
 
 /**
- * Re-checks held NHS numbers on PDS (domain.md §6, inactive NHS numbers): a number now superseded,
+ * Re-checks held NHS numbers on PDS (docs/domain.md §6, inactive NHS numbers): a number now superseded,
  * deceased, invalidated or restricted stops being served, and each owning LA gets one
  * `inactive-nhs-number` notification. One call is one pass over at most `batchSize` due numbers,
  * leased so that several instances share the work without doing any of it twice.

@@ -33,7 +33,7 @@ const DAY_MS = 86_400_000;
 const daysBefore = (at: Date, days: number) => new Date(at.getTime() - days * DAY_MS);
 
 /**
- * One retention pass (domain.md §1, §3): ends CPP and LAC plans whose subject has turned 18 and tells
+ * One retention pass (docs/domain.md §1, §3): ends CPP and LAC plans whose subject has turned 18 and tells
  * each owning LA once; purges plans past their visibility window or with a delete date; drops
  * acknowledged notifications, audit rows and searches that found no visible plan past their retention. Each step works in batches until
  * nothing more is due, and stops between batches when the signal aborts.

@@ -9,7 +9,7 @@ import type { Demographics } from '../ports.ts';
 export type DemographicsVerifier = (plans: readonly Plan[]) => Promise<DemographicCheck[]>;
 
 /**
- * CPF05 (domain.md §6): nothing of the batch is loaded and its sequence number is not used, so the
+ * CPF05 (docs/domain.md §6): nothing of the batch is loaded and its sequence number is not used, so the
  * LA resubmits the same batch. Like CPF01 it is an OperationOutcome, as every 5xx of the API is.
  */
 export function demographicsUnavailable(retryAfterSeconds: number): AppError {

@@ -1,7 +1,7 @@
 import { accessDenied, preconditionFailed } from './app-error.ts';
 import { ACTIVITY, type Identity } from './identity.ts';
 
-/** Unscheduled reads notify the LA; scheduled settings read silently (domain.md §5). */
+/** Unscheduled reads notify the LA; scheduled settings read silently (docs/domain.md §5). */
 export type ReadKind = 'unscheduled' | 'silent';
 
 export const UNSCHEDULED_HEADER = 'IsUnscheduledAccessEvent';

@@ -1,4 +1,4 @@
-/** Batch acknowledgement codes (domain.md §6). */
+/** Batch acknowledgement codes (docs/domain.md §6). */
 export const BATCH_RESULT = {
   unreadable: 'CPF01',
   allLoaded: 'CPF02',
@@ -8,7 +8,7 @@ export const BATCH_RESULT = {
 } as const;
 export type BatchResult = (typeof BATCH_RESULT)[keyof typeof BATCH_RESULT];
 
-/** Record acknowledgement codes (domain.md §6). */
+/** Record acknowledgement codes (docs/domain.md §6). */
 export const RECORD_RESULT = {
   noPdsMatch: 'CPR01',
   sensitive: 'CPR02',

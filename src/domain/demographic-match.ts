@@ -31,7 +31,7 @@ export function foldName(name: string): string {
 
 const tokensOf = (names: readonly string[]): string[] => names.flatMap((n) => foldName(n).split(' ')).filter(Boolean);
 
-/** The given-name cascade of domain.md §6: the full given names, else the first given name, else any one of them. */
+/** The given-name cascade of docs/domain.md §6: the full given names, else the first given name, else any one of them. */
 export function matchGivenNames(recordGivenNames: string, pdsGivenNames: readonly string[]): GivenNameMatch | undefined {
   const ours = tokensOf([recordGivenNames]);
   const theirs = tokensOf(pdsGivenNames);
@@ -57,7 +57,7 @@ export function mismatchedFields(record: Pick<Plan, 'familyName' | 'givenNames' 
 }
 
 /**
- * Checks a record that passed the publishing rules against PDS's answer (domain.md §6). A restricted
+ * Checks a record that passed the publishing rules against PDS's answer (docs/domain.md §6). A restricted
  * record is refused first, whatever else is true; a mismatch is reported before a death, so that a
  * wrong NHS number is never answered with another person's state. The detail names the field, never a value.
  */

@@ -5,7 +5,7 @@ export type PdsPerson = {
   /** Each given name on its own, first name first. */
   givenNames: string[];
   birthDate: string | null;
-  /** `meta.security` R (restricted) or V (very restricted): such a record is never held (domain.md §6, CPR02). */
+  /** `meta.security` R (restricted) or V (very restricted): such a record is never held (docs/domain.md §6, CPR02). */
   restricted: boolean;
   deceased: boolean;
 };
@@ -23,7 +23,7 @@ export type PdsResult =
   | { kind: 'invalidated' }
   | { kind: 'unavailable'; reason: PdsUnavailableReason };
 
-/** Why a held NHS number stops being served (domain.md §6, inactive NHS numbers). */
+/** Why a held NHS number stops being served (docs/domain.md §6, inactive NHS numbers). */
 export type InactiveReason = 'superseded' | 'deceased' | 'invalidated' | 'restricted';
 export type Inactivity = { reason: InactiveReason; replacementNhsNumber: string | null };
 

@@ -12,7 +12,7 @@ export function movesTo(inactivity: Inactivity): string | null {
 }
 
 /**
- * One `inactive-nhs-number` notification per owning LA (domain.md §6, §7), each naming only that
+ * One `inactive-nhs-number` notification per owning LA (docs/domain.md §6, §7), each naming only that
  * LA's plans still inside their visibility window. For a merge the plans have moved to the current
  * number (`moved`, `replacementNhsNumber`): the LA updates its own records; otherwise they are no
  * longer served. An LA whose plans had all lapsed is not told.

@@ -4,7 +4,7 @@ import type { Plan } from './plan.ts';
 /** A plan a care setting may see, with its FHIR status: active, or ended but inside its window. */
 export type VisiblePlan = Plan & { id: string; status: 'active' | 'inactive'; effectiveEndDate: string | null; updatedAt: string; pdsVerifiedAt: string | null };
 
-/** One recorded unscheduled access, as shown in the access history (domain.md §5). */
+/** One recorded unscheduled access, as shown in the access history (docs/domain.md §5). */
 export type AccessRecord = {
   id: string;
   accessedAt: string;

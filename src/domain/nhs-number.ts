@@ -1,4 +1,4 @@
-/** Outcome of checking a supplied NHS number (domain.md §4). */
+/** Outcome of checking a supplied NHS number (docs/domain.md §4). */
 export type NhsNumberCheck =
   | { ok: true; value: string }
   | { ok: false; reason: 'format' | 'old-style' | 'checksum' | 'repeated-digits' };

@@ -77,7 +77,7 @@ function detailsDifferFor(own: Person, shown: Person, others: readonly VisiblePl
 }
 
 /**
- * One `access` notification per owning LA, each naming only that LA's plans (domain.md §7). The
+ * One `access` notification per owning LA, each naming only that LA's plans (docs/domain.md §7). The
  * subject is the person the clinician was shown (the same rule, personOf, over every visible plan),
  * and an LA whose own details differ is told which fields.
  */

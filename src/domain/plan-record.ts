@@ -49,7 +49,7 @@ function unstorableField(record: UploadRecord): string | undefined {
   return line >= 0 ? `addressLines.${line}` : undefined;
 }
 
-/** Applies the publishing rules of domain.md §1, §4 and §6 to one schema-valid record. */
+/** Applies the publishing rules of docs/domain.md §1, §4 and §6 to one schema-valid record. */
 export function checkUploadRecord(record: UploadRecord, laCode: string, today: IsoDate): RecordCheck {
   const nhs = checkNhsNumber(record.nhsNumber);
   if (!nhs.ok) {

@@ -3,11 +3,11 @@ import type { IsoDate } from './dates.ts';
 export const PLAN_TYPES = ['CPP', 'LAC', 'UCPP'] as const;
 export type PlanType = (typeof PLAN_TYPES)[number];
 
-/** Children Act 1989 legal statuses under which a looked-after child is on the register (domain.md §1). */
+/** Children Act 1989 legal statuses under which a looked-after child is on the register (docs/domain.md §1). */
 export const LAC_LEGAL_STATUSES = ['S31', 'S38', 'S20'] as const;
 export type LacLegalStatus = (typeof LAC_LEGAL_STATUSES)[number];
 
-/** The minimum held per plan (domain.md §2), keyed by LA + NHS number + plan type + start date. */
+/** The minimum held per plan (docs/domain.md §2), keyed by LA + NHS number + plan type + start date. */
 export type Plan = {
   laCode: string;
   nhsNumber: string;

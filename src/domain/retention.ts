@@ -20,7 +20,7 @@ export function latestBirthDateAdultBy(date: IsoDate): IsoDate {
 }
 
 /**
- * Per plan type, what puts a plan past its visibility window today (domain.md §3): an end date on or
+ * Per plan type, what puts a plan past its visibility window today (docs/domain.md §3): an end date on or
  * before `endedOnOrBefore`, or (CPP, LAC) a subject born on or before `bornOnOrBefore`, whose 18th
  * birthday ended the plan that long ago. Exactly the plans `visibilityOf` calls gone, delete dates aside,
  * written as bounds so that the purge query can use indexes.
@@ -42,7 +42,7 @@ export type Over18Outcome = { endDate: IsoDate | null; notify: boolean };
 type Over18Plan = Pick<Plan, 'planType' | 'birthDate' | 'endDate' | 'deleteDate'>;
 
 /**
- * domain.md §1: a CPP or LAC plan ends on the subject's 18th birthday and its LA is told. A plan the LA
+ * docs/domain.md §1: a CPP or LAC plan ends on the subject's 18th birthday and its LA is told. A plan the LA
  * had already ended by then is left alone and not notified; one already past its window is ended but
  * not notified, because the purge removes it in the same pass.
  */
@@ -53,7 +53,7 @@ export function over18OutcomeOf(plan: Over18Plan, today: IsoDate, windows: Visib
   return { endDate: eighteenth, notify: visibilityOf({ ...plan, endDate: eighteenth }, today, windows) !== 'gone' };
 }
 
-/** The `plan-ended-over-18` notification for one plan, to the LA that owns it (domain.md §7). */
+/** The `plan-ended-over-18` notification for one plan, to the LA that owns it (docs/domain.md §7). */
 export function planEndedOver18Notification(
   plan: Plan,
   organisation: Organisation | undefined,

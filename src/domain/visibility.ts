@@ -6,7 +6,7 @@ export type VisibilityWindows = Readonly<Record<PlanType, number>>;
 
 /**
  * When a plan actually ends: its end date, or the subject's 18th birthday if sooner
- * (domain.md §1; UCPP excepted, its subject is the mother).
+ * (docs/domain.md §1; UCPP excepted, its subject is the mother).
  */
 export function effectiveEndOf(plan: Pick<Plan, 'planType' | 'birthDate' | 'endDate'>): IsoDate | null {
   if (plan.planType === 'UCPP') return plan.endDate;
@@ -15,7 +15,7 @@ export function effectiveEndOf(plan: Pick<Plan, 'planType' | 'birthDate' | 'endD
 }
 
 /**
- * Whether a care setting may see a plan today (domain.md §3): active until its end date, then
+ * Whether a care setting may see a plan today (docs/domain.md §3): active until its end date, then
  * visible as inactive for the plan type's window, then gone. A delete date hides it at once.
  */
 export function visibilityOf(plan: Pick<Plan, 'planType' | 'birthDate' | 'endDate' | 'deleteDate'>, today: IsoDate, windows: VisibilityWindows): Visibility {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkDigitOf, checkNhsNumber, isValidNhsNumber } from '../../src/domain/nhs-number.ts';
 
-describe('NHS number (domain.md §4)', () => {
+describe('NHS number (docs/domain.md §4)', () => {
   it('accepts the published valid examples', () => {
     expect(isValidNhsNumber('9434765919')).toBe(true);
     expect(isValidNhsNumber('4857773457')).toBe(true);

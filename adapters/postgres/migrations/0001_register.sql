@@ -1,4 +1,4 @@
--- The register: LAs, their plans, and the batches that published them (domain.md §1, §2, §6).
+-- The register: LAs, their plans, and the batches that published them (docs/domain.md §1, §2, §6).
 
 CREATE TABLE organisations (
   code               text PRIMARY KEY,

@@ -1,4 +1,4 @@
--- Lookups by care settings: access history, per-LA notification outbox, audit trail (domain.md §5, §7).
+-- Lookups by care settings: access history, per-LA notification outbox, audit trail (docs/domain.md §5, §7).
 
 -- Unscheduled accesses to a visible plan: the history clinicians and LAs see (25 most recent shown).
 CREATE TABLE accesses (

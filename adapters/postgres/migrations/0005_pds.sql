@@ -1,4 +1,4 @@
--- PDS re-checks (domain.md §6, inactive NHS numbers): every held NHS number, and when PDS should next
+-- PDS re-checks (docs/domain.md §6, inactive NHS numbers): every held NHS number, and when PDS should next
 -- confirm that it is still current. The job leases due rows, so several instances share the work.
 
 CREATE TABLE pds_rechecks (

@@ -1,4 +1,4 @@
--- Retention and lifecycle jobs (domain.md §1, §3, §7). One pass at a time runs across all instances,
+-- Retention and lifecycle jobs (docs/domain.md §1, §3, §7). One pass at a time runs across all instances,
 -- under a session advisory lock, in bounded transactions. What each job keeps, and why:
 --
 -- * Plans: purged once past their visibility window (the same rule as src/domain/visibility.ts), or

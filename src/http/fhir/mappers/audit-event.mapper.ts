@@ -6,7 +6,7 @@ import { fhirId, fhirInstant, fhirText } from './fhir-values.ts';
 import { patientReference } from './references.ts';
 
 /**
- * One recorded access to a child's record, for the access history (domain.md §5). UKCore-AuditEvent asks only
+ * One recorded access to a child's record, for the access history (docs/domain.md §5). UKCore-AuditEvent asks only
  * that agent be supported (see profiles.ts).
  */
 export function toAuditEvent(access: AccessRecord, nhsNumber: string): AuditEvent {
