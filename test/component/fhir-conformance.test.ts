@@ -60,16 +60,22 @@ describe('FHIR search as R4 search.html describes it', () => {
     expect(self.pathname).toBe(`${BASE}/CareTeam`);
   });
 
-  it('refuses unknown parameters under Prefer: handling=strict, naming the parameter, and audits the refusal', async () => {
+  it('refuses unknown parameters under Prefer: handling=strict, naming the parameter by its position, and audits the refusal', async () => {
     const { nhsNumber } = await childWithTwoPlans();
     const res = await get(`/CareTeam?${q(nhsNumber)}&foo=${nhsNumber}`, { Prefer: 'handling=strict' });
     expect(res.status).toBe(400);
     const outcome = await outcomeOf(res);
     expect(codeOf(outcome)).toMatchObject({ system: SPINE, code: 'INVALID_SEARCH_DATA', display: 'Invalid search data' });
-    expect(outcome.issue[0]?.expression).toEqual(['foo']);
+    // The second parameter: named by its position, not by what the caller wrote.
+    expect(outcome.issue[0]?.expression).toEqual(['parameter 2']);
     expect(JSON.stringify(outcome)).not.toContain(nhsNumber);
+    expect(JSON.stringify(outcome)).not.toContain('foo');
     const rows = await auditRowsOfBothTrails(db, 'nhs_number = $1', [nhsNumber]);
     expect(rows.map((r) => r.outcome)).toEqual(['invalid']);
+    // Nor is a parameter's name repeated: it may be an NHS number too.
+    const named = await get(`/CareTeam?${q(nhsNumber)}&${nhsNumber}=1`, { Prefer: 'handling=strict' });
+    expect(named.status).toBe(400);
+    expect(JSON.stringify(await named.json())).not.toContain(nhsNumber);
   });
 
   it('honours _count with next and previous links that fhir-kit-client follows, the total counting every match', async () => {

@@ -59,7 +59,8 @@ const wholeNumber = (value: string, max: number) => (/^\d{1,6}$/.test(value) && 
  * Reads a search's parameters. The patient parameters are always applied; `_count`, `_offset`,
  * `_summary=count`, `_format` and the served `_include`/`_revinclude` values are applied when
  * given. Anything else is ignored and left out of `self`, or refused under strict handling. The
- * diagnostics name parameters, never their values: a value may be an NHS number.
+ * diagnostics name this server's own parameters, and an unknown one by its position: neither its
+ * name nor any value is repeated, since either may hold an NHS number.
  */
 export function parseSearch(params: RawParams, options: SearchOptions): ParsedSearch {
   const applied: [string, string][] = [];
@@ -71,7 +72,7 @@ export function parseSearch(params: RawParams, options: SearchOptions): ParsedSe
   let summaryCount = false;
   const patient = patientOf(params);
 
-  for (const [name, raw] of Object.entries(params)) {
+  for (const [index, [name, raw]] of Object.entries(params).entries()) {
     if (raw === undefined) continue;
     const values = Array.isArray(raw) ? raw : [raw];
     if (PATIENT_PARAMS.includes(name)) {
@@ -112,7 +113,8 @@ export function parseSearch(params: RawParams, options: SearchOptions): ParsedSe
       }
       continue;
     }
-    if (options.strict) refuse(`unknown search parameter ${JSON.stringify(name.slice(0, 64))}; see the CapabilityStatement`, name);
+    // Named by position, never by its name: a caller may put an NHS number in the name too (README, How refusals name what is wrong).
+    if (options.strict) refuse(`search parameter ${index + 1} is not one this server knows; see the CapabilityStatement`, `parameter ${index + 1}`);
     else ignored.push(name);
   }
   if (refusal && !patient.ok) refusal = undefined; // the missing patient is the first thing to put right
