@@ -35,7 +35,7 @@ export function fhirRouter(deps: {
   const baseUrlOf = (req: Request) => (deps.publicBaseUrl ? `${deps.publicBaseUrl}${FHIR_BASE_PATH}` : `${req.protocol}://${req.get('host')}${FHIR_BASE_PATH}`);
 
   router.get('/metadata', negotiate, (req, res) => {
-    sendFhir(req, res, toCapabilityStatement(FHIR_SEARCHES, { baseUrl: baseUrlOf(req), software: deps.software, at: new Date(), cors: deps.corsOrigins.length > 0 }));
+    sendFhir(res, toCapabilityStatement(FHIR_SEARCHES, { baseUrl: baseUrlOf(req), software: deps.software, at: new Date(), cors: deps.corsOrigins.length > 0 }));
   });
   router.all('/metadata', onlyMethods(['GET']));
 
@@ -98,6 +98,6 @@ function searchHandler(search: FhirSearch, deps: { lookupChild: ReturnType<typeo
         ...(parsed.offset > 0 && count ? [{ relation: 'previous' as const, url: link(Math.max(0, parsed.offset - count)) }] : []),
       ],
     });
-    sendFhir(req, res, bundle);
+    sendFhir(res, bundle);
   };
 }

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { notAcceptable } from '../../domain/app-error.ts';
 
 // What this server can answer: FHIR R4 JSON, under either media type (https://hl7.org/fhir/R4/http.html#mime-type).
@@ -33,7 +33,7 @@ export const negotiate: RequestHandler = (req, res, next) => {
 };
 
 /** Sends a FHIR resource in the media type negotiated. */
-export function sendFhir(_req: Request, res: Response, resource: unknown, status = 200): void {
+export function sendFhir(res: Response, resource: unknown): void {
   const type = (res.locals[CHOSEN] as MediaType | undefined) ?? 'application/fhir+json';
-  res.status(status).type(`${type}; charset=utf-8`).send(JSON.stringify(resource));
+  res.type(`${type}; charset=utf-8`).send(JSON.stringify(resource));
 }
