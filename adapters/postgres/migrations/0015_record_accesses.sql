@@ -9,6 +9,7 @@
 -- then, for each item with a historyLimit above 0, one row with the child's latest accesses as a JSON
 -- array, newest first, read after this call's own accesses were written (so they are included).
 -- Per-LA counters move once per call, by the number of notifications the call queues for that LA.
+-- record_access() of 0011 stays: instances of the previous release call it during a rolling upgrade.
 CREATE FUNCTION record_accesses(p_items jsonb)
 RETURNS TABLE (item_position integer, notified_la text, notified_event bigint, history jsonb) LANGUAGE plpgsql AS $$
 DECLARE
