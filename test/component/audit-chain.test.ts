@@ -328,6 +328,47 @@ describe('audit chain under concurrency, on any code path', () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^audit chain intact: 17 rows checked/);
   });
+
+  it('chains many rows per statement, statements after one another and a statement rolled back, in both chains', async () => {
+    const service = await startTestService();
+    await service.stop();
+    const nhs = syntheticNhsNumber();
+    const rows = (table: string, n: number, action = 'test:many') => `INSERT INTO ${table}
+      (recorded_at, action, outcome, user_id, user_role, organisation_code, nhs_number, request_id, lane, seq, prev_hash, hash)
+      SELECT now(), '${action}', 'ok', 'raw', 'system', 'CPIS', '${nhs}', 'raw-' || g, 0, 1, '\\x00', '\\x00' FROM generate_series(1, ${n}) g
+      RETURNING lane, seq::int AS seq`;
+    const db = new pg.Client({ connectionString: service.databaseUrl });
+    await db.connect();
+    try {
+      // Settings that must not change how a head is carried from one row to the next.
+      await db.query(`SET TimeZone = 'Pacific/Chatham'; SET DateStyle = 'SQL, DMY'`);
+      for (const table of ['audit_events', 'unmatched_search_events']) {
+        await db.query('BEGIN');
+        const first = (await db.query(rows(table, 5))).rows;
+        const lane = first[0].lane;
+        await db.query('SAVEPOINT s');
+        // The fifth row breaks a constraint: the statement's rows and the head they carried go with it.
+        await expect(db.query(rows(table, 5).replace("'raw-' || g", "CASE WHEN g = 5 THEN NULL ELSE 'x' END"))).rejects.toThrow();
+        await db.query('ROLLBACK TO SAVEPOINT s');
+        const single = (await db.query(rows(table, 1))).rows;
+        const next = (await db.query(rows(table, 3))).rows;
+        await db.query('COMMIT');
+        const all = [...first, ...single, ...next];
+        expect(all.map((r) => r.lane)).toEqual(all.map(() => lane));
+        const start = first[0].seq;
+        expect(all.map((r) => r.seq)).toEqual(all.map((_, i) => start + i));
+        // One head write per statement, and it names the last row.
+        const heads = table === 'audit_events' ? 'audit_chain_heads' : 'unmatched_search_chain_heads';
+        const head = (await db.query(`SELECT h.seq::int AS seq, h.hash = e.hash AS same FROM ${heads} h JOIN ${table} e ON e.lane = h.lane AND e.seq = h.seq WHERE h.lane = $1`, [lane])).rows[0];
+        expect(head).toEqual({ seq: start + all.length - 1, same: true });
+      }
+    } finally {
+      await db.end();
+    }
+    const { code, stdout } = await verify(service.databaseUrl);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^audit chain intact: 9 rows checked/);
+  });
 });
 
 describe('purging audit rows for retention, and purging them unseen', () => {
