@@ -68,7 +68,10 @@ export type LookupStoreOptions = { maxInFlight: number; maxBatch: number };
  * statement, so one transaction and one commit for the group; each lookup hears back only about
  * its own rows, and only once they are committed.
  */
-export function createPostgresLookupStore(pool: pg.Pool, options: LookupStoreOptions = { maxInFlight: 2, maxBatch: 256 }): LookupStore {
+// One group of each kind in flight: measured against two (README, Benchmarks), groups grew from about
+// 3.6 to 5.7 lookups under load and PostgreSQL spent 20-30 % less CPU per lookup, since every group is
+// a socket write and a wake-up on both sides. Idle, a lookup still goes at once.
+export function createPostgresLookupStore(pool: pg.Pool, options: LookupStoreOptions = { maxInFlight: 1, maxBatch: 256 }): LookupStore {
   const find = createGroup<string, Held>({
     ...options,
     // Named statements are parsed and planned once per connection: the lookup path runs them thousands of times a second.
