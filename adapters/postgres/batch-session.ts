@@ -114,6 +114,32 @@ export async function discardUpload(db: pg.Pool | pg.PoolClient, uploadId: strin
   await db.query('DELETE FROM upload_refusals WHERE upload_id = $1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE id = $1)', [uploadId]);
 }
 
+// A batch this large may change the plans table more than the planner's statistics know (README,
+// Benchmarks: with a million plans loaded and none analysed yet, lookups chose a parallel sequential
+// scan and ran ten times slower until autovacuum got round to the table, a minute or more later).
+const ANALYZE_AFTER_ROWS = 1_000;
+
+/**
+ * Brings the planner's statistics of the register up to date after a large batch, before its
+ * acknowledgement is sent, so that lookups from then on are planned against what is there. Best
+ * effort: if autovacuum holds the table (it is then analysing it itself) or anything fails, the
+ * batch stands as committed and autovacuum's own analysis follows.
+ */
+async function refreshPlanStatistics(pool: pg.Pool): Promise<void> {
+  const client = await pool.connect().catch(() => undefined);
+  if (!client) return;
+  try {
+    await client.query('BEGIN');
+    await client.query("SET LOCAL lock_timeout = '2s'");
+    await client.query('ANALYZE plans');
+    await client.query('COMMIT');
+  } catch {
+    await client.query('ROLLBACK').catch(() => undefined);
+  } finally {
+    client.release();
+  }
+}
+
 /** A batch on the pool: each write borrows a connection for its own statement, and only the commit holds one for longer. */
 export class PostgresBatchSession implements BatchSession {
   private readonly pool: pg.Pool;
@@ -256,6 +282,7 @@ export class PostgresBatchSession implements BatchSession {
       client.release();
     }
     await this.end();
+    if (this.staged >= ANALYZE_AFTER_ROWS) await refreshPlanStatistics(this.pool);
     return { committed: true };
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode, syntheticNhsNumber, yearsAgo } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 
@@ -238,5 +239,26 @@ describe('POST /la/v1/uploads', () => {
     // B's sequence is its own too.
     expect((await uploadJson(service, b.token, 1, [childRecord()])).status).toBe(201);
     expect(await plansOf(a.token)).toHaveLength(1);
+  });
+});
+
+describe('the register after a large batch', () => {
+  it('is analysed before the acknowledgement, so the next lookups are planned against what was loaded', async () => {
+    const own = await startTestService();
+    const db = new pg.Client({ connectionString: own.databaseUrl });
+    await db.connect();
+    try {
+      const token = await laToken(own, syntheticLaCode());
+      const records = Array.from({ length: 1_200 }, () => childRecord());
+      const res = await uploadJson(own, token, 1, records);
+      expect(res.status).toBe(201);
+      // The statistics the planner reads say how many plans there are now, not how many there were.
+      const { reltuples } = (await db.query<{ reltuples: number }>("SELECT reltuples FROM pg_class WHERE relname = 'plans'")).rows[0] as { reltuples: number };
+      expect(reltuples).toBe(1_200);
+      expect((await db.query('SELECT count(*)::int AS n FROM pg_stats WHERE tablename = $1 AND attname = $2', ['plans', 'nhs_number'])).rows[0].n).toBe(1);
+    } finally {
+      await db.end();
+      await own.stop();
+    }
   });
 });
