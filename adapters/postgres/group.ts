@@ -1,4 +1,4 @@
-import { isDatabaseUnavailable } from './unavailable.ts';
+import { DatabaseWaitTimeout, isDatabaseUnavailable } from './unavailable.ts';
 
 /** How a group of like requests is sent: several together, or one alone. */
 export type GroupOptions<I, O> = {
@@ -6,11 +6,16 @@ export type GroupOptions<I, O> = {
   maxBatch: number;
   /** Most groups on their way to the database at once; further items wait and go together. */
   maxInFlight: number;
+  /**
+   * Longest an item may queue behind groups on their way (DB_ACQUIRE_TIMEOUT_MS): past that it fails as
+   * the database being unavailable, as a caller left waiting for a pool connection does. None: no limit.
+   */
+  maxWaitMs?: number;
   /** Sends the items in one statement (one round trip, and for a write one transaction); one result per item, in order. */
   many(items: I[]): Promise<O[]>;
 };
 
-type Waiting<I, O> = { item: I; done: (value: O) => void; failed: (error: unknown) => void };
+type Waiting<I, O> = { item: I; done: (value: O) => void; failed: (error: unknown) => void; since: number };
 
 /**
  * Natural batching (README, Performance): nothing waits on a timer. An item goes at once when fewer
@@ -23,6 +28,24 @@ type Waiting<I, O> = { item: I; done: (value: O) => void; failed: (error: unknow
 export function createGroup<I, O>(options: GroupOptions<I, O>): (item: I) => Promise<O> {
   const pending: Waiting<I, O>[] = [];
   let inFlight = 0;
+  let deadline: NodeJS.Timeout | undefined;
+  const { maxWaitMs } = options;
+
+  // One timer, for the oldest item still queued (the queue is in arrival order): groups stuck on a lock
+  // must not leave the lookups behind them waiting for ever, with no pool timeout to end the wait.
+  function arm(): void {
+    if (deadline || maxWaitMs === undefined || pending.length === 0) return;
+    deadline = setTimeout(expire, Math.max(0, (pending[0] as Waiting<I, O>).since + maxWaitMs - Date.now()));
+    deadline.unref();
+  }
+  function expire(): void {
+    deadline = undefined;
+    const now = Date.now();
+    while (pending.length > 0 && now - (pending[0] as Waiting<I, O>).since >= (maxWaitMs as number)) {
+      (pending.shift() as Waiting<I, O>).failed(new DatabaseWaitTimeout(maxWaitMs as number));
+    }
+    arm();
+  }
 
   const one = async (item: I): Promise<O> => (await options.many([item]))[0] as O;
 
@@ -56,7 +79,8 @@ export function createGroup<I, O>(options: GroupOptions<I, O>): (item: I) => Pro
 
   return (item) =>
     new Promise<O>((done, failed) => {
-      pending.push({ item, done, failed });
+      pending.push({ item, done, failed, since: Date.now() });
       pump();
+      arm();
     });
 }

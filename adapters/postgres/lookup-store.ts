@@ -57,7 +57,11 @@ type Search = { audit: AuditEntry; historyLimit: number };
 type Access = Search & { notifications: { laCode: string; body: NotificationBody }[] };
 type Recorded = { created: { laCode: string; eventNumber: number }[]; history: AccessRecord[] };
 
-export type LookupStoreOptions = { maxInFlight: number; maxBatch: number };
+export type LookupStoreOptions = {
+  maxInFlight: number; maxBatch: number;
+  /** How long a lookup may queue behind groups on their way before it is answered 503 (DB_ACQUIRE_TIMEOUT_MS). */
+  maxWaitMs?: number;
+};
 
 /**
  * Lookups against PostgreSQL in groups (group.ts, README "Performance"). Lookups that arrive while

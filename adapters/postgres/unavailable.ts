@@ -10,6 +10,14 @@ const SQLSTATE = /^(08...|57P0[123]|53300)$/;
 // pg's own words for a pool that cannot hand out a connection in time or a connection that died.
 const PG_MESSAGES = /timeout exceeded when trying to connect|Connection terminated|is not queryable|Cannot use a pool after calling end/;
 
+/** A lookup that queued longer than the pool's acquire timeout behind groups on their way (group.ts). */
+export class DatabaseWaitTimeout extends Error {
+  constructor(waitedMs: number) {
+    super(`waited ${waitedMs} ms behind earlier lookups still at the database`);
+    this.name = 'DatabaseWaitTimeout';
+  }
+}
+
 /** Seconds a caller is told to wait after a 503 for a database outage: about one reconnect. */
 export const DATABASE_RETRY_AFTER_SECONDS = 3;
 
@@ -25,6 +33,7 @@ function* causes(error: unknown): Generator<unknown> {
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (const e of causes(error)) {
     if (typeof e !== 'object' || e === null) continue;
+    if (e instanceof DatabaseWaitTimeout) return true;
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && (NETWORK_CODES.has(code) || SQLSTATE.test(code))) return true;
     if (e instanceof Error && PG_MESSAGES.test(e.message)) return true;

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAuditChains } from '../../adapters/postgres/audit-chain.ts';
 import { createPostgresLookupStore } from '../../adapters/postgres/lookup-store.ts';
+import { isDatabaseUnavailable } from '../../adapters/postgres/unavailable.ts';
 import { migrate } from '../../adapters/postgres/migrate.ts';
 import type { Identity } from '../../src/domain/identity.ts';
 import type { AuditEntry, LookupStore } from '../../src/ports.ts';
@@ -129,5 +130,35 @@ describe('grouped unscheduled accesses', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
     expect(await eventsOf(la)).toEqual([1, 2, 3]);
     expect((await rowsOf('audit_events', 'refused-access-')).map((r) => r.request_id)).toEqual(['refused-access-0', 'refused-access-1', 'refused-access-2']);
+  });
+});
+
+describe('lookups queued behind groups stuck at the database', () => {
+  it('fail as the database being unavailable after maxWaitMs, and the ones after them still go once it moves', async () => {
+    const la = syntheticLaCode();
+    const lookups = createPostgresLookupStore(pool, { maxInFlight: 1, maxBatch: 256, maxWaitMs: 400 });
+    const nhs = syntheticNhsNumber();
+    const blocker = await pool.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE la_event_counters IN EXCLUSIVE MODE');
+      // The first group waits on the lock; the second queues behind it, with no pool timeout to end its wait.
+      const stuck = lookups.recordAccess({ ...entry('stuck-0', nhs), unscheduled: true }, [{ laCode: la, body: { nhsNumber: nhs } as never }], 0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const started = Date.now();
+      const queued = await lookups.recordAccess({ ...entry('queued-0', nhs, clinician('dr-queued')), unscheduled: true }, [], 0).then(() => 'answered', (error: unknown) => error);
+      expect(queued).toBeInstanceOf(Error);
+      expect(isDatabaseUnavailable(queued)).toBe(true);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+      expect(Date.now() - started).toBeLessThan(2_000);
+      await blocker.query('ROLLBACK');
+      await expect(stuck).resolves.toBeDefined();
+    } finally {
+      blocker.release();
+    }
+    // Nothing of the refused lookup was written; the next one goes as usual.
+    expect(await rowsOf('audit_events', 'queued-')).toHaveLength(0);
+    await lookups.recordAccess({ ...entry('after-0', nhs, clinician('dr-after')), unscheduled: true }, [], 0);
+    expect(await rowsOf('audit_events', 'after-')).toHaveLength(1);
   });
 });
