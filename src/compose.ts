@@ -193,7 +193,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const pool = pools.general;
 
   const organisations = createPostgresOrganisationStore(pool);
-  const lookups = createPostgresLookupStore(pools.lookups, { maxInFlight: 2, maxBatch: 256, maxWaitMs: config.database.acquireTimeoutMs });
+  const lookups = createPostgresLookupStore(pools.lookups, { maxWaitMs: config.database.acquireTimeoutMs });
   const notifications = createPostgresNotificationStore(pool);
   const tickets = createPostgresTicketStore(pool);
   const uploads = createPostgresUploadStore({ writes: pools.bulk, reads: pool });

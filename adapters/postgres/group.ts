@@ -18,9 +18,10 @@ export type GroupOptions<I, O> = {
 type Waiting<I, O> = { item: I; done: (value: O) => void; failed: (error: unknown) => void; since: number };
 
 /**
- * Natural batching (README, Performance): nothing waits on a timer. An item goes at once when fewer
- * than maxInFlight groups are on their way; otherwise it queues, and everything that queued behind
- * a group goes as the next group. Each caller's promise settles with its own result, only when the
+ * Natural batching (README, Performance): nothing waits on a timer to be sent (the one timer below
+ * only ends waits that went on too long). An item goes at once when fewer than maxInFlight groups
+ * are on their way; otherwise it queues, and everything that queued behind a group goes as the next
+ * group. Each caller's promise settles with its own result, only when the
  * statement carrying it has finished (for a write, committed). A group that fails for any reason
  * but the database being unreachable is sent again item by item, so one item the database refuses
  * cannot take others' answers with it; a group that fails wrote nothing, since it was one statement.

@@ -63,6 +63,12 @@ export type LookupStoreOptions = {
   maxWaitMs?: number;
 };
 
+// Two groups of each kind in flight by default. One would make bigger groups (README, Benchmarks:
+// 5.7 lookups instead of 3.6, and 20-30 % less PostgreSQL CPU per lookup), but a group waiting on a
+// lock then holds back every lookup of its kind until maxWaitMs answers them 503; with two, the next
+// group still goes.
+const DEFAULTS: LookupStoreOptions = { maxInFlight: 2, maxBatch: 256 };
+
 /**
  * Lookups against PostgreSQL in groups (group.ts, README "Performance"). Lookups that arrive while
  * earlier ones are on their way go together: their reads of the register in one statement; the
@@ -72,11 +78,8 @@ export type LookupStoreOptions = {
  * statement, so one transaction and one commit for the group; each lookup hears back only about
  * its own rows, and only once they are committed.
  */
-// Two groups of each kind in flight. One would make bigger groups (README, Benchmarks: 5.7 lookups
-// instead of 3.6, and 20-30 % less PostgreSQL CPU per lookup), but a group that waits on a lock would
-// then hold back every lookup of its kind with no acquire timeout to end the wait: with two, the next
-// group still goes, and a lookup that finds the pool exhausted is answered 503 in DB_ACQUIRE_TIMEOUT_MS.
-export function createPostgresLookupStore(pool: pg.Pool, options: LookupStoreOptions = { maxInFlight: 2, maxBatch: 256 }): LookupStore {
+export function createPostgresLookupStore(pool: pg.Pool, overrides: Partial<LookupStoreOptions> = {}): LookupStore {
+  const options: LookupStoreOptions = { ...DEFAULTS, ...overrides };
   const find = createGroup<string, Held>({
     ...options,
     // Named statements are parsed and planned once per connection: the lookup path runs them thousands of times a second.
