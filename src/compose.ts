@@ -9,6 +9,8 @@ import { createRateLimiter } from './http/rate-limit.ts';
 import { createPublishBatch } from './app/publish-batch.ts';
 import { createRecordValidator } from './app/record-validator.ts';
 import { createGetOrganisation, createUpdateOrganisation, type OrganisationUpdate } from './app/manage-organisation.ts';
+import { createGetDutyTeams, createPutDutyTeams } from './app/manage-duty-teams.ts';
+import type { DutyTeamsInput } from './domain/duty-teams.ts';
 import { createListPlans } from './app/list-plans.ts';
 import { createListRefusals } from './app/list-refusals.ts';
 import { createLookupChild } from './app/lookup-child.ts';
@@ -239,6 +241,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       publishBatch: createPublishBatch({ uploads, organisations, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
       getOrganisation: createGetOrganisation({ organisations, clock }),
       updateOrganisation: createUpdateOrganisation({ organisations, clock }),
+      getDutyTeams: createGetDutyTeams({ organisations }),
+      putDutyTeams: createPutDutyTeams({ organisations }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
       listRefusals: createListRefusals({ uploads }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),
@@ -248,6 +252,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     },
     validators: {
       organisation: compileSchema<OrganisationUpdate>(createAjv(), 'organisation.schema.json'),
+      dutyTeams: compileSchema<DutyTeamsInput>(createAjv(), 'duty-teams.schema.json'),
       ack: compileSchema<AckSelector>(createAjv(), 'notification-ack.schema.json'),
     },
   });

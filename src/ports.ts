@@ -1,5 +1,6 @@
 import type { Acknowledgement, RecordRejection } from './domain/acknowledgement.ts';
 import type { Identity } from './domain/identity.ts';
+import type { DutyTeams } from './domain/duty-teams.ts';
 import type { Organisation } from './domain/organisation.ts';
 import type { Plan } from './domain/plan.ts';
 import type { AccessRecord, SearchAuditTrail } from './domain/lookup.ts';
@@ -23,6 +24,8 @@ export interface TokenVerifier {
 export interface OrganisationStore {
   get(code: string): Promise<Organisation | undefined>;
   put(organisation: Organisation): Promise<Organisation>;
+  /** Replaces the LA's duty teams and routing rules; false when the LA has no contact details yet (set those first). */
+  putDutyTeams(code: string, dutyTeams: DutyTeams | null): Promise<boolean>;
 }
 
 /** How a batch's commit ended: done, or refused because another batch took the sequence number meanwhile. */
@@ -114,15 +117,33 @@ export interface LookupStore {
 
 export type AckSelector = { upTo: number } | { eventNumbers: number[] };
 
+/** One acknowledgement: the event numbers it marked (an alert's original and its escalations together), who and when. */
+export type NotificationAck = {
+  /** Per LA, increasing; acknowledgements commit in this order, with gaps where one marked nothing. */
+  ackNumber: number;
+  eventNumbers: number[];
+  acknowledgedAt: string;
+  acknowledgedBy: string;
+  acknowledgedByName: string | null;
+};
+
+/** Which of an LA's notifications a reader wants: all, or a team's own and those routed to no team. */
+export type NotificationFilter = { team?: string };
+
 /** An LA's mailbox over the notification outbox. */
 export interface NotificationStore {
-  list(laCode: string, after: number, limit: number): Promise<Notification[]>;
+  list(laCode: string, after: number, limit: number, filter?: NotificationFilter): Promise<Notification[]>;
   /**
-   * Marks the selected, not yet acknowledged notifications of one LA as acknowledged by the audit's identity at its time,
-   * and audits it with the marked event numbers in its detail, in one transaction; returns the event numbers it marked.
+   * Marks the selected, not yet acknowledged notifications of one LA, with the rest of each one's alert (an
+   * escalation's original and its other escalations), as acknowledged by the audit's identity at its time, and
+   * audits it with the marked event numbers in its detail, in one transaction; returns the event numbers it marked.
    */
   acknowledge(laCode: string, selector: AckSelector, audit: AuditEntry): Promise<number[]>;
+  /** The LA's acknowledgements after an acknowledgement number, oldest first: those of about `limit` notifications. */
+  acknowledgementsAfter(laCode: string, after: number, limit: number): Promise<NotificationAck[]>;
   lastEventNumber(laCode: string): Promise<number>;
+  /** The LA's last event number and last acknowledgement number. */
+  counters(laCode: string): Promise<{ lastEventNumber: number; lastAckNumber: number }>;
   /** Unacknowledged notifications per LA, for metrics. */
   unacknowledgedByLa(): Promise<Map<string, number>>;
 }

@@ -24,12 +24,12 @@ function toCsvLine(key: string, index: number, p: Plan, verifiedAt: Date | null)
   return [
     key, String(index), p.nhsNumber, p.planType, p.startDate, csv(p.endDate), csv(p.deleteDate), csv(p.lacLegalStatus),
     csv(p.familyName), csv(p.givenNames), p.birthDate, csv(p.postcode), csv(pgArray(p.addressLines)), csv(p.localId),
-    verifiedAt ? verifiedAt.toISOString() : '',
+    verifiedAt ? verifiedAt.toISOString() : '', csv(p.teamCode ?? null),
   ].join(',') + '\n';
 }
 
 const COPY_STAGING = `COPY upload_staging (batch, idx, nhs_number, plan_type, start_date, end_date, delete_date, lac_legal_status,
-  family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at) FROM STDIN (FORMAT csv)`;
+  family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at, team_code) FROM STDIN (FORMAT csv)`;
 
 const INSERT_REFUSALS = `INSERT INTO upload_refusals (upload_id, idx, result, code, field, message)
   SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[])`;
@@ -45,14 +45,14 @@ WITH latest AS (
     AND p.plan_type = l.plan_type AND p.start_date = l.start_date
 )
 INSERT INTO plans AS p (la_code, nhs_number, plan_type, start_date, end_date, lac_legal_status,
-                   family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at)
+                   family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at, team_code)
 SELECT $1, nhs_number, plan_type, start_date, end_date, lac_legal_status,
-       family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at
+       family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at, team_code
 FROM latest WHERE delete_date IS NULL
 ON CONFLICT ON CONSTRAINT plans_upsert_key DO UPDATE SET
   end_date = EXCLUDED.end_date, lac_legal_status = EXCLUDED.lac_legal_status,
   family_name = EXCLUDED.family_name, given_names = EXCLUDED.given_names, birth_date = EXCLUDED.birth_date,
-  postcode = EXCLUDED.postcode, address_lines = EXCLUDED.address_lines, local_id = EXCLUDED.local_id,
+  postcode = EXCLUDED.postcode, address_lines = EXCLUDED.address_lines, local_id = EXCLUDED.local_id, team_code = EXCLUDED.team_code,
   -- Details sent again unchecked are not the ones PDS confirmed.
   pds_verified_at = EXCLUDED.pds_verified_at,
   updated_at = now()`;

@@ -7,7 +7,7 @@ import { PLAN_COLUMNS, toPlan, verifiedAtOf, type PlanRow } from './plan-store.t
 export const SELECT_PLANS_WITH_LAS = `
 SELECT ${PLAN_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, p.updated_at,
        json_build_object('code', o.code, 'name', o.name, 'office_hours_phone', o.office_hours_phone,
-                         'edt_phone', o.edt_phone, 'office_hours', o.office_hours) AS org
+                         'edt_phone', o.edt_phone, 'office_hours', o.office_hours, 'duty_teams', o.duty_teams) AS org
 FROM plans p JOIN organisations o ON o.code = p.la_code`;
 
 /** One NHS number's plans, each with its LA. Callers add ORDER BY (and FOR UPDATE) to suit. */

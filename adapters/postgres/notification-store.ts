@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { Notification, NotificationBody, NotificationType } from '../../src/domain/notification.ts';
-import type { NotificationStore } from '../../src/ports.ts';
+import type { Notification, NotificationBody, NotificationType, PlanRef } from '../../src/domain/notification.ts';
+import type { NotificationAck, NotificationStore } from '../../src/ports.ts';
 import { auditValues } from './audit.ts';
 
 type Row = {
@@ -10,9 +10,15 @@ type Row = {
   body: NotificationBody;
   acknowledged_at: Date | null;
   acknowledged_by: string | null;
+  acknowledged_by_name: string | null;
+  escalated_at: Date | null;
+  escalations: number;
 };
 
-export const NOTIFICATION_COLUMNS = 'event_number, type, occurred_at, body, acknowledged_at, acknowledged_by';
+export const NOTIFICATION_COLUMNS = 'event_number, type, occurred_at, body, acknowledged_at, acknowledged_by, acknowledged_by_name, escalated_at, escalations';
+
+// Notifications written before migration 0017 name their plans without the LA's reference and legal status, and no team.
+const planRef = (p: Partial<PlanRef>) => ({ lacLegalStatus: null, localId: null, ...p }) as PlanRef;
 
 /** Maps an outbox row to the notification an LA receives. */
 export const toNotification = (r: Row): Notification => ({
@@ -20,17 +26,22 @@ export const toNotification = (r: Row): Notification => ({
   type: r.type,
   occurredAt: r.occurred_at.toISOString(),
   ...r.body,
+  plan: planRef(r.body.plan),
+  plans: r.body.plans.map((p) => ({ ...planRef(p), status: p.status })),
+  routedTo: r.body.routedTo ?? null,
   acknowledgedAt: r.acknowledged_at?.toISOString() ?? null,
   acknowledgedBy: r.acknowledged_by,
+  acknowledgedByName: r.acknowledged_by_name,
+  escalatedAt: r.escalated_at?.toISOString() ?? null,
+  escalations: r.escalations,
 });
 
 // One statement, so one transaction: the acknowledgement and its audit row (which names the event
-// numbers it marked) commit together or not at all. $1–$13 are the audit row, as in INSERT_AUDIT.
-const acknowledgeStatement = (upTo: boolean) => `
+// numbers it marked) commit together or not at all. $1–$13 are the audit row, as in INSERT_AUDIT;
+// acknowledge_notifications() (migration 0017) marks the rest of each alert with it and wakes the LA's streams.
+const ACKNOWLEDGE = `
 WITH acked AS (
-  UPDATE notifications SET acknowledged_at = $1, acknowledged_by = $4
-  WHERE la_code = $14 AND acknowledged_at IS NULL AND ${upTo ? 'event_number <= $15' : 'event_number = ANY($15)'}
-  RETURNING event_number
+  SELECT event_number FROM acknowledge_notifications($14, $1, $4, $5, $15, $16)
 ), audited AS (
   INSERT INTO audit_events (recorded_at, action, outcome, user_id, user_name, user_role, organisation_code,
     organisation_name, setting, nhs_number, unscheduled, request_id, detail)
@@ -39,21 +50,43 @@ WITH acked AS (
 )
 SELECT event_number FROM acked`;
 
+// ?team=: the team's own notifications and those routed to no team (the LA's, for everyone).
+const LIST = (byTeam: boolean) => `SELECT ${NOTIFICATION_COLUMNS} FROM notifications
+  WHERE la_code = $1 AND event_number > $2 ${byTeam ? 'AND (team_code = $4 OR team_code IS NULL)' : ''}
+  ORDER BY event_number LIMIT $3`;
+
+const ACKNOWLEDGEMENTS = `SELECT ack_seq, array_agg(event_number ORDER BY event_number) AS event_numbers,
+    min(acknowledged_at) AS acknowledged_at, min(acknowledged_by) AS acknowledged_by, min(acknowledged_by_name) AS acknowledged_by_name
+  FROM notifications WHERE la_code = $1 AND ack_seq > $2 AND ack_seq <= (
+    SELECT max(s) FROM (SELECT ack_seq AS s FROM notifications WHERE la_code = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3) f)
+  GROUP BY ack_seq ORDER BY ack_seq`;
+
 /** The mailbox over the outbox table. */
 export function createPostgresNotificationStore(pool: pg.Pool): NotificationStore {
   return {
-    async list(laCode, after, limit) {
-      const { rows } = await pool.query<Row>(
-        `SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE la_code = $1 AND event_number > $2 ORDER BY event_number LIMIT $3`,
-        [laCode, after, limit],
-      );
+    async list(laCode, after, limit, filter = {}) {
+      const values: unknown[] = [laCode, after, limit];
+      if (filter.team !== undefined) values.push(filter.team);
+      const { rows } = await pool.query<Row>(LIST(filter.team !== undefined), values);
       return rows.map(toNotification);
     },
     async acknowledge(laCode, selector, audit) {
-      const { rows } = await pool.query<{ event_number: string }>(acknowledgeStatement('upTo' in selector), [
-        ...auditValues(audit), laCode, 'upTo' in selector ? selector.upTo : selector.eventNumbers,
+      const { rows } = await pool.query<{ event_number: string }>(ACKNOWLEDGE, [
+        ...auditValues(audit), laCode, 'upTo' in selector ? selector.upTo : null, 'upTo' in selector ? null : selector.eventNumbers,
       ]);
       return rows.map((r) => Number(r.event_number)).sort((a, b) => a - b);
+    },
+    async acknowledgementsAfter(laCode, after, limit) {
+      const { rows } = await pool.query<{
+        ack_seq: string; event_numbers: string[]; acknowledged_at: Date; acknowledged_by: string; acknowledged_by_name: string | null;
+      }>(ACKNOWLEDGEMENTS, [laCode, after, limit]);
+      return rows.map((r): NotificationAck => ({
+        ackNumber: Number(r.ack_seq),
+        eventNumbers: r.event_numbers.map(Number),
+        acknowledgedAt: r.acknowledged_at.toISOString(),
+        acknowledgedBy: r.acknowledged_by,
+        acknowledgedByName: r.acknowledged_by_name,
+      }));
     },
     async unacknowledgedByLa() {
       const { rows } = await pool.query<{ la_code: string; n: string }>(
@@ -62,8 +95,13 @@ export function createPostgresNotificationStore(pool: pg.Pool): NotificationStor
       return new Map(rows.map((r) => [r.la_code, Number(r.n)]));
     },
     async lastEventNumber(laCode) {
-      const { rows } = await pool.query<{ last_event_number: string }>('SELECT last_event_number FROM la_event_counters WHERE la_code = $1', [laCode]);
-      return rows[0] ? Number(rows[0].last_event_number) : 0;
+      return (await this.counters(laCode)).lastEventNumber;
+    },
+    async counters(laCode) {
+      const { rows } = await pool.query<{ last_event_number: string; last_ack_seq: string }>(
+        'SELECT last_event_number, last_ack_seq FROM la_event_counters WHERE la_code = $1', [laCode],
+      );
+      return { lastEventNumber: rows[0] ? Number(rows[0].last_event_number) : 0, lastAckNumber: rows[0] ? Number(rows[0].last_ack_seq) : 0 };
     },
   };
 }

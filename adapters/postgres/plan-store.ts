@@ -4,7 +4,7 @@ import type { ExtractPlan, PlanStore } from '../../src/ports.ts';
 
 /** Columns selected wherever a Plan is read. */
 export const PLAN_COLUMNS = `id, la_code, nhs_number, plan_type, start_date, end_date, delete_date, lac_legal_status,
-  family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at`;
+  family_name, given_names, birth_date, postcode, address_lines, local_id, pds_verified_at, team_code`;
 
 export type PlanRow = {
   id: string;
@@ -21,6 +21,7 @@ export type PlanRow = {
   postcode: string | null;
   address_lines: string[];
   local_id: string | null;
+  team_code: string | null;
   pds_verified_at: Date | null;
 };
 
@@ -39,6 +40,7 @@ export const toPlan = (r: PlanRow): Plan => ({
   postcode: r.postcode,
   addressLines: r.address_lines,
   localId: r.local_id,
+  teamCode: r.team_code,
 });
 
 /** When PDS last confirmed the row's plan, as an ISO instant; null: never checked. */

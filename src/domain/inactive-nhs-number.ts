@@ -1,6 +1,6 @@
 import type { IsoDate } from './dates.ts';
 import type { Inactivity } from './demographics.ts';
-import type { NotificationBody } from './notification.ts';
+import { planRefOf, type NotificationBody } from './notification.ts';
 import { contactNow } from './contact-now.ts';
 import type { Organisation } from './organisation.ts';
 import type { Plan } from './plan.ts';
@@ -37,8 +37,9 @@ export function inactiveNumberNotifications(
       laCode,
       body: {
         subject: { nhsNumber: first.plan.nhsNumber, familyName: first.plan.familyName, givenNames: first.plan.givenNames, birthDate: first.plan.birthDate },
-        plan: { type: first.plan.planType, startDate: first.plan.startDate },
-        plans: own.map((v) => ({ type: v.plan.planType, startDate: v.plan.startDate, status: v.status })),
+        plan: planRefOf(first.plan),
+        plans: own.map((v) => ({ ...planRefOf(v.plan), status: v.status })),
+        routedTo: null,
         outOfHours: org ? contactNow(org, at).outOfHours : true,
         reason: inactivity.reason,
         replacementNhsNumber: inactivity.replacementNhsNumber,

@@ -1,10 +1,12 @@
+import { routeAlert, type RoutedTo } from './duty-teams.ts';
 import type { Identity } from './identity.ts';
 import { contactNow } from './contact-now.ts';
 import type { Organisation } from './organisation.ts';
 import type { VisiblePlan } from './lookup.ts';
+import type { Plan } from './plan.ts';
 import { fieldsDiffering, IDENTITY_FIELDS, personOf, type IdentityField, type Person } from './person.ts';
 
-export const NOTIFICATION_TYPES = ['access', 'inactive-nhs-number', 'plan-ended-over-18'] as const;
+export const NOTIFICATION_TYPES = ['access', 'inactive-nhs-number', 'plan-ended-over-18', 'was-not-brought', 'escalation'] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 /**
@@ -41,8 +43,10 @@ export function accessedByOf(who: Identity): AccessedBy {
 /** What an LA is told, as stored in the outbox (without its number and acknowledgement). */
 export type NotificationBody = {
   subject: { nhsNumber: string; familyName: string; givenNames: string; birthDate: string };
-  plan: { type: string; startDate: string };
-  plans: { type: string; startDate: string; status: string }[];
+  plan: PlanRef;
+  plans: (PlanRef & { status: string })[];
+  /** The duty team told, and why; null: the LA has set no teams, so every worker of the LA sees it. */
+  routedTo?: RoutedTo | null;
   accessedBy?: AccessedBy;
   /**
    * When the details held for the NHS number do not all agree: the identity fields on which this LA's
@@ -54,6 +58,14 @@ export type NotificationBody = {
   [key: string]: unknown;
 };
 
+/** A plan as a notification names it: what the duty worker needs to find the case (the LA's own reference, the legal status). */
+export type PlanRef = { type: string; startDate: string; lacLegalStatus: string | null; localId: string | null };
+
+/** The plan as a notification names it. */
+export const planRefOf = (p: Pick<Plan, 'planType' | 'startDate' | 'lacLegalStatus' | 'localId'>): PlanRef => ({
+  type: p.planType, startDate: p.startDate, lacLegalStatus: p.lacLegalStatus, localId: p.localId,
+});
+
 /** A notification as the mailbox and the stream deliver it (README, the notification fields of GET /la/v1/notifications). */
 export type Notification = NotificationBody & {
   eventNumber: number;
@@ -61,6 +73,12 @@ export type Notification = NotificationBody & {
   occurredAt: string;
   acknowledgedAt: string | null;
   acknowledgedBy: string | null;
+  /** The display name (token `name`) of who acknowledged it. */
+  acknowledgedByName: string | null;
+  /** When the alert was last escalated (null: never), and how many times. */
+  escalatedAt: string | null;
+  escalations: number;
+  routedTo: RoutedTo | null;
 };
 
 /** The person as a notification names them. */
@@ -97,10 +115,11 @@ export function accessNotifications(
       body: {
         subject: subjectOf(shown),
         detailsDiffer: detailsDifferFor(personOf(own) as Person, shown, plans.filter((p) => p.laCode !== laCode)),
-        plan: { type: first.planType, startDate: first.startDate },
-        plans: own.map((p) => ({ type: p.planType, startDate: p.startDate, status: p.status })),
+        plan: planRefOf(first),
+        plans: own.map((p) => ({ ...planRefOf(p), status: p.status })),
         accessedBy: accessedByOf(who),
         outOfHours: org ? contactNow(org, at).outOfHours : true,
+        routedTo: org ? routeAlert(org, first.teamCode ?? null, at) : null,
       },
     };
   });

@@ -1,3 +1,4 @@
+import type { DutyTeams } from './duty-teams.ts';
 import type { OfficeHours } from './office-hours.ts';
 import type { Phone } from './uk-phone.ts';
 
@@ -9,6 +10,8 @@ export type Organisation = {
   /** Emergency Duty Team, out of hours: the number that matters most at 2 a.m. */
   edtPhone: Phone | null;
   officeHours: OfficeHours;
+  /** Its duty teams and routing rules (PUT /la/v1/duty-teams); absent or null: none set, every worker sees every alert. */
+  dutyTeams?: DutyTeams | null;
 };
 
 

@@ -17,6 +17,7 @@ export type UploadRecord = {
   endDate?: string;
   deleteDate?: string;
   localId?: string;
+  teamCode?: string;
 };
 
 export type RecordCheck = { ok: true; plan: Plan } | { ok: false; result: RecordResult; detail: RecordDetail };
@@ -95,6 +96,7 @@ export function checkUploadRecord(record: UploadRecord, laCode: string, today: I
       endDate: record.endDate ?? null,
       deleteDate: record.deleteDate ?? null,
       localId: record.localId ?? null,
+      teamCode: record.teamCode ?? null,
     },
   };
 }

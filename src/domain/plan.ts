@@ -22,4 +22,6 @@ export type Plan = {
   endDate: IsoDate | null;
   deleteDate: IsoDate | null;
   localId: string | null;
+  /** The LA team the case is allocated to, for routing its alerts (never shown to clinicians); absent or null: none. */
+  teamCode?: string | null;
 };

@@ -1,5 +1,5 @@
 import { addDays, addYears, type IsoDate } from './dates.ts';
-import type { NotificationBody } from './notification.ts';
+import { planRefOf, type NotificationBody } from './notification.ts';
 import { contactNow } from './contact-now.ts';
 import type { Organisation } from './organisation.ts';
 import { PLAN_TYPES, type Plan, type PlanType } from './plan.ts';
@@ -67,8 +67,9 @@ export function planEndedOver18Notification(
     laCode: plan.laCode,
     body: {
       subject: { nhsNumber: plan.nhsNumber, familyName: plan.familyName, givenNames: plan.givenNames, birthDate: plan.birthDate },
-      plan: { type: plan.planType, startDate: plan.startDate },
-      plans: [{ type: plan.planType, startDate: plan.startDate, status }],
+      plan: planRefOf(plan),
+      plans: [{ ...planRefOf(plan), status }],
+      routedTo: null,
       outOfHours: organisation ? contactNow(organisation, at).outOfHours : true,
       endDate,
     },

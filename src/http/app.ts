@@ -7,6 +7,8 @@ import type { ErrorTranslator } from '../domain/app-error.ts';
 import type { ReadinessProbe, TokenVerifier } from '../ports.ts';
 import type { createPublishBatch } from '../app/publish-batch.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../app/manage-organisation.ts';
+import type { createGetDutyTeams, createPutDutyTeams } from '../app/manage-duty-teams.ts';
+import type { DutyTeamsInput } from '../domain/duty-teams.ts';
 import type { createListPlans } from '../app/list-plans.ts';
 import type { createListRefusals } from '../app/list-refusals.ts';
 import type { createLookupChild } from '../app/lookup-child.ts';
@@ -29,6 +31,7 @@ import { requestId } from './request-id.ts';
 import { createRequestLogger } from './request-logger.ts';
 import { trackRouteLabel } from './route-label.ts';
 import { organisationRouter } from './la/organisation.routes.ts';
+import { dutyTeamsRouter } from './la/duty-teams.routes.ts';
 import { plansRouter } from './la/plans.routes.ts';
 import { uploadsRouter } from './la/uploads.routes.ts';
 import { contractsRouter } from './la/contracts.routes.ts';
@@ -53,6 +56,8 @@ export type HttpDeps = {
     publishBatch: ReturnType<typeof createPublishBatch>;
     getOrganisation: ReturnType<typeof createGetOrganisation>;
     updateOrganisation: ReturnType<typeof createUpdateOrganisation>;
+    getDutyTeams: ReturnType<typeof createGetDutyTeams>;
+    putDutyTeams: ReturnType<typeof createPutDutyTeams>;
     listPlans: ReturnType<typeof createListPlans>;
     listRefusals: ReturnType<typeof createListRefusals>;
     lookupChild: ReturnType<typeof createLookupChild>;
@@ -60,7 +65,7 @@ export type HttpDeps = {
     acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
     issueStreamTicket: ReturnType<typeof createIssueStreamTicket>;
   };
-  validators: { organisation: ValidateFunction<OrganisationUpdate>; ack: ValidateFunction<AckSelector> };
+  validators: { organisation: ValidateFunction<OrganisationUpdate>; dutyTeams: ValidateFunction<DutyTeamsInput>; ack: ValidateFunction<AckSelector> };
 };
 
 /** Builds the Express application: middleware, routers and the one error handler. */
@@ -112,10 +117,15 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   // Duty social workers read their LA's details (the console's banner); only the LA system changes them.
   la.get('/organisation', authenticate(['la-system', 'social-worker']));
   la.put('/organisation', authenticate(laSystem));
+  // Social workers read the teams (the console's "my team"); only the LA system sets them.
+  la.get('/duty-teams', authenticate(['la-system', 'social-worker']));
+  la.put('/duty-teams', authenticate(laSystem));
+  la.delete('/duty-teams', authenticate(laSystem));
   la.use('/uploads', authenticate(laSystem));
   la.use('/plans', authenticate(laSystem));
   la.use('/notifications', authenticate(['la-system', 'social-worker']));
   la.use(organisationRouter({ ...deps.useCases, validateOrganisation: deps.validators.organisation, jsonMaxBytes: deps.limits.jsonMaxBytes }));
+  la.use(dutyTeamsRouter({ ...deps.useCases, validateDutyTeams: deps.validators.dutyTeams, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   la.use(uploadsRouter({
     publishBatch: deps.useCases.publishBatch, listRefusals: deps.useCases.listRefusals,
     limits: { maxBytes: deps.limits.uploadMaxBytes, maxRecordBytes: deps.limits.uploadMaxRecordBytes },

@@ -114,9 +114,10 @@ describe('the over-18 step', () => {
       laCode: 'T000001',
       body: {
         subject: { nhsNumber: '9990000018', familyName: 'Testchild', givenNames: 'Alex', birthDate: '2008-03-12' },
-        plan: { type: 'CPP', startDate: '2024-01-10' },
-        plans: [{ type: 'CPP', startDate: '2024-01-10', status: 'active' }],
+        plan: { type: 'CPP', startDate: '2024-01-10', lacLegalStatus: null, localId: null },
+        plans: [{ type: 'CPP', startDate: '2024-01-10', status: 'active', lacLegalStatus: null, localId: null }],
         outOfHours: false,
+        routedTo: null,
         endDate: '2026-03-12',
       },
     });

@@ -6,7 +6,7 @@ import type { ReaderOptions } from './record-limit.ts';
 
 const COLUMNS = new Set([
   'nhsNumber', 'familyName', 'givenNames', 'birthDate', 'postcode', 'addressLines',
-  'planType', 'lacLegalStatus', 'startDate', 'endDate', 'deleteDate', 'localId',
+  'planType', 'lacLegalStatus', 'startDate', 'endDate', 'deleteDate', 'localId', 'teamCode',
 ]);
 const REQUIRED = ['nhsNumber', 'familyName', 'givenNames', 'birthDate', 'planType', 'startDate'];
 /** Address lines share one cell, separated by this character. */
