@@ -47,6 +47,7 @@ export type TokenClaims = {
   sds_role_profile_id?: string;
   job_role_code?: string;
   job_role_name?: string;
+  teams?: string[];
 };
 
 /**

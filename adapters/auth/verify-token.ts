@@ -37,6 +37,7 @@ function toIdentity(claims: JWTPayload): Identity {
     orgName: typeof c.org_name === 'string' ? c.org_name : String(c.org),
     setting: typeof c.setting === 'string' ? c.setting : undefined,
     activities: Object.freeze(Array.isArray(c.activities) ? (c.activities as string[]) : []),
+    ...(Array.isArray(c.teams) ? { teams: Object.freeze([...(c.teams as string[])]) } : {}),
     ...(typeof c.sds_user_id === 'string' ? { sdsUserId: c.sds_user_id } : {}),
     ...(typeof c.sds_role_profile_id === 'string' ? { sdsRoleProfileId: c.sds_role_profile_id } : {}),
     // CIS2 writes a job role as S…:G…:R…; the R code alone names it.

@@ -8,7 +8,7 @@ import { CliError, EXIT, runCli } from './operator-tool.ts';
 const USAGE =
   'usage: npm run --silent token -- --role <clinician|la-system|social-worker|ops> --org <code> ' +
   '[--sub <id>] [--name <n>] [--org-name <n>] [--setting <kind>] [--activity B0107]... [--ttl 3600] ' +
-  '[--sds-user-id <12 digits>] [--role-profile-id <12 digits>] [--job-role R8000] [--job-role-name <n>]';
+  '[--sds-user-id <12 digits>] [--role-profile-id <12 digits>] [--job-role R8000] [--job-role-name <n>] [--team <code>]...';
 
 // The claims the service requires of every token, from the schema it verifies them with: a token
 // minted here that the service would then refuse is a wrong call, told now rather than as a 401 later.
@@ -18,7 +18,7 @@ const validateClaims = compileSchema<TokenClaims & { exp: number }>(createAjv(),
 const OPTION_OF: Record<string, string> = {
   sub: '--sub', name: '--name', role: '--role', org: '--org', org_name: '--org-name', setting: '--setting',
   activities: '--activity', sds_user_id: '--sds-user-id', sds_role_profile_id: '--role-profile-id',
-  job_role_code: '--job-role', job_role_name: '--job-role-name', exp: '--ttl',
+  job_role_code: '--job-role', job_role_name: '--job-role-name', teams: '--team', exp: '--ttl',
 };
 
 const usage = (message: string) => new CliError(`${message}\n${USAGE}`, EXIT.usage);
@@ -50,6 +50,7 @@ function parse() {
         'role-profile-id': { type: 'string' },
         'job-role': { type: 'string' },
         'job-role-name': { type: 'string' },
+        team: { type: 'string', multiple: true },
       },
       strict: true,
     }).values;
@@ -80,6 +81,7 @@ async function main(): Promise<void> {
     ...(values['role-profile-id'] ? { sds_role_profile_id: values['role-profile-id'] } : {}),
     ...(values['job-role'] ? { job_role_code: values['job-role'] } : {}),
     ...(values['job-role-name'] ? { job_role_name: values['job-role-name'] } : {}),
+    ...(values.team ? { teams: values.team } : {}),
   };
   if (!validateClaims({ ...claims, exp: Math.floor(Date.now() / 1000) + ttl })) {
     const problems = [...new Set((validateClaims.errors ?? []).map(problemOf))];

@@ -23,6 +23,8 @@ export type Identity = Readonly<{
   sdsUserId?: string;
   sdsRoleProfileId?: string;
   jobRole?: JobRole;
+  /** The LA duty teams a social worker belongs to (token claim `teams`); empty when the token names none. */
+  teams?: readonly string[];
 }>;
 
 /** The identity an operator's command-line tool acts as, in the audit trail: the operator by name, for the service itself. */
