@@ -14,7 +14,7 @@ import type { DutyTeamsInput } from './domain/duty-teams.ts';
 import { createListPlans } from './app/list-plans.ts';
 import { createListRefusals } from './app/list-refusals.ts';
 import { createLookupChild } from './app/lookup-child.ts';
-import { createReadNotifications } from './app/read-notifications.ts';
+import { createReadAcknowledgements, createReadNotifications } from './app/read-notifications.ts';
 import { createAcknowledgeNotifications } from './app/acknowledge-notifications.ts';
 import type { AckSelector } from './ports.ts';
 import { createIssueStreamTicket } from './app/issue-stream-ticket.ts';
@@ -247,6 +247,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       listRefusals: createListRefusals({ uploads }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),
       readNotifications: createReadNotifications({ notifications }),
+      readAcknowledgements: createReadAcknowledgements({ notifications }),
       acknowledgeNotifications,
       issueStreamTicket: createIssueStreamTicket({ tickets, clock, ttlSeconds: config.stream.ticketTtlSeconds }),
     },

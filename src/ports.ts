@@ -130,16 +130,21 @@ export type NotificationAck = {
 /** Which of an LA's notifications a reader wants: all, or a team's own and those routed to no team. */
 export type NotificationFilter = { team?: string };
 
+/** Older notifications, newest first: before an event number, about one child (NHS number), or by a name the child's contains. */
+export type NotificationSearch = NotificationFilter & { before?: number; nhsNumber?: string; name?: string; limit: number };
+
 /** An LA's mailbox over the notification outbox. */
 export interface NotificationStore {
   list(laCode: string, after: number, limit: number, filter?: NotificationFilter): Promise<Notification[]>;
+  /** The LA's notifications matching a search, newest first. */
+  search(laCode: string, query: NotificationSearch): Promise<Notification[]>;
   /**
    * Marks the selected, not yet acknowledged notifications of one LA, with the rest of each one's alert (an
    * escalation's original and its other escalations), as acknowledged by the audit's identity at its time, and
    * audits it with the marked event numbers in its detail, in one transaction; returns the event numbers it marked.
    */
   acknowledge(laCode: string, selector: AckSelector, audit: AuditEntry): Promise<number[]>;
-  /** The LA's acknowledgements after an acknowledgement number, oldest first: those of about `limit` notifications. */
+  /** The LA's acknowledgements after an acknowledgement number, oldest first, at most `limit` of them. */
   acknowledgementsAfter(laCode: string, after: number, limit: number): Promise<NotificationAck[]>;
   lastEventNumber(laCode: string): Promise<number>;
   /** The LA's last event number and last acknowledgement number. */

@@ -55,11 +55,16 @@ const LIST = (byTeam: boolean) => `SELECT ${NOTIFICATION_COLUMNS} FROM notificat
   WHERE la_code = $1 AND event_number > $2 ${byTeam ? 'AND (team_code = $4 OR team_code IS NULL)' : ''}
   ORDER BY event_number LIMIT $3`;
 
-const ACKNOWLEDGEMENTS = `SELECT ack_seq, array_agg(event_number ORDER BY event_number) AS event_numbers,
-    min(acknowledged_at) AS acknowledged_at, min(acknowledged_by) AS acknowledged_by, min(acknowledged_by_name) AS acknowledged_by_name
-  FROM notifications WHERE la_code = $1 AND ack_seq > $2 AND ack_seq <= (
-    SELECT max(s) FROM (SELECT ack_seq AS s FROM notifications WHERE la_code = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3) f)
-  GROUP BY ack_seq ORDER BY ack_seq`;
+// Whole acknowledgements, the first $3 of them after $2: one acknowledgement may mark several notifications.
+const ACKNOWLEDGEMENTS = `
+WITH page AS (
+  SELECT DISTINCT ack_seq FROM notifications WHERE la_code = $1 AND ack_seq > $2 ORDER BY ack_seq LIMIT $3
+)
+SELECT n.ack_seq, array_agg(n.event_number ORDER BY n.event_number) AS event_numbers, min(n.acknowledged_at) AS acknowledged_at,
+       min(n.acknowledged_by) AS acknowledged_by, min(n.acknowledged_by_name) AS acknowledged_by_name
+FROM notifications n JOIN page USING (ack_seq)
+WHERE n.la_code = $1
+GROUP BY n.ack_seq ORDER BY n.ack_seq`;
 
 /** The mailbox over the outbox table. */
 export function createPostgresNotificationStore(pool: pg.Pool): NotificationStore {
@@ -68,6 +73,25 @@ export function createPostgresNotificationStore(pool: pg.Pool): NotificationStor
       const values: unknown[] = [laCode, after, limit];
       if (filter.team !== undefined) values.push(filter.team);
       const { rows } = await pool.query<Row>(LIST(filter.team !== undefined), values);
+      return rows.map(toNotification);
+    },
+    async search(laCode, query) {
+      const values: unknown[] = [laCode, query.limit];
+      const where = ['la_code = $1'];
+      const param = (value: unknown) => `$${values.push(value)}`;
+      if (query.before !== undefined) where.push(`event_number < ${param(query.before)}`);
+      if (query.team !== undefined) where.push(`(team_code = ${param(query.team)} OR team_code IS NULL)`);
+      if (query.nhsNumber !== undefined) where.push(`nhs_number = ${param(query.nhsNumber)}::bpchar`);
+      if (query.name !== undefined) {
+        // Every word given must start one of the child's names, in any order: "smi al" finds Alex Smith.
+        for (const word of query.name.toLowerCase().split(/\s+/).filter(Boolean)) {
+          const p = param(word.replace(/[\\%_]/g, (c) => `\\${c}`));
+          where.push(`EXISTS (SELECT 1 FROM regexp_split_to_table(lower((body->'subject'->>'givenNames') || ' ' || (body->'subject'->>'familyName')), '[\\s-]+') w WHERE w LIKE ${p} || '%')`);
+        }
+      }
+      const { rows } = await pool.query<Row>(
+        `SELECT ${NOTIFICATION_COLUMNS} FROM notifications WHERE ${where.join(' AND ')} ORDER BY event_number DESC LIMIT $2`, values,
+      );
       return rows.map(toNotification);
     },
     async acknowledge(laCode, selector, audit) {

@@ -2,6 +2,9 @@ import { contactNow } from './contact-now.ts';
 import type { OfficeHours } from './office-hours.ts';
 import { parseUkPhone, type Phone } from './uk-phone.ts';
 
+/** A duty team's code, as schemas/upload-record.schema.json (teamCode) has it. */
+export const TEAM_CODE = /^[A-Z0-9][A-Z0-9-]{0,19}$/;
+
 /** How long an alert may stay unacknowledged before it escalates, and how often it repeats after, unless the LA says otherwise. */
 export const DEFAULT_ESCALATE_AFTER_MINUTES = 15;
 

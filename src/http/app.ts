@@ -12,7 +12,7 @@ import type { DutyTeamsInput } from '../domain/duty-teams.ts';
 import type { createListPlans } from '../app/list-plans.ts';
 import type { createListRefusals } from '../app/list-refusals.ts';
 import type { createLookupChild } from '../app/lookup-child.ts';
-import type { createReadNotifications } from '../app/read-notifications.ts';
+import type { createReadAcknowledgements, createReadNotifications } from '../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import type { createIssueStreamTicket } from '../app/issue-stream-ticket.ts';
 import type { AckSelector, Metrics } from '../ports.ts';
@@ -62,6 +62,7 @@ export type HttpDeps = {
     listRefusals: ReturnType<typeof createListRefusals>;
     lookupChild: ReturnType<typeof createLookupChild>;
     readNotifications: ReturnType<typeof createReadNotifications>;
+    readAcknowledgements: ReturnType<typeof createReadAcknowledgements>;
     acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
     issueStreamTicket: ReturnType<typeof createIssueStreamTicket>;
   };

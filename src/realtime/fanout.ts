@@ -25,7 +25,7 @@ function createDeliveryHealth(logger: Logger): DeliveryHealth {
  * timer looks anyway, so a lost wake-up delays a notification by at most one sweep, never loses it.
  */
 export function createFanout(deps: {
-  store: Pick<NotificationStore, 'list'>;
+  store: Pick<NotificationStore, 'list' | 'acknowledgementsAfter'>;
   wakeups: OutboxWakeups;
   logger: Logger;
   sweepMs: number;
@@ -36,9 +36,15 @@ export function createFanout(deps: {
   const health = createDeliveryHealth(deps.logger);
   let sweep: NodeJS.Timeout | undefined;
 
-  const wake = (laCode: string | undefined) => {
-    if (laCode === undefined) for (const channel of channels.values()) channel.pump();
-    else channels.get(laCode)?.pump();
+  // A wake-up names the LA whose outbox grew, or "<LA>:ack" when its notifications were acknowledged (migration 0017).
+  const wake = (payload: string | undefined) => {
+    if (payload === undefined) {
+      for (const channel of channels.values()) {
+        channel.pump();
+        channel.pumpAcks();
+      }
+    } else if (payload.endsWith(':ack')) channels.get(payload.slice(0, -':ack'.length))?.pumpAcks();
+    else channels.get(payload)?.pump();
   };
   const channelOf = (laCode: string) => {
     let channel = channels.get(laCode);
@@ -55,9 +61,10 @@ export function createFanout(deps: {
       sweep = setInterval(() => wake(undefined), deps.sweepMs).unref();
     },
     /** Replays after the subscriber's number, then keeps it live; rejects when that cannot be done (close the socket). */
-    subscribe(sub: Subscriber, lastEventNumber: number): Promise<void> {
+    subscribe(sub: Subscriber, counters: { lastEventNumber: number; lastAckNumber: number }): Promise<void> {
       const channel = channelOf(sub.laCode);
-      channel.noteLastEventNumber(lastEventNumber);
+      channel.noteLastEventNumber(counters.lastEventNumber);
+      channel.noteAckNumber(counters.lastAckNumber);
       return channel.join(sub);
     },
     unsubscribe(sub: Subscriber): void {

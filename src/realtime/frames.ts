@@ -1,6 +1,7 @@
 import type { OperationOutcome } from 'fhir/r4.d.ts';
 import { invalidRequest } from '../domain/app-error.ts';
 import type { Notification } from '../domain/notification.ts';
+import type { NotificationAck } from '../ports.ts';
 import { toOperationOutcome } from '../http/operation-outcome.ts';
 import { compileSchema, createAjv, schemaIssues } from '../schemas.ts';
 
@@ -10,6 +11,7 @@ export type ServerFrame =
   | { type: 'notification'; notification: Notification }
   | { type: 'heartbeat'; lastEventNumber: number }
   | { type: 'acknowledged'; eventNumbers: number[] }
+  | ({ type: 'acknowledgement' } & NotificationAck)
   | { type: 'error'; operationOutcome: OperationOutcome };
 
 const validate = compileSchema<ClientFrame>(createAjv(), 'ws-client-frame.schema.json');

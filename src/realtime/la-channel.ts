@@ -1,13 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Notification } from '../domain/notification.ts';
-import type { Metrics, NotificationStore } from '../ports.ts';
+import type { Metrics, NotificationAck, NotificationStore } from '../ports.ts';
 import { CLOSE_TOO_SLOW, CLOSE_TRY_AGAIN_LATER } from './close-codes.ts';
 
 /** One open stream: the LA it belongs to, the last event number it has been sent, and its socket. */
 export type Subscriber = {
   laCode: string;
   lastSent: number;
+  /** Only this duty team's notifications, and those routed to no team (?team=); undefined: all of the LA's. */
+  team?: string;
   send(notification: Notification): void;
+  /** An acknowledgement of notifications it has been sent. */
+  sendAck(ack: NotificationAck): void;
   /** Bytes queued for the client and not yet written to the network. */
   buffered(): number;
   /** Ends the stream with a close code and a reason the client can act on. */
@@ -28,6 +32,8 @@ export class SlowConsumerError extends Error {
 }
 
 const PAGE = 500;
+// Acknowledgements remembered for notifications not yet sent to a subscriber when they were read (see sendTo).
+const RECENT_ACKS = 10_000;
 // How often a paused send looks again whether the client has read.
 const DRAIN_POLL_MS = 25;
 
@@ -46,13 +52,15 @@ export function closeForFailure(sub: Subscriber, error: unknown): void {
  */
 export function createLaChannel(
   laCode: string,
-  deps: { store: Pick<NotificationStore, 'list'>; metrics: Pick<Metrics, 'notificationDelivered'>; health: DeliveryHealth; limits: ChannelLimits },
+  deps: { store: Pick<NotificationStore, 'list' | 'acknowledgementsAfter'>; metrics: Pick<Metrics, 'notificationDelivered'>; health: DeliveryHealth; limits: ChannelLimits },
 ) {
   const live = new Set<Subscriber>();
   const catchingUp = new Set<Subscriber>();
   const departed = new WeakSet<Subscriber>();
   const { maxBufferedBytes, slowConsumerMs } = deps.limits;
   let cursor: number | undefined;
+  let ackCursor: number | undefined;
+  const recentAcks = new Map<number, NotificationAck>();
   let known = 0;
   let healthy = true;
   let queue: Promise<unknown> = Promise.resolve();
@@ -82,7 +90,10 @@ export function createLaChannel(
   const sendTo = (sub: Subscriber, n: Notification) => {
     if (n.eventNumber <= sub.lastSent) return;
     sub.lastSent = n.eventNumber;
-    sub.send(n);
+    if (sub.team !== undefined && n.routedTo && n.routedTo.teamCode !== sub.team) return;
+    // Read before an acknowledgement that was then sent to this subscriber only for what it already had: sent acknowledged.
+    const ack = n.acknowledgedAt === null ? recentAcks.get(n.eventNumber) : undefined;
+    sub.send(ack ? { ...n, acknowledgedAt: ack.acknowledgedAt, acknowledgedBy: ack.acknowledgedBy, acknowledgedByName: ack.acknowledgedByName } : n);
     deps.metrics.notificationDelivered(laCode, (Date.now() - Date.parse(n.occurredAt)) / 1000);
   };
 
@@ -124,6 +135,19 @@ export function createLaChannel(
     }
   }
 
+  /** Sends an acknowledgement to every subscriber, each told only of the notifications it has been sent. */
+  function spreadAck(ack: NotificationAck): void {
+    for (const n of ack.eventNumbers) {
+      recentAcks.delete(n);
+      recentAcks.set(n, ack);
+    }
+    while (recentAcks.size > RECENT_ACKS) recentAcks.delete(recentAcks.keys().next().value as number);
+    for (const sub of [...live, ...catchingUp]) {
+      const sent = ack.eventNumbers.filter((n) => n <= sub.lastSent);
+      if (sent.length > 0) sub.sendAck(sent.length === ack.eventNumbers.length ? ack : { ...ack, eventNumbers: sent });
+    }
+  }
+
   function fallBehind(sub: Subscriber): void {
     live.delete(sub);
     catchUp(sub).catch((error: unknown) => closeForFailure(sub, error));
@@ -159,6 +183,33 @@ export function createLaChannel(
           if (page.length < PAGE) return;
         }
       }).catch(() => undefined);
+    },
+    /**
+     * Sends every acknowledgement made since the last one sent (on any instance) to every subscriber.
+     * In the queue with live sends, so a live subscriber hears of an acknowledgement after the notification.
+     */
+    pumpAcks(): void {
+      inQueue(async () => {
+        if (ackCursor === undefined || live.size + catchingUp.size === 0) return;
+        for (;;) {
+          let acks: NotificationAck[];
+          try {
+            acks = await deps.store.acknowledgementsAfter(laCode, ackCursor, PAGE);
+          } catch (error) {
+            deps.health.failed(error);
+            return;
+          }
+          for (const ack of acks) {
+            spreadAck(ack);
+            ackCursor = ack.ackNumber;
+          }
+          if (acks.length < PAGE) return;
+        }
+      }).catch(() => undefined);
+    },
+    /** The LA's last acknowledgement number when a subscriber joined: what it already knows of, from the rows it is replayed. */
+    noteAckNumber(ackNumber: number): void {
+      ackCursor ??= ackNumber;
     },
     /** Whether the last outbox read worked, and the LA's highest event number seen here. */
     status: () => ({ healthy, lastEventNumber: known }),

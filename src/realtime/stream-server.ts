@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, accessDenied, invalidRequest, notFound, serviceUnavailable, unauthorised, type ErrorTranslator } from '../domain/app-error.ts';
+import { TEAM_CODE } from '../domain/duty-teams.ts';
 import { LA_ROLES, type Identity } from '../domain/identity.ts';
 import type { Clock, Metrics, NotificationStore, TicketStore, TokenVerifier } from '../ports.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
@@ -28,7 +29,7 @@ export type StreamDeps = {
   verifier: TokenVerifier;
   tickets: TicketStore;
   fanout: Fanout;
-  notifications: Pick<NotificationStore, 'lastEventNumber'>;
+  notifications: Pick<NotificationStore, 'counters'>;
   acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
   clock: Clock;
   logger: Logger;
@@ -73,6 +74,13 @@ function afterOf(url: URL): number | undefined {
   return Number(after);
 }
 
+function teamOf(url: URL): string | undefined {
+  const team = url.searchParams.get('team');
+  if (team === null) return undefined;
+  if (!TEAM_CODE.test(team)) throw invalidRequest([{ diagnostics: 'team must be a duty team code (capitals, digits and dashes, up to 20)', expression: ['team'] }]);
+  return team;
+}
+
 /** A number the LA has not reached would leave the stream silent until it does: refused, naming the real one. */
 function checkAfter(after: number | undefined, last: number): void {
   if (after !== undefined && after > last)
@@ -97,9 +105,11 @@ export function attachStream(server: Server, deps: StreamDeps) {
       if (url.pathname !== STREAM_PATH) throw notFound('no WebSocket endpoint here');
       const identity = await identify(req, url, deps);
       const after = afterOf(url);
+      const team = teamOf(url);
       streams.check(subjectOf(identity));
       // Read before the upgrade: a database that cannot answer is a 503 now, not a silent socket later.
-      const last = await deps.notifications.lastEventNumber(identity.org);
+      const counters = await deps.notifications.counters(identity.org);
+      const last = counters.lastEventNumber;
       checkAfter(after, last);
       if (deps.limits.maxConnections > 0 && wss.clients.size >= deps.limits.maxConnections)
         throw serviceUnavailable(
@@ -110,7 +120,7 @@ export function attachStream(server: Server, deps: StreamDeps) {
       socket.removeListener('error', onEarlyError);
       wss.handleUpgrade(req, socket, head, (ws) => {
         ws.once('close', streams.hold(subjectOf(identity)));
-        open(ws, identity, after, last);
+        open(ws, identity, { after, team }, counters);
       });
     })().catch((error: unknown) => {
       const translated = error instanceof AppError ? error : deps.translateError(error);
@@ -121,7 +131,7 @@ export function attachStream(server: Server, deps: StreamDeps) {
     });
   });
 
-  function open(ws: WebSocket, identity: Identity, after: number | undefined, last: number): void {
+  function open(ws: WebSocket, identity: Identity, asked: { after: number | undefined; team: string | undefined }, counters: { lastEventNumber: number; lastAckNumber: number }): void {
     const connectionId = randomUUID();
     const gate = createFrameGate(deps.limits.maxFramesPerSecond);
     const send = (frame: ServerFrame) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(frame));
@@ -157,8 +167,10 @@ export function attachStream(server: Server, deps: StreamDeps) {
     if (ws.readyState !== ws.OPEN) return;
     const subscriber: Subscriber = {
       laCode: identity.org,
-      lastSent: after ?? last,
+      lastSent: asked.after ?? counters.lastEventNumber,
+      ...(asked.team !== undefined ? { team: asked.team } : {}),
       send: (notification) => send({ type: 'notification', notification }),
+      sendAck: (ack) => send({ type: 'acknowledgement', ...ack }),
       buffered: () => ws.bufferedAmount,
       close: (code, reason) => ws.close(code, reason),
     };
@@ -173,7 +185,7 @@ export function attachStream(server: Server, deps: StreamDeps) {
       const status = deps.fanout.statusOf(identity.org);
       if (status.healthy) send({ type: 'heartbeat', lastEventNumber: Math.max(status.lastEventNumber, subscriber.lastSent) });
     }, deps.heartbeatMs);
-    deps.fanout.subscribe(subscriber, last).catch((error: unknown) => {
+    deps.fanout.subscribe(subscriber, counters).catch((error: unknown) => {
       log.warn({ err: errorForLog(error), la: identity.org }, 'stream closed: its replay could not be completed');
       closeForFailure(subscriber, error);
     });

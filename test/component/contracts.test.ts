@@ -255,6 +255,30 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     expect(await statusOf('/la/v1/organisation', system)).toBe(200);
   });
 
+  it('duty teams: read, set, cleared, refused', async () => {
+    const org = syntheticLaCode();
+    const system = await laToken(service, org);
+    const worker = await bareLaToken(service, org, 'social-worker');
+    const clinician = await clinicianToken(service);
+    const bare = await bareLaToken(service, syntheticLaCode());
+    const body = { teams: [{ code: 'DAY', name: 'Day team', phone: '0113 496 0100' }, { code: 'EDT', name: 'EDT', phone: '0113 496 0199', escalateTo: 'DAY' }], routing: { inHours: 'DAY', outOfHours: 'EDT' } };
+    expect(await statusOf('/la/v1/duty-teams', system)).toBe(200);
+    expect(await statusOf('/la/v1/duty-teams', system, json('PUT', body))).toBe(200);
+    expect(await statusOf('/la/v1/duty-teams', worker)).toBe(200);
+    expect(await statusOf('/la/v1/duty-teams')).toBe(401);
+    expect(await statusOf('/la/v1/duty-teams', clinician)).toBe(403);
+    expect(await statusOf('/la/v1/duty-teams', system, json('PUT', { ...body, routing: { inHours: 'DAY', outOfHours: 'NONE' } }))).toBe(400);
+    expect(await statusOf('/la/v1/duty-teams', bare, json('PUT', body))).toBe(409);
+    expect(await statusOf('/la/v1/duty-teams', system, json('PUT', { ...body, notes: 'x'.repeat(3000) }))).toBe(413);
+    expect(await statusOf('/la/v1/duty-teams', system, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) })).toBe(415);
+    expect(await statusOf('/la/v1/duty-teams', worker, json('PUT', body))).toBe(403);
+    expect(await statusOf('/la/v1/duty-teams', undefined, json('PUT', body))).toBe(401);
+    expect(await statusOf('/la/v1/duty-teams', system, { method: 'DELETE' })).toBe(200);
+    expect(await statusOf('/la/v1/duty-teams', bare, { method: 'DELETE' })).toBe(409);
+    expect(await statusOf('/la/v1/duty-teams', worker, { method: 'DELETE' })).toBe(403);
+    expect(await statusOf('/la/v1/duty-teams', undefined, { method: 'DELETE' })).toBe(401);
+  });
+
   it('uploads in each form, replays, refusals and the refused records\' pages', async () => {
     const org = syntheticLaCode();
     const token = await laToken(service, org);
@@ -322,6 +346,14 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     expect(await statusOf('/la/v1/notifications/ack', undefined, json('POST', { upTo: 1 }))).toBe(401);
     expect(await statusOf('/la/v1/notifications/ack', clinician, json('POST', { upTo: 1 }))).toBe(403);
 
+    expect(await statusOf('/la/v1/notifications?before=3&team=DAY', worker)).toBe(200);
+    expect(await statusOf(`/la/v1/notifications?nhsNumber=${records[0]?.nhsNumber as string}&name=test`, worker)).toBe(200);
+    expect(await statusOf('/la/v1/notifications/acknowledgements', worker)).toBe(200);
+    expect(await statusOf('/la/v1/notifications/acknowledgements?after=1', token)).toBe(200);
+    expect(await statusOf('/la/v1/notifications/acknowledgements?after=x', token)).toBe(400);
+    expect(await statusOf('/la/v1/notifications/acknowledgements')).toBe(401);
+    expect(await statusOf('/la/v1/notifications/acknowledgements', clinician)).toBe(403);
+
     expect(await statusOf('/la/v1/notifications/stream-tickets', worker, { method: 'POST' })).toBe(201);
     expect(await statusOf('/la/v1/notifications/stream-tickets', undefined, { method: 'POST' })).toBe(401);
     expect(await statusOf('/la/v1/notifications/stream-tickets', clinician, { method: 'POST' })).toBe(403);
@@ -367,9 +399,9 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     await client.waitFor((f) => f.some((x) => x.type === 'notification') && f.some((x) => x.type === 'heartbeat'));
     client.ws.send(JSON.stringify({ type: 'ack', eventNumber: 1 }));
     client.ws.send('{"type":"ack"');
-    await client.waitFor((f) => f.some((x) => x.type === 'acknowledged') && f.some((x) => x.type === 'error'));
+    await client.waitFor((f) => ['acknowledged', 'acknowledgement', 'error'].every((type) => f.some((x) => x.type === type)));
     client.ws.close();
-    expect(new Set(client.frames.map((f) => f.type))).toEqual(new Set(['notification', 'heartbeat', 'acknowledged', 'error']));
+    expect(new Set(client.frames.map((f) => f.type))).toEqual(new Set(['notification', 'heartbeat', 'acknowledged', 'acknowledgement', 'error']));
     expect(client.violations).toEqual([]);
   });
 

@@ -64,6 +64,7 @@ function pausedSubscriber(laCode: string, lastSent = 0) {
       received.push(n);
       if (!state.reading) state.queued += JSON.stringify(n).length;
     },
+    sendAck: () => undefined,
     buffered: () => state.queued,
     close: (code, reason) => (state.closed = { code, reason }),
   };

@@ -17,10 +17,11 @@ export type StreamClient = {
 };
 
 /** Opens the notification stream as a duty social worker's client would. */
-export async function openStream(service: TestService, options: { token?: string; ticket?: string; after?: number }): Promise<StreamClient> {
+export async function openStream(service: TestService, options: { token?: string; ticket?: string; after?: number; team?: string }): Promise<StreamClient> {
   const url = new URL(`${service.url.replace('http', 'ws')}/la/v1/notifications/stream`);
   if (options.ticket) url.searchParams.set('ticket', options.ticket);
   if (options.after !== undefined) url.searchParams.set('after', String(options.after));
+  if (options.team !== undefined) url.searchParams.set('team', options.team);
   const ws = new WebSocket(url, { headers: options.token ? { authorization: `Bearer ${options.token}` } : {} });
   const frames: Frame[] = [];
   const violations: Error[] = [];

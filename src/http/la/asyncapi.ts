@@ -25,7 +25,7 @@ export const STREAM_CLOSE_CODES = [
 
 /** HTTP answers to an upgrade the service refuses, each with an OperationOutcome body (application/fhir+json). */
 export const STREAM_UPGRADE_REFUSALS = {
-  400: 'VALIDATION_ERROR: after is not a whole number, or is beyond the LA\'s last event number (the diagnostics name the real one).',
+  400: 'VALIDATION_ERROR: after is not a whole number, or is beyond the LA\'s last event number (the diagnostics name the real one); or team is not a duty team code.',
   401: 'ACCESS_DENIED: no token, a bad one, or a ticket unknown, used or expired.',
   403: 'ACCESS_DENIED: a role other than la-system or social-worker.',
   404: 'RESOURCE_NOT_FOUND: an upgrade to any other path.',
@@ -73,12 +73,14 @@ export function asyncApiDocument(software: Software, baseUrl: string): Record<st
         description: [
           'Open with `Authorization: Bearer <token>` on the upgrade, or, from a browser, with `?ticket=` from POST /la/v1/notifications/stream-tickets (single use, any instance, within STREAM_TICKET_TTL_SECONDS).',
           '`?after=<eventNumber>` replays every notification after it, then the same socket goes live with no gap and no duplicate at the seam; without it the stream starts live.',
+          '`?team=<code>` sends only that duty team\'s notifications and those routed to no team (PUT /la/v1/duty-teams); event numbers are the LA\'s, so the skipped ones leave gaps. Acknowledgement frames come for every acknowledgement of the LA, whoever made it.',
           'A refused upgrade is an HTTP answer with an OperationOutcome body: see x-upgrade-refusals. Close codes, and what to do: see x-close-codes.',
         ].join('\n\n'),
         messages: {
           notification: { $ref: '#/components/messages/notification' },
           heartbeat: { $ref: '#/components/messages/heartbeat' },
           acknowledged: { $ref: '#/components/messages/acknowledged' },
+          acknowledgement: { $ref: '#/components/messages/acknowledgement' },
           error: { $ref: '#/components/messages/error' },
           ack: { $ref: '#/components/messages/ack' },
         },
@@ -91,6 +93,7 @@ export function asyncApiDocument(software: Software, baseUrl: string): Record<st
               properties: {
                 ticket: { type: 'string', description: 'A stream ticket (StreamTicket.ticket), instead of the Authorization header.' },
                 after: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'Replay the notifications after this event number first; at most the LA\'s last event number.' },
+                team: { type: 'string', pattern: '^[A-Z0-9][A-Z0-9-]{0,19}$', description: 'Only this duty team\'s notifications, and those routed to no team.' },
               },
             },
             headers: {
@@ -113,6 +116,10 @@ export function asyncApiDocument(software: Software, baseUrl: string): Record<st
         action: 'send', channel: { $ref: `#/channels/${CHANNEL}` }, messages: [channelMessage('heartbeat')],
         summary: 'Every STREAM_HEARTBEAT_SECONDS, with a WebSocket ping: reconnect with after= if two intervals pass without one.',
       },
+      sendAcknowledgement: {
+        action: 'send', channel: { $ref: `#/channels/${CHANNEL}` }, messages: [channelMessage('acknowledgement')],
+        summary: 'Someone of the LA acknowledged notifications (on any console, stream or the mailbox, on any instance): who, by name, and when.',
+      },
       receiveAck: {
         action: 'receive', channel: { $ref: `#/channels/${CHANNEL}` }, messages: [channelMessage('ack')],
         summary: 'A client acknowledges one notification; the service answers with the numbers it newly marked, or an error frame for a frame it could not take (the socket stays up).',
@@ -125,6 +132,7 @@ export function asyncApiDocument(software: Software, baseUrl: string): Record<st
         notification: message('notification', 'Notification', 'One notification, in the mailbox\'s shape (the Notification schema).', serverFrame('notificationFrame')),
         heartbeat: message('heartbeat', 'Heartbeat', 'The LA\'s last event number as this instance last read it.', serverFrame('heartbeatFrame')),
         acknowledged: message('acknowledged', 'Acknowledged', 'The answer to an ack frame.', serverFrame('acknowledgedFrame')),
+        acknowledgement: message('acknowledgement', 'Acknowledgement', 'Notifications of the LA acknowledged, by whom and when.', serverFrame('acknowledgementFrame')),
         error: message('error', 'Error', 'A frame the service could not take, as an OperationOutcome.', serverFrame('errorFrame')),
         ack: message('ack', 'Ack', 'Acknowledge one notification by its event number.', refTo('ws-client-frame.schema.json')),
       },

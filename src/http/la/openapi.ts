@@ -177,10 +177,52 @@ const paths = {
   },
   '/la/v1/notifications': {
     get: gated({
-      operationId: 'getNotifications', tags: ['notifications'], summary: 'The LA\'s mailbox, in event-number order',
+      operationId: 'getNotifications', tags: ['notifications'], summary: 'The LA\'s mailbox: in event-number order after a number, or searched back, newest first',
+      description: 'With after= (or nothing) the page after that event number, in order: what a case system polls. With before=, nhsNumber= or name= (which may be combined, but not with after=), the LA\'s older notifications matching them, newest first. team= narrows either to the team\'s own and those routed to no team.',
       security: bearer('la-system', 'social-worker'),
-      parameters: [intQuery('after', 'The last event number already processed.', 0, MAX_EVENT_NUMBER_ASKED, 0), LIMIT],
+      parameters: [
+        intQuery('after', 'The last event number already processed.', 0, MAX_EVENT_NUMBER_ASKED, 0), LIMIT,
+        { name: 'before', in: 'query', required: false, description: 'Notifications before this event number, newest first.', schema: { type: 'integer', minimum: 1, maximum: MAX_EVENT_NUMBER_ASKED } },
+        { name: 'nhsNumber', in: 'query', required: false, description: 'Only those about this child (10 digits, spaces allowed).', schema: { type: 'string', maxLength: 20 } },
+        { name: 'name', in: 'query', required: false, description: 'Only those about a child every word of which starts one of its names, in any order (case ignored).', schema: { type: 'string', minLength: 2, maxLength: 100 } },
+        { name: 'team', in: 'query', required: false, description: 'Only this duty team\'s notifications, and those routed to no team.', schema: { $ref: `${refTo('upload-record.schema.json').$ref}/properties/teamCode` } },
+      ],
       responses: { 200: answer('A page of notifications, and the LA\'s last event number.', 'notifications-page.schema.json'), 400: use('BadRequest') },
+    }),
+  },
+  '/la/v1/notifications/acknowledgements': {
+    get: gated({
+      operationId: 'getAcknowledgements', tags: ['notifications'], summary: 'Who acknowledged which notifications, and when, oldest first',
+      security: bearer('la-system', 'social-worker'),
+      parameters: [intQuery('after', 'The last acknowledgement number already processed.', 0, MAX_EVENT_NUMBER_ASKED, 0), LIMIT],
+      responses: { 200: answer('A page of acknowledgements, and the LA\'s last acknowledgement number.', 'acknowledgements-page.schema.json'), 400: use('BadRequest') },
+    }),
+  },
+  '/la/v1/duty-teams': {
+    get: gated({
+      operationId: 'getDutyTeams', tags: ['duty-teams'], summary: 'The LA\'s duty teams and routing rules',
+      security: bearer('la-system', 'social-worker'),
+      responses: { 200: answer('As set (none: no teams and routing null, and every worker is told of everything).', 'duty-teams-answer.schema.json') },
+    }),
+    put: gated({
+      operationId: 'putDutyTeams', tags: ['duty-teams'], summary: 'Set the LA\'s duty teams, who is told in and out of hours, and where unanswered alerts escalate',
+      security: bearer('la-system'),
+      requestBody: jsonBody('duty-teams.schema.json', 'Replaces what was set, whole. Notifications already made keep the team they were routed to.'),
+      responses: {
+        200: answer('As now set.', 'duty-teams-answer.schema.json'),
+        400: refusal('VALIDATION_ERROR: not JSON, a body that fails its schema, a phone that is not a valid UK number, a team code given twice, or a rule or escalation naming a team not defined. Each failing field is named.'),
+        409: refusal('PRECONDITION_FAILED (business-rule, LA_CONTACT_MISSING): the LA has not set its contact details with PUT /la/v1/organisation.'),
+        413: use('PayloadTooLarge'),
+        415: use('UnsupportedMediaType'),
+      },
+    }),
+    delete: gated({
+      operationId: 'deleteDutyTeams', tags: ['duty-teams'], summary: 'Clear the LA\'s duty teams: every worker is told of everything again, and nothing escalates',
+      security: bearer('la-system'),
+      responses: {
+        200: answer('None set now.', 'duty-teams-answer.schema.json'),
+        409: refusal('PRECONDITION_FAILED (business-rule, LA_CONTACT_MISSING): the LA has not set its contact details with PUT /la/v1/organisation.'),
+      },
     }),
   },
   '/la/v1/notifications/ack': {
@@ -282,7 +324,8 @@ function optionsOf(path: string): Operation {
 const SCHEMA_FILES = [
   'operation-outcome.schema.json', 'organisation.schema.json', 'organisation-answer.schema.json', 'upload-batch.schema.json',
   'upload-acknowledgement.schema.json', 'upload-refusals-page.schema.json', 'plans-page.schema.json', 'notifications-page.schema.json',
-  'notification-ack.schema.json', 'notification-ack-answer.schema.json', 'stream-ticket.schema.json', 'health-live.schema.json', 'health-ready.schema.json',
+  'notification-ack.schema.json', 'notification-ack-answer.schema.json', 'acknowledgements-page.schema.json', 'duty-teams.schema.json',
+  'duty-teams-answer.schema.json', 'stream-ticket.schema.json', 'health-live.schema.json', 'health-ready.schema.json',
 ];
 
 /** The OpenAPI 3.1 document; the same for every caller and instance. */
@@ -305,6 +348,7 @@ export function openApiDocument(software: Software): Record<string, unknown> {
       { name: 'organisation', description: 'The LA\'s contact details and hours' },
       { name: 'uploads', description: 'Publishing plans' },
       { name: 'plans', description: 'What is held for the LA' },
+      { name: 'duty-teams', description: 'Who in the LA is alerted, and where unanswered alerts escalate' },
       { name: 'notifications', description: 'The mailbox and the stream\'s tickets' },
       { name: 'contracts', description: 'These documents' },
       { name: 'health', description: 'For operators and load balancers' },
