@@ -184,6 +184,43 @@ const WALLS: Wall[] = [
   { endpoint: 'GET /la/v1/notifications', role: 'social-worker', org: 'other', expect: { status: 200, data: OWN } },
   { endpoint: 'GET /la/v1/notifications', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /la/v1/notifications', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // Duty teams: the LA's own; its workers read them (the console's "my team"), only its system sets them.
+  { endpoint: 'GET /la/v1/duty-teams', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'la-system', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'social-worker', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'social-worker', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/duty-teams', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'la-system', org: 'own', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'la-system', org: 'other', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'PUT /la/v1/duty-teams', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'la-system', org: 'own', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'la-system', org: 'other', expect: { status: 200, data: WRITES_OWN } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'DELETE /la/v1/duty-teams', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'la-system', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'social-worker', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'social-worker', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/notifications/acknowledgements', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
   { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
   { endpoint: 'POST /la/v1/notifications/ack {upTo}', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
@@ -279,6 +316,11 @@ async function createLa(children: number): Promise<La> {
     body: JSON.stringify({ name: la.orgName, officeHoursPhone: la.officeHoursPhone, edtPhone: la.edtPhone }),
   });
   expect(put.status).toBe(200);
+  const teams = await service.fetch('/la/v1/duty-teams', {
+    method: 'PUT', token, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ teams: [{ code: 'DAY', name: `Day team of ${org}`, phone: la.officeHoursPhone }, { code: 'EDT', name: `EDT of ${org}`, phone: la.edtPhone }], routing: { inHours: 'DAY', outOfHours: 'EDT' } }),
+  });
+  expect(teams.status).toBe(200);
   const records = la.givenNames.map((givenNames) => childRecord({ familyName: la.familyName, givenNames }));
   la.nhs = records.map((r) => r.nhsNumber as string);
   const ack = await (await uploadJson(service, token, la.seq, [...records, childRecord({ nhsNumber: badChecksumNhsNumber(), familyName: la.familyName })])).json();
@@ -482,6 +524,42 @@ const ENDPOINTS = {
     laScoped: true,
     act: (ctx) => http(`/la/v1/notifications?after=0&limit=1000&org=${ctx.A.org}`, ctx),
     shows: (la) => [...la.nhs, la.familyName],
+  },
+  'GET /la/v1/duty-teams': {
+    route: 'GET /la/v1/duty-teams',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/duty-teams?org=${ctx.A.org}`, ctx),
+    shows: (la) => [`Day team of ${la.org}`, `EDT of ${la.org}`, la.edtPhone],
+  },
+  'PUT /la/v1/duty-teams': {
+    route: 'PUT /la/v1/duty-teams',
+    laScoped: true,
+    act: (ctx) => http('/la/v1/duty-teams', ctx, {
+      ...json({ teams: [{ code: 'NIGHT', name: 'Night team', phone: '028 9649 6999' }], routing: { inHours: 'NIGHT', outOfHours: 'NIGHT' } }), method: 'PUT',
+    }),
+    changed: async (ctx) => {
+      const { rows } = await db.query(`SELECT duty_teams->'routing'->>'inHours' AS in_hours FROM organisations WHERE code = $1`, [ctx.caller.org]);
+      expect(rows).toEqual([{ in_hours: 'NIGHT' }]);
+    },
+  },
+  'DELETE /la/v1/duty-teams': {
+    route: 'DELETE /la/v1/duty-teams',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/duty-teams?org=${ctx.A.org}`, ctx, { method: 'DELETE' }),
+    changed: async (ctx) => {
+      const { rows } = await db.query('SELECT duty_teams FROM organisations WHERE code = $1', [ctx.caller.org]);
+      expect(rows).toEqual([{ duty_teams: null }]);
+    },
+  },
+  'GET /la/v1/notifications/acknowledgements': {
+    route: 'GET /la/v1/notifications/acknowledgements',
+    laScoped: true,
+    // The caller first acknowledges its own LA's notifications (where its role may), then reads the acknowledgements.
+    act: async (ctx) => {
+      await http('/la/v1/notifications/ack', ctx, json({ upTo: 3 }));
+      return http(`/la/v1/notifications/acknowledgements?org=${ctx.A.org}`, ctx);
+    },
+    shows: (la) => [`"eventNumbers":[${la.nhs.map((_, i) => i + 1).join(',')}]`],
   },
   'POST /la/v1/notifications/ack {upTo}': {
     route: 'POST /la/v1/notifications/ack',
