@@ -23,7 +23,8 @@ import { createRecheckNhsNumbers, type RecheckSummary } from './app/recheck-nhs-
 import { createExportSubjectAccess } from './app/export-subject-access.ts';
 import { startPeriodicJob } from './app/periodic-job.ts';
 import { createRunRetention, type RetentionSummary } from './app/run-retention.ts';
-import type { Demographics, Metrics } from './ports.ts';
+import { createEscalateAlerts, type EscalationSummary } from './app/escalate-alerts.ts';
+import type { Demographics, EscalationStore, Metrics } from './ports.ts';
 import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
 import type { Server } from 'node:http';
@@ -44,6 +45,7 @@ import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
 import { createPostgresRecheckStore } from '../adapters/postgres/recheck-store.ts';
 import { createPostgresRetentionStore } from '../adapters/postgres/retention-store.ts';
+import { createPostgresEscalationStore } from '../adapters/postgres/escalation-store.ts';
 import { createPostgresSubjectAccessStore } from '../adapters/postgres/subject-access-store.ts';
 import { createDemographics } from '../adapters/pds/create-demographics.ts';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.ts';
@@ -67,6 +69,8 @@ export type Composition = {
   recheckNhsNumbers?: () => Promise<RecheckSummary>;
   /** One pass of the retention jobs (tests and operators' tools call it directly). */
   runRetention: () => Promise<RetentionSummary>;
+  /** One pass of the escalation job (tests and operators' tools call it directly). */
+  escalateAlerts: () => Promise<EscalationSummary>;
 };
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -185,6 +189,34 @@ function composeRetention(config: Config, deps: { pool: pg.Pool; clock: Clock; l
   return { runRetention: () => runRetention(), job };
 }
 
+/**
+ * The escalation job: one pass now and then every ESCALATION_INTERVAL_SECONDS, unless that is 0, on
+ * every instance (each LA's escalations are decided under its event counter, so passes on several
+ * instances at once escalate an alert once); at once again while a pass stopped at its bound.
+ */
+function composeEscalation(config: Config, deps: { store: EscalationStore; clock: Clock; logger: Logger; metrics: Metrics }) {
+  const escalateAlerts = createEscalateAlerts({
+    store: deps.store, clock: deps.clock, batchSize: config.escalation.batchSize, metrics: deps.metrics,
+  });
+  const runPass = async (signal: AbortSignal) => {
+    const summary = await escalateAlerts(signal);
+    if (summary.escalated > 0) deps.logger.info({ escalation: summary }, 'escalation pass');
+    return { more: summary.more };
+  };
+  const { intervalSeconds } = config.escalation;
+  const job = intervalSeconds === 0
+    ? undefined
+    : startPeriodicJob({ run: runPass, idleMs: intervalSeconds * 1000, onError: jobErrorReporter(deps.logger, 'escalation') });
+  return { escalateAlerts: () => escalateAlerts(), job };
+}
+
+/** Seconds each LA's oldest waiting alert has waited, by the service's clock (a gauge read at scrape time). */
+const secondsWaiting = (store: EscalationStore, clock: Clock) => async () => {
+  const oldest = await store.oldestWaitingByLa();
+  const now = clock.now().getTime();
+  return new Map([...oldest].map(([la, at]) => [la, Math.max(0, (now - at.getTime()) / 1000)]));
+};
+
 /** The one composition root: adapters from config, use cases wired to them, and the HTTP app. */
 export async function compose(config: Config, options: { logger: Logger; clock?: Clock; signal?: AbortSignal }): Promise<Composition> {
   const { logger } = options;
@@ -197,11 +229,14 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const organisations = createPostgresOrganisationStore(pool);
   const lookups = createPostgresLookupStore(pools.lookups, { maxWaitMs: config.database.acquireTimeoutMs });
   const notifications = createPostgresNotificationStore(pool);
+  // The general pool, not the bulk one: an escalation must not wait behind a large upload.
+  const escalations = createPostgresEscalationStore(pool);
   const tickets = createPostgresTicketStore(pool);
   const uploads = createPostgresUploadStore({ writes: pools.bulk, reads: pool });
   const wakeups = createOutboxListener({ url, logger });
   const metrics = createPrometheusMetrics({
     unacknowledgedByLa: () => notifications.unacknowledgedByLa(),
+    oldestWaitingAlertSecondsByLa: secondsWaiting(escalations, clock),
     pools: () => Object.entries(pools).map(([name, p]) => ({ name, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount })),
     listenerConnected: () => wakeups.isListening(),
   });
@@ -213,6 +248,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const pds = demographics && composePds(config, demographics, { pool: pools.bulk, clock, logger, metrics });
   const recheckJob = pds?.startRecheckJob();
   const retention = composeRetention(config, { pool: pools.bulk, clock, logger, metrics });
+  const escalation = composeEscalation(config, { store: escalations, clock, logger, metrics });
   const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, clock });
   const readiness: ReadinessProbe[] = [
     createPostgresReadiness(pool),
@@ -280,10 +316,12 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     closeSockets: () => stream?.close(),
     recheckNhsNumbers: pds?.recheckNhsNumbers,
     runRetention: retention.runRetention,
+    escalateAlerts: escalation.escalateAlerts,
     close: async () => {
       stream?.close();
       await recheckJob?.stop();
       await retention.job?.stop();
+      await escalation.job?.stop();
       await fanout.stop();
       await endPools(pools);
       await embedded?.stop();

@@ -66,6 +66,7 @@ export type Config = Readonly<{
     corsOrigins: readonly string[];
   }>;
   retention: Readonly<{ intervalSeconds: number; batchSize: number; notificationDays: number; auditDays: number; unmatchedSearchDays: number }>;
+  escalation: Readonly<{ intervalSeconds: number; batchSize: number }>;
 }>;
 
 type Env = Record<string, string | undefined>;
@@ -260,5 +261,6 @@ export function loadConfig(env: Env = process.env): Config {
       auditDays: v.AUDIT_RETENTION_DAYS,
       unmatchedSearchDays: v.UNMATCHED_SEARCH_RETENTION_DAYS,
     }),
+    escalation: Object.freeze({ intervalSeconds: v.ESCALATION_INTERVAL_SECONDS, batchSize: v.ESCALATION_BATCH_SIZE }),
   });
 }

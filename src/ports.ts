@@ -8,6 +8,7 @@ import type { Notification, NotificationBody } from './domain/notification.ts';
 import type { Inactivity, PdsResult } from './domain/demographics.ts';
 import type { IsoDate } from './domain/dates.ts';
 import type { Over18Batch, PurgeCriteria } from './domain/retention.ts';
+import type { DueCutoffs, Escalation, WaitingAlert } from './domain/escalation.ts';
 import type { IdentityField } from './domain/person.ts';
 
 /** The time, injected so that tests can move it. */
@@ -175,6 +176,8 @@ export interface Metrics {
   socketsChanged(delta: number): void;
   /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`, `unmatched-searches`). */
   retentionApplied(kind: string, count: number): void;
+  /** Escalation notifications this instance queued for an LA's unacknowledged alerts. */
+  alertsEscalated(laCode: string, count: number): void;
   exposition(): Promise<{ contentType: string; body: string }>;
 }
 
@@ -253,4 +256,29 @@ export interface RetentionWork {
 export interface RetentionStore {
   /** Runs the pass holding the service-wide retention lock; resolves undefined at once when another instance holds it. */
   exclusively<T>(pass: (work: RetentionWork) => Promise<T>): Promise<T | undefined>;
+}
+
+/** One LA's waiting alerts, inside a transaction that holds the LA's event counter row (so no other writer of its notifications runs meanwhile). */
+export interface EscalationWork {
+  /** The LA as it is now, duty teams included. */
+  organisation(): Promise<Organisation | undefined>;
+  /** Up to `limit` of its waiting alerts due by the cutoffs, oldest event first, locked to the end of the transaction. */
+  dueAlerts(cutoffs: DueCutoffs, limit: number): Promise<WaitingAlert[]>;
+  /**
+   * Queues the escalations with the LA's next event numbers, marks each original escalated at `at` (one more
+   * escalation), and audits each, last; returns the event numbers queued and the alerts they escalate, in order.
+   */
+  escalate(escalations: Escalation[], at: Date): Promise<{ eventNumber: number; escalates: number }[]>;
+}
+
+/** Unacknowledged alerts and their escalations, safe with any number of instances working at once. */
+export interface EscalationStore {
+  /** The LAs with duty teams and alerts waiting (unacknowledged, routed to a team), those waiting longest first. */
+  waitingLas(): Promise<Organisation[]>;
+  /** Whether any of the LA's waiting alerts is due by the cutoffs: a read that takes no lock. */
+  anyDue(laCode: string, cutoffs: DueCutoffs): Promise<boolean>;
+  /** Runs `work` in one transaction holding the LA's event counter row; undefined at once when another instance is escalating the LA's alerts. */
+  forLa<T>(laCode: string, work: (la: EscalationWork) => Promise<T>): Promise<T | undefined>;
+  /** When each LA's oldest waiting alert occurred, for metrics. */
+  oldestWaitingByLa(): Promise<Map<string, Date>>;
 }

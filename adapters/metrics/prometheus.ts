@@ -7,6 +7,8 @@ export type PoolStats = { name: string; total: number; idle: number; waiting: nu
 /** Prometheus metrics on a registry of this instance's own (never the global one). */
 export function createPrometheusMetrics(deps: {
   unacknowledgedByLa: () => Promise<Map<string, number>>;
+  /** Seconds the oldest alert still waiting for acknowledgement has waited, by LA. */
+  oldestWaitingAlertSecondsByLa?: () => Promise<Map<string, number>>;
   pools?: () => PoolStats[];
   listenerConnected?: () => boolean;
 }): Metrics {
@@ -26,6 +28,9 @@ export function createPrometheusMetrics(deps: {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 30], registers: [registry],
   });
   const retention = new Counter({ name: 'cpis_retention_rows_total', help: 'Rows the retention jobs of this instance ended or purged, by kind', labelNames: ['kind'], registers: [registry] });
+  const escalated = new Counter({
+    name: 'cpis_alerts_escalated_total', help: 'Escalation notifications this instance queued for alerts nobody acknowledged in time, by LA', labelNames: ['la'], registers: [registry],
+  });
   const sockets = new Gauge({ name: 'cpis_open_sockets', help: 'Notification stream sockets open on this instance', registers: [registry] });
   new Gauge({
     name: 'cpis_notifications_unacknowledged', help: 'Notifications not yet acknowledged, by LA (whole service)', labelNames: ['la'], registers: [registry],
@@ -34,6 +39,15 @@ export function createPrometheusMetrics(deps: {
       // During a database outage the metrics still answer (that is when they are needed): this series is then absent.
       const counts = await deps.unacknowledgedByLa().catch(() => new Map<string, number>());
       for (const [la, n] of counts) this.set({ la }, n);
+    },
+  });
+  new Gauge({
+    name: 'cpis_alerts_oldest_unacknowledged_seconds', labelNames: ['la'], registers: [registry],
+    help: 'Age of the oldest alert (access or was-not-brought, routed to a duty team) not yet acknowledged, by LA (whole service); absent when none waits',
+    async collect() {
+      this.reset();
+      const ages = await (deps.oldestWaitingAlertSecondsByLa?.() ?? Promise.resolve(new Map<string, number>())).catch(() => new Map<string, number>());
+      for (const [la, seconds] of ages) this.set({ la }, seconds);
     },
   });
   const poolGauge = (name: string, help: string, pick: (s: PoolStats) => number) =>
@@ -68,6 +82,7 @@ export function createPrometheusMetrics(deps: {
     },
     socketsChanged: (delta) => sockets.inc(delta),
     retentionApplied: (kind, count) => retention.inc({ kind }, count),
+    alertsEscalated: (la, count) => escalated.inc({ la }, count),
     exposition: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };
 }

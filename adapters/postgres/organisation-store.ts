@@ -14,7 +14,8 @@ type Row = {
   duty_teams?: StoredDutyTeams | null;
 };
 
-const COLUMNS = 'code, name, office_hours_phone, edt_phone, office_hours, duty_teams';
+/** The columns toOrganisation maps. */
+export const ORGANISATION_COLUMNS = 'code, name, office_hours_phone, edt_phone, office_hours, duty_teams';
 
 const toDutyTeams = (stored: StoredDutyTeams): DutyTeams => ({
   teams: stored.teams.map((t) => ({ ...t, phone: phoneFromE164(t.phone) })),
@@ -37,7 +38,7 @@ export const toOrganisation = (r: Row): Organisation => ({
 export function createPostgresOrganisationStore(pool: pg.Pool): OrganisationStore {
   return {
     async get(code) {
-      const { rows } = await pool.query<Row>(`SELECT ${COLUMNS} FROM organisations WHERE code = $1`, [code]);
+      const { rows } = await pool.query<Row>(`SELECT ${ORGANISATION_COLUMNS} FROM organisations WHERE code = $1`, [code]);
       return rows[0] && toOrganisation(rows[0]);
     },
     // The contact details only: an LA's duty teams change through putDutyTeams, never as a side effect.
@@ -46,7 +47,7 @@ export function createPostgresOrganisationStore(pool: pg.Pool): OrganisationStor
         `INSERT INTO organisations (code, name, office_hours_phone, edt_phone, office_hours) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, office_hours_phone = EXCLUDED.office_hours_phone,
            edt_phone = EXCLUDED.edt_phone, office_hours = EXCLUDED.office_hours, updated_at = now()
-         RETURNING ${COLUMNS}`,
+         RETURNING ${ORGANISATION_COLUMNS}`,
         [o.code, o.name, o.officeHoursPhone?.e164 ?? null, o.edtPhone?.e164 ?? null, JSON.stringify(o.officeHours)],
       );
       return toOrganisation(rows[0] as Row);

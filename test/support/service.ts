@@ -47,9 +47,12 @@ export async function startTestService(
   const databaseUrl = options.databaseUrl ?? (await createTestDatabase());
   // Idle connections outlive the test's fetch client's (which closes them a little before the server's
   // timeout): on a loaded machine the client could otherwise send on a connection the server had just
-  // closed, and see ECONNRESET. Tests of the timeout itself set their own.
+  // closed, and see ECONNRESET. Tests of the timeout itself set their own. The escalation job runs when a
+  // test calls it (composition.escalateAlerts) or sets an interval: on a timer it would add escalations
+  // to the mailbox of any test that moves the clock hours on.
   const config = loadConfig({
-    DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', KEEP_ALIVE_TIMEOUT_SECONDS: '60', ...options.env,
+    DATA_DIR: dataDir, DATABASE_URL: databaseUrl, PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', KEEP_ALIVE_TIMEOUT_SECONDS: '60',
+    ESCALATION_INTERVAL_SECONDS: '0', ...options.env,
   });
   const logs: string[] = [];
   const sink = new Writable({
