@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from './config.ts';
@@ -120,10 +121,14 @@ export async function createVerifier(config: Config): Promise<{ verifier: TokenV
   const key = await loadOrCreateDevKey(config.dataDir);
   // A duty shift, within the lifetime the verifier accepts.
   const ttlSeconds = Math.min(8 * 3600, auth.maxTokenLifetimeSeconds);
-  const devSignIn: DevSignIn = async (org, name) => ({
+  // Two demo workers of one LA who give their names are two people: each acknowledgement names its own.
+  // A digest, not the name: a user id goes where names may not (logs).
+  const subOf = (org: string, name: string | undefined) =>
+    `demo-worker-${org.toLowerCase()}${name ? `-${createHash('sha256').update(name).digest('hex').slice(0, 10)}` : ''}`;
+  const devSignIn: DevSignIn = async (org, name, teams) => ({
     token: await mintDevToken(
       key,
-      { sub: `demo-worker-${org.toLowerCase()}`, role: 'social-worker', org, name, org_name: org },
+      { sub: subOf(org, name), role: 'social-worker', org, name: name ?? 'Demo duty social worker', org_name: org, ...(teams.length ? { teams: [...teams] } : {}) },
       { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds },
     ),
     expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
