@@ -11,6 +11,7 @@ import { freePort, launchChromium, startFreezableProxy, waitInPage, watchConsole
 import { axeViolations } from '../support/accessibility.ts';
 import { movableClock } from '../support/clock.ts';
 import { compileSchema, createAjv } from '../../src/schemas.ts';
+import { fhirJsonPost, notBroughtReport } from '../support/not-brought.ts';
 
 const OFFICE_PHONE = '0113 496 0000';
 const EDT_PHONE = '0113 496 0999';
@@ -539,6 +540,61 @@ describe('duty social worker console (real Chromium)', () => {
     expect({ reminders: await reminders(), tones: await tones() }).toEqual(before);
     expect(consoleOutput.get(page)).toEqual([]);
     await context.close();
+  });
+
+  it('shows a real report of a child not brought, live, with the call-back number; and its escalation, standing out, when nobody acknowledges it', async () => {
+    const la = await freshLa(1, () => ({ teamCode: 'DAY', planType: 'LAC', lacLegalStatus: 'S20', localId: 'LAC-7001' }));
+    const [child] = la.children as [Child];
+    const teams = await service.fetch('/la/v1/duty-teams', {
+      method: 'PUT', token: la.token, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        teams: [{ code: 'DAY', name: 'Children’s duty team', phone: '0113 496 0100', escalateAfterMinutes: 10, escalateTo: 'MGR' }, { code: 'MGR', name: 'Duty managers', phone: '0113 496 0111' }],
+        routing: { inHours: 'DAY', outOfHours: 'DAY', byPlanTeam: true },
+      }),
+    });
+    expect(teams.status).toBe(200);
+    // An instance whose clock the test moves, so that the escalation falls due without waiting ten minutes.
+    const clock = movableClock(new Date());
+    const edge = await startTestService({ databaseUrl: service.databaseUrl, dataDir: service.dataDir, clock, env: { STREAM_HEARTBEAT_SECONDS: '1' } });
+    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    try {
+      const page = await openConsole(context, edge.url, la.org, { team: 'none' });
+      const gp = await clinicianToken(edge, { sub: 'console-gp', activities: ['B0170'], org: 'Y01234', setting: 'gp' });
+      const reported = await edge.fetch('/cpis/FHIR/R4/Communication', {
+        ...fhirJsonPost(notBroughtReport(child.nhs, { phone: '0113 496 0777', service: 'Community paediatrics', start: new Date(Date.now() - 3_600_000) })), token: gp,
+      });
+      expect(reported.status).toBe(201);
+      const alert = card(page, child.name);
+      await alert.getByText('Not brought to an appointment').first().waitFor();
+      const text = await alert.innerText();
+      expect(text).toMatch(/Appointment missed\s+Community paediatrics/);
+      expect(text).toMatch(/Your case reference\s+LAC-7001/);
+      expect(text).toMatch(/Sent to\s+Children’s duty team \(DAY\), 0113 496 0100/);
+      expect(await alert.getByRole('link', { name: '0113 496 0777' }).getAttribute('href')).toBe('tel:+441134960777');
+      expect(await alert.getAttribute('class')).not.toContain('alert--escalated');
+
+      clock.advance(10 * 60_000);
+      // Other tests' LAs share the database: only this LA's escalations are this test's to count.
+      expect((await edge.composition.escalateAlerts()).las).toContain(la.org);
+      await alert.getByText('Escalated: waiting too long').waitFor();
+      expect(await alert.getAttribute('class')).toContain('alert--escalated');
+      expect(await alert.innerText()).toMatch(/Sent to\s+Duty managers \(MGR\), 0113 496 0111 \(escalation: not acknowledged in time\)/);
+      await expectAccessible(page, 'a real escalation of a child not brought');
+      await shot(page, 'not-brought-escalated');
+
+      // One acknowledgement for the card acknowledges the report and its escalation; nothing escalates again.
+      await alert.getByRole('button', { name: /^Acknowledge/ }).click();
+      await alert.locator('.badge--done').waitFor();
+      expect(await alert.getAttribute('class')).not.toContain('alert--escalated');
+      const mailbox = await (await edge.fetch('/la/v1/notifications', { token: la.token })).json();
+      expect(mailbox.notifications.map((n: { type: string; acknowledgedAt: string | null }) => [n.type, n.acknowledgedAt !== null])).toEqual([['was-not-brought', true], ['escalation', true]]);
+      clock.advance(60 * 60_000);
+      expect((await edge.composition.escalateAlerts()).las).not.toContain(la.org);
+      expect(consoleOutput.get(page)).toEqual([]);
+    } finally {
+      await context.close();
+      await edge.stop();
+    }
   });
 
   it('shows the service\'s answer, not its own reckoning: the EDT on Christmas Day, and the office once the service says it has opened', async () => {
