@@ -28,7 +28,7 @@ import type { Demographics, EscalationStore, Metrics } from './ports.ts';
 import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
 import type { Server } from 'node:http';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
+import { EmbeddedPostgresMissingError, startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
 import { createPools, endPools, type Pools } from '../adapters/postgres/pool.ts';
 import { DatabaseStartupError, waitForDatabase } from '../adapters/postgres/wait-for-database.ts';
 import { checkPdsMode, DeploymentMismatchError } from '../adapters/postgres/deployment-settings.ts';
@@ -87,7 +87,11 @@ export function composeSubjectAccess(pool: pg.Pool, clock: Clock = systemClock) 
  * starts the embedded one, opens the instance's pools and applies migrations.
  */
 export async function openDatabase(config: Config, logger: Logger, signal?: AbortSignal): Promise<{ pools: Pools; url: string; embedded?: EmbeddedPostgres }> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger });
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger }).catch((error: unknown) => {
+      throw error instanceof EmbeddedPostgresMissingError ? new StartupRefusal(error.message, 78, { cause: error }) : error;
+    });
   const url = config.databaseUrl || (embedded as EmbeddedPostgres).url;
   const { database } = config;
   const pools = createPools({ url, sizes: database.poolSizes, logger, acquireTimeoutMs: database.acquireTimeoutMs });
