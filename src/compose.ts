@@ -34,7 +34,7 @@ import { DatabaseStartupError, waitForDatabase } from '../adapters/postgres/wait
 import { checkPdsMode, DeploymentMismatchError } from '../adapters/postgres/deployment-settings.ts';
 import { StartupRefusal } from './startup-refusal.ts';
 import { databaseUnavailable, isDatabaseUnavailable } from '../adapters/postgres/unavailable.ts';
-import { migrate } from '../adapters/postgres/migrate.ts';
+import { migrate, MigrationChangedError } from '../adapters/postgres/migrate.ts';
 import { createPostgresUploadStore } from '../adapters/postgres/upload-store.ts';
 import { createPostgresOrganisationStore } from '../adapters/postgres/organisation-store.ts';
 import { createPostgresPlanStore } from '../adapters/postgres/plan-store.ts';
@@ -97,14 +97,15 @@ export async function openDatabase(config: Config, logger: Logger, signal?: Abor
   const pools = createPools({ url, sizes: database.poolSizes, logger, acquireTimeoutMs: database.acquireTimeoutMs });
   try {
     await waitForDatabase(pools.general, { timeoutMs: database.startupTimeoutMs, logger, signal });
-    const applied = await migrate(pools.general);
+    const { applied, checksumsRecorded } = await migrate(pools.general);
+    if (checksumsRecorded.length) logger.info({ migrations: checksumsRecorded }, 'recorded the checksums of migrations applied before checksums were kept');
     if (applied.length) logger.info({ applied }, 'database migrations applied');
     await checkPdsMode(pools.general, config.pds.mode);
   } catch (error) {
     await endPools(pools);
     await embedded?.stop();
     if (error instanceof DatabaseStartupError) throw new StartupRefusal(error.message, 69, { cause: error });
-    if (error instanceof DeploymentMismatchError) throw new StartupRefusal(error.message, 78, { cause: error });
+    if (error instanceof DeploymentMismatchError || error instanceof MigrationChangedError) throw new StartupRefusal(error.message, 78, { cause: error });
     throw error;
   }
   return { pools, url, embedded };
