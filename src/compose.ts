@@ -14,6 +14,8 @@ import type { DutyTeamsInput } from './domain/duty-teams.ts';
 import { createListPlans } from './app/list-plans.ts';
 import { createListRefusals } from './app/list-refusals.ts';
 import { createLookupChild } from './app/lookup-child.ts';
+import { createReportNotBrought } from './app/report-not-brought.ts';
+import type { NotBroughtCommunication } from './http/fhir/mappers/communication.mapper.ts';
 import { createReadAcknowledgements, createReadNotifications } from './app/read-notifications.ts';
 import { createAcknowledgeNotifications } from './app/acknowledge-notifications.ts';
 import type { AckSelector } from './ports.ts';
@@ -40,6 +42,7 @@ import { createPostgresOrganisationStore } from '../adapters/postgres/organisati
 import { createPostgresPlanStore } from '../adapters/postgres/plan-store.ts';
 import { createPostgresReadiness } from '../adapters/postgres/readiness.ts';
 import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts';
+import { createPostgresNotBroughtStore } from '../adapters/postgres/not-brought-store.ts';
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
@@ -287,6 +290,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
       listRefusals: createListRefusals({ uploads }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),
+      // Care-setting writes, on the care-setting pool: the LA API's connections are not theirs to take.
+      reportNotBrought: createReportNotBrought({ lookups, reports: createPostgresNotBroughtStore(pools.lookups), clock, windows: config.visibilityDays, metrics }),
       readNotifications: createReadNotifications({ notifications }),
       readAcknowledgements: createReadAcknowledgements({ notifications }),
       acknowledgeNotifications,
@@ -296,6 +301,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       organisation: compileSchema<OrganisationUpdate>(createAjv(), 'organisation.schema.json'),
       dutyTeams: compileSchema<DutyTeamsInput>(createAjv(), 'duty-teams.schema.json'),
       ack: compileSchema<AckSelector>(createAjv(), 'notification-ack.schema.json'),
+      communication: compileSchema<NotBroughtCommunication>(createAjv(), 'was-not-brought-communication.schema.json'),
     },
   });
 
