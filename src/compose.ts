@@ -31,13 +31,13 @@ import type { Demographics, EscalationStore, Metrics } from './ports.ts';
 import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
 import type { Server } from 'node:http';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
+import { EmbeddedPostgresMissingError, startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
 import { createPools, endPools, type Pools } from '../adapters/postgres/pool.ts';
 import { DatabaseStartupError, waitForDatabase } from '../adapters/postgres/wait-for-database.ts';
 import { checkPdsMode, DeploymentMismatchError } from '../adapters/postgres/deployment-settings.ts';
 import { StartupRefusal } from './startup-refusal.ts';
 import { databaseUnavailable, isDatabaseUnavailable } from '../adapters/postgres/unavailable.ts';
-import { migrate } from '../adapters/postgres/migrate.ts';
+import { migrate, MigrationChangedError } from '../adapters/postgres/migrate.ts';
 import { createPostgresUploadStore } from '../adapters/postgres/upload-store.ts';
 import { createPostgresOrganisationStore } from '../adapters/postgres/organisation-store.ts';
 import { createPostgresPlanStore } from '../adapters/postgres/plan-store.ts';
@@ -91,20 +91,25 @@ export function composeSubjectAccess(pool: pg.Pool, clock: Clock = systemClock) 
  * starts the embedded one, opens the instance's pools and applies migrations.
  */
 export async function openDatabase(config: Config, logger: Logger, signal?: AbortSignal): Promise<{ pools: Pools; url: string; embedded?: EmbeddedPostgres }> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger });
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger }).catch((error: unknown) => {
+      throw error instanceof EmbeddedPostgresMissingError ? new StartupRefusal(error.message, 78, { cause: error }) : error;
+    });
   const url = config.databaseUrl || (embedded as EmbeddedPostgres).url;
   const { database } = config;
   const pools = createPools({ url, sizes: database.poolSizes, logger, acquireTimeoutMs: database.acquireTimeoutMs });
   try {
     await waitForDatabase(pools.general, { timeoutMs: database.startupTimeoutMs, logger, signal });
-    const applied = await migrate(pools.general);
+    const { applied, checksumsRecorded } = await migrate(pools.general);
+    if (checksumsRecorded.length) logger.info({ migrations: checksumsRecorded }, 'recorded the checksums of migrations applied before checksums were kept');
     if (applied.length) logger.info({ applied }, 'database migrations applied');
     await checkPdsMode(pools.general, config.pds.mode);
   } catch (error) {
     await endPools(pools);
     await embedded?.stop();
     if (error instanceof DatabaseStartupError) throw new StartupRefusal(error.message, 69, { cause: error });
-    if (error instanceof DeploymentMismatchError) throw new StartupRefusal(error.message, 78, { cause: error });
+    if (error instanceof DeploymentMismatchError || error instanceof MigrationChangedError) throw new StartupRefusal(error.message, 78, { cause: error });
     throw error;
   }
   return { pools, url, embedded };
