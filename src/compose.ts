@@ -14,6 +14,9 @@ import { createGetDutyTeams, createPutDutyTeams } from './app/manage-duty-teams.
 import type { DutyTeamsInput } from './domain/duty-teams.ts';
 import { createListPlans } from './app/list-plans.ts';
 import { createListRefusals } from './app/list-refusals.ts';
+import { createDryRunBatch } from './app/dry-run-batch.ts';
+import { createListOutstandingRefusals } from './app/list-outstanding-refusals.ts';
+import { createReportAllUsage, createReportLaUsage } from './app/report-usage.ts';
 import { createLookupChild } from './app/lookup-child.ts';
 import { createReportNotBrought } from './app/report-not-brought.ts';
 import type { NotBroughtCommunication } from './http/fhir/mappers/communication.mapper.ts';
@@ -47,6 +50,7 @@ import { createPostgresNotBroughtStore } from '../adapters/postgres/not-brought-
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
+import { createPostgresUsageStore } from '../adapters/postgres/usage-store.ts';
 import { createPostgresRecheckStore } from '../adapters/postgres/recheck-store.ts';
 import { createPostgresRetentionStore } from '../adapters/postgres/retention-store.ts';
 import { createPostgresEscalationStore } from '../adapters/postgres/escalation-store.ts';
@@ -184,7 +188,7 @@ function composeRetention(config: Config, deps: { pool: pg.Pool; clock: Clock; l
   const runRetention = createRunRetention({
     store: createPostgresRetentionStore(deps.pool), clock: deps.clock, windows: config.visibilityDays, batchSize: retention.batchSize,
     notificationRetentionDays: retention.notificationDays, auditRetentionDays: retention.auditDays,
-    unmatchedSearchRetentionDays: retention.unmatchedSearchDays, metrics: deps.metrics,
+    unmatchedSearchRetentionDays: retention.unmatchedSearchDays, refusalRetentionDays: retention.refusalDays, metrics: deps.metrics,
   });
   const runPass = async (signal: AbortSignal) => {
     const { ran, ...counts } = await runRetention(signal);
@@ -270,6 +274,13 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   let draining = false;
   // One budget per token subject for HTTP requests and stream upgrades alike.
   const rateLimiter = createRateLimiter(config.rateLimitPerSecond);
+  // A dry run is the same story on a session that keeps nothing: it must never check less than an upload.
+  const publishDeps = { uploads, organisations, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics };
+  // Reports read the bulk pool: they must not take the connections of the LA API.
+  const usageDeps = {
+    usage: createPostgresUsageStore(pools.bulk), clock,
+    retention: { notificationDays: config.retention.notificationDays, auditDays: config.retention.auditDays },
+  };
   const app = createHttpApp({
     logger,
     translateError: databaseUnavailable,
@@ -287,13 +298,17 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     console: { authMode: config.auth.mode, devSignIn },
     software: SOFTWARE,
     useCases: {
-      publishBatch: createPublishBatch({ uploads, organisations, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics }),
+      publishBatch: createPublishBatch(publishDeps),
+      dryRunBatch: createDryRunBatch(publishDeps),
       getOrganisation: createGetOrganisation({ organisations, clock }),
       updateOrganisation: createUpdateOrganisation({ organisations, clock }),
       getDutyTeams: createGetDutyTeams({ organisations }),
       putDutyTeams: createPutDutyTeams({ organisations }),
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
       listRefusals: createListRefusals({ uploads }),
+      listOutstandingRefusals: createListOutstandingRefusals({ uploads }),
+      reportLaUsage: createReportLaUsage(usageDeps),
+      reportAllUsage: createReportAllUsage(usageDeps),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),
       // Care-setting writes, on the care-setting pool: the LA API's connections are not theirs to take.
       reportNotBrought: createReportNotBrought({ lookups, reports: createPostgresNotBroughtStore(pools.lookups), clock, windows: config.visibilityDays, metrics }),

@@ -65,7 +65,7 @@ export type Config = Readonly<{
     maxUrlLength: number; maxHeaderBytes: number; headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number;
     corsOrigins: readonly string[];
   }>;
-  retention: Readonly<{ intervalSeconds: number; batchSize: number; notificationDays: number; auditDays: number; unmatchedSearchDays: number }>;
+  retention: Readonly<{ intervalSeconds: number; batchSize: number; notificationDays: number; auditDays: number; unmatchedSearchDays: number; refusalDays: number }>;
   escalation: Readonly<{ intervalSeconds: number; batchSize: number }>;
 }>;
 
@@ -260,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
       notificationDays: v.NOTIFICATION_RETENTION_DAYS,
       auditDays: v.AUDIT_RETENTION_DAYS,
       unmatchedSearchDays: v.UNMATCHED_SEARCH_RETENTION_DAYS,
+      refusalDays: v.REFUSAL_RETENTION_DAYS,
     }),
     escalation: Object.freeze({ intervalSeconds: v.ESCALATION_INTERVAL_SECONDS, batchSize: v.ESCALATION_BATCH_SIZE }),
   });

@@ -3,6 +3,8 @@ import type { Identity } from './domain/identity.ts';
 import type { DutyTeams } from './domain/duty-teams.ts';
 import type { Organisation } from './domain/organisation.ts';
 import type { Plan } from './domain/plan.ts';
+import type { OutstandingRefusal } from './domain/refusal-worklist.ts';
+import type { UsageFigures } from './domain/usage-report.ts';
 import type { AccessRecord, SearchAuditTrail } from './domain/lookup.ts';
 import type { Notification, NotificationBody } from './domain/notification.ts';
 import type { Inactivity, PdsResult } from './domain/demographics.ts';
@@ -43,8 +45,11 @@ export interface BatchSession {
   acknowledgementOf(sequenceNumber: number): Promise<Acknowledgement | undefined>;
   /** Stages a valid plan; `verifiedAt` is when PDS confirmed it, null when it was not checked. */
   stage(index: number, plan: Plan, verifiedAt: Date | null): Promise<void>;
-  /** Records one refused record, for the acknowledgement's pages. */
-  refuse(rejection: RecordRejection): Promise<void>;
+  /**
+   * Records one refused record, for the acknowledgement's pages and, under `nhsNumber` (the record's own,
+   * when valid), for the LA's refusals worklist. Records the withdrawal below refuses are kept under theirs.
+   */
+  refuse(rejection: RecordRejection, nhsNumber?: string | null): Promise<void>;
   /**
    * Withdraws the staged plans whose identity fields (IDENTITY_FIELDS) disagree with the LA's other
    * plans of the same NHS number that the batch leaves as they are, or, where it leaves none, with
@@ -65,9 +70,28 @@ export interface BatchSession {
 export interface UploadStore {
   /** Starts a batch holding the LA's upload slot; undefined while another upload of the LA holds it. The LA must already be known. */
   open(laCode: string, uploadId: string): Promise<BatchSession | undefined>;
+  /**
+   * Starts a dry run of a batch: a session that reads and stages like a batch's, so that every check runs,
+   * records no refusal, and whose commit keeps nothing but its audit row. One dry run at a time per LA, apart
+   * from the LA's upload slot; undefined while another dry run of the LA holds its slot.
+   */
+  openDryRun(laCode: string, uploadId: string): Promise<BatchSession | undefined>;
   /** A committed batch's refused records after an index, in index order; undefined if the LA has no such batch. */
   refusals(laCode: string, uploadId: string, after: number, limit: number): Promise<RecordRejection[] | undefined>;
+  /** The LA's refusals worklist after an NHS number, in NHS number order, and how many it holds in all. */
+  outstandingRefusals(laCode: string, after: string | null, limit: number): Promise<{ refusals: OutstandingRefusal[]; total: number }>;
   recordAudit(entry: AuditEntry): Promise<void>;
+}
+
+/** Usage figures read from what the service keeps (accesses' notifications, the audit trail, the outbox) over an interval. */
+export interface UsageStore {
+  /**
+   * The figures of each LA (only `laCode`'s, when given) from `from` to `to`, and of them all together: counts
+   * are then the LAs' sums, the acknowledgement times those of every LA's alerts taken together.
+   */
+  usage(range: { from: Date; to: Date }, laCode?: string): Promise<{ las: Map<string, UsageFigures>; total: UsageFigures }>;
+  /** The LAs known (code and name), in code order. */
+  las(laCode?: string): Promise<{ code: string; name: string }[]>;
 }
 
 /** A plan in the LA's extract: as sent, with when PDS last confirmed it (null: never checked). */
@@ -186,7 +210,7 @@ export interface Metrics {
   notificationsCreated(laCode: string, count: number): void;
   notificationDelivered(laCode: string, lagSeconds: number): void;
   socketsChanged(delta: number): void;
-  /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`, `unmatched-searches`). */
+  /** Rows the retention jobs ended or purged, by kind (`ended-over-18`, `plans`, `notifications`, `audit`, `unmatched-searches`, `refusals`). */
   retentionApplied(kind: string, count: number): void;
   /** Escalation notifications this instance queued for an LA's unacknowledged alerts. */
   alertsEscalated(laCode: string, count: number): void;
@@ -226,8 +250,10 @@ export type SubjectAccessSnapshot = {
   /** Audited searches that found no visible plan for the person, kept only for a short period. */
   unmatchedSearches: HeldRow[];
   pdsRechecks: HeldRow[];
-  /** Records about the person in batches still being received (staged, not yet loaded). */
+  /** Records about the person in batches still being received (staged, not yet loaded; refused ones with `refused: true`). */
   uploadsInProgress: HeldRow[];
+  /** The LAs' refusals worklist rows of the person: the NHS number with codes, never more. */
+  refusedRecords: HeldRow[];
   /** Tables with an NHS number column that the export does not read; an export must never silently miss one. */
   uncoveredTables: string[];
 };
@@ -262,6 +288,8 @@ export interface RetentionWork {
   purgeAudit(before: Date, limit: number, at: Date, retentionDays: number): Promise<RetentionBatch>;
   /** The same for the audited searches that found no visible plan, in their own chain; their purge records go to the audit trail. */
   purgeUnmatchedSearches(before: Date, limit: number, at: Date, retentionDays: number): Promise<RetentionBatch>;
+  /** Deletes up to `limit` rows of the LAs' refusals worklists last refused before the cutoff. */
+  purgeRefusals(before: Date, limit: number, at: Date): Promise<RetentionBatch>;
 }
 
 /** Runs retention passes one at a time across every instance sharing the database. */

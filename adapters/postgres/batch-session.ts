@@ -34,6 +34,11 @@ const COPY_STAGING = `COPY upload_staging (batch, idx, nhs_number, plan_type, st
 const INSERT_REFUSALS = `INSERT INTO upload_refusals (upload_id, idx, result, code, field, message)
   SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::text[])`;
 
+// The refused records' NHS numbers (those that were valid), for the worklist: apart from upload_refusals,
+// whose lasting rows hold none. In the same statement as the refusals: one round trip, one transaction.
+const INSERT_REFUSALS_KEYED = `WITH refusals AS (${INSERT_REFUSALS})
+  INSERT INTO upload_refused_staging (batch, idx, nhs_number) SELECT $7::bigint, * FROM unnest($8::int[], $9::bpchar[])`;
+
 const APPLY = `
 WITH latest AS (
   SELECT DISTINCT ON (nhs_number, plan_type, start_date) *
@@ -103,14 +108,41 @@ WITH latest AS (
   FROM incoming i JOIN agreed a ON a.nhs_number = i.nhs_number
   WHERE a.family_name IS DISTINCT FROM i.family_name OR a.given_names IS DISTINCT FROM i.given_names
      OR a.birth_date IS DISTINCT FROM i.birth_date OR a.postcode IS DISTINCT FROM i.postcode
+), withdrawn AS (
+  DELETE FROM upload_staging s USING refused r
+  WHERE s.batch = $2 AND s.nhs_number = r.nhs_number AND s.plan_type = r.plan_type AND s.start_date = r.start_date
+  RETURNING s.idx, s.nhs_number, r.fields
+), keyed AS (
+  -- Withdrawn records are refused: the worklist keeps them under their NHS numbers, which only this table still has.
+  INSERT INTO upload_refused_staging (batch, idx, nhs_number) SELECT $2, idx, nhs_number::bpchar FROM withdrawn WHERE $3::boolean
 )
-DELETE FROM upload_staging s USING refused r
-WHERE s.batch = $2 AND s.nhs_number = r.nhs_number AND s.plan_type = r.plan_type AND s.start_date = r.start_date
-RETURNING s.idx, r.fields`;
+SELECT idx, fields FROM withdrawn`;
+
+// The LA's refusals worklist (migration 0020), in the commit's transaction ($1 LA, $2 batch key, $3
+// upload id, $4 the batch's time): each NHS number refused in the batch gets its latest refusal (the
+// record with the highest index), keeping when it was first refused; a number the batch loads or
+// deletes a plan of, and refuses no record of, leaves the worklist.
+const UPDATE_WORKLIST = `
+WITH refused AS (
+  SELECT DISTINCT ON (k.nhs_number) k.nhs_number, k.idx, r.result, r.code, r.field, r.message
+  FROM upload_refused_staging k JOIN upload_refusals r ON r.upload_id = $3 AND r.idx = k.idx
+  WHERE k.batch = $2
+  ORDER BY k.nhs_number, k.idx DESC
+), kept AS (
+  INSERT INTO refused_records AS w (la_code, nhs_number, result, code, field, message, first_seen_at, last_seen_at, last_upload_id, last_index)
+  SELECT $1::text, nhs_number, result, code, field, message, $4::timestamptz, $4::timestamptz, $3::uuid, idx FROM refused
+  ON CONFLICT (la_code, nhs_number) DO UPDATE SET
+    result = EXCLUDED.result, code = EXCLUDED.code, field = EXCLUDED.field, message = EXCLUDED.message,
+    last_seen_at = EXCLUDED.last_seen_at, last_upload_id = EXCLUDED.last_upload_id, last_index = EXCLUDED.last_index
+)
+DELETE FROM refused_records w
+USING (SELECT DISTINCT nhs_number::bpchar AS nhs_number FROM upload_staging WHERE batch = $2) l
+WHERE w.la_code = $1 AND w.nhs_number = l.nhs_number AND NOT EXISTS (SELECT 1 FROM refused f WHERE f.nhs_number = l.nhs_number)`;
 
 /** Removes what an upload that never committed staged and refused. */
 export async function discardUpload(db: pg.Pool | pg.PoolClient, uploadId: string, key: string): Promise<void> {
   await db.query('DELETE FROM upload_staging WHERE batch = $1', [key]);
+  await db.query('DELETE FROM upload_refused_staging WHERE batch = $1', [key]);
   await db.query('DELETE FROM upload_refusals WHERE upload_id = $1 AND NOT EXISTS (SELECT 1 FROM uploads WHERE id = $1)', [uploadId]);
 }
 
@@ -140,31 +172,39 @@ async function refreshPlanStatistics(pool: pg.Pool): Promise<void> {
   }
 }
 
+/** Where a session's slot is held: an upload's (one per LA), or a dry run's (one per LA, apart from its uploads; migration 0020). */
+export type SlotTable = 'upload_slots' | 'upload_dry_run_slots';
+
 /** A batch on the pool: each write borrows a connection for its own statement, and only the commit holds one for longer. */
 export class PostgresBatchSession implements BatchSession {
   private readonly pool: pg.Pool;
   private readonly laCode: string;
   private readonly uploadId: string;
   private readonly key: string;
+  private readonly slots: SlotTable;
   private readonly renewal: NodeJS.Timeout;
   private rows = '';
   private staged = 0;
   private refusals: RecordRejection[] = [];
   private refused = 0;
+  // Refused records kept under their NHS numbers for the worklist: waiting to be written, and in all.
+  private refusedKeys: { index: number; nhsNumber: string }[] = [];
+  private keyed = 0;
   private ended = false;
   // One write at a time runs while the next chunk is read and checked: reading and writing overlap, and
   // a slow database holds the reader back by one chunk at most.
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(pool: pg.Pool, laCode: string, uploadId: string, key: string) {
+  constructor(pool: pg.Pool, laCode: string, uploadId: string, key: string, slots: SlotTable = 'upload_slots') {
     this.pool = pool;
     this.key = key;
     this.laCode = laCode;
     this.uploadId = uploadId;
+    this.slots = slots;
     // A renewal that fails leaves the slot to lapse: the commit's lock and sequence check still keep batches in order.
     this.renewal = setInterval(() => {
       pool
-        .query(`UPDATE upload_slots SET expires_at = now() + $3 * interval '1 millisecond' WHERE la_code = $1 AND upload_id = $2`, [laCode, uploadId, SLOT_TTL_MS])
+        .query(`UPDATE ${slots} SET expires_at = now() + $3 * interval '1 millisecond' WHERE la_code = $1 AND upload_id = $2`, [laCode, uploadId, SLOT_TTL_MS])
         .catch(() => undefined);
     }, SLOT_RENEW_MS).unref();
   }
@@ -188,9 +228,13 @@ export class PostgresBatchSession implements BatchSession {
     if (this.rows.length >= STAGE_FLUSH_BYTES) await this.startWrite(() => this.flushRows());
   }
 
-  async refuse(rejection: RecordRejection): Promise<void> {
+  async refuse(rejection: RecordRejection, nhsNumber?: string | null): Promise<void> {
     this.refusals.push(rejection);
     this.refused++;
+    if (nhsNumber) {
+      this.refusedKeys.push({ index: rejection.index, nhsNumber });
+      this.keyed++;
+    }
     if (this.refusals.length >= REFUSAL_FLUSH_ROWS) await this.startWrite(() => this.flushRefusals());
   }
 
@@ -205,12 +249,13 @@ export class PostgresBatchSession implements BatchSession {
       // it would pick nested loops that go quadratic on a large batch. Every join here is an equi-join.
       rows = await inTransaction(client, async () => {
         await client.query('SET LOCAL enable_nestloop = off');
-        return (await client.query<{ idx: number; fields: IdentityField[] }>(WITHDRAW_CONFLICTING, [this.laCode, this.key])).rows;
+        return (await client.query<{ idx: number; fields: IdentityField[] }>(WITHDRAW_CONFLICTING, [this.laCode, this.key, this.keepsRefusals])).rows;
       });
     } finally {
       client.release();
     }
     this.staged -= rows.length;
+    if (this.keepsRefusals) this.keyed += rows.length;
     return rows.map((r) => ({ index: r.idx, fields: r.fields })).sort((a, b) => a.index - b.index);
   }
 
@@ -242,10 +287,28 @@ export class PostgresBatchSession implements BatchSession {
   private async flushRefusals(): Promise<void> {
     if (this.refusals.length === 0) return;
     const chunk = this.refusals.splice(0);
-    await this.pool.query(INSERT_REFUSALS, [
+    const keys = this.refusedKeys.splice(0);
+    const refusals = [
       this.uploadId, chunk.map((r) => r.index), chunk.map((r) => r.result), chunk.map((r) => r.detail.code),
       chunk.map((r) => r.detail.field), chunk.map((r) => r.detail.message),
-    ]);
+    ];
+    if (keys.length === 0) await this.pool.query(INSERT_REFUSALS, refusals);
+    else await this.pool.query(INSERT_REFUSALS_KEYED, [...refusals, this.key, keys.map((k) => k.index), keys.map((k) => k.nhsNumber)]);
+  }
+
+  /** Whether this session keeps refusals (pages and worklist): a dry run's does not. */
+  protected get keepsRefusals(): boolean {
+    return true;
+  }
+
+  /** The worklist's part of the commit: skipped when the batch refused no valid NHS number and the LA has no worklist. */
+  private async updateWorklist(client: pg.PoolClient, ack: Acknowledgement): Promise<void> {
+    if (this.keyed === 0) {
+      const { rows } = await client.query('SELECT 1 FROM refused_records WHERE la_code = $1 LIMIT 1', [this.laCode]);
+      if (rows.length === 0) return;
+    }
+    await client.query(UPDATE_WORKLIST, [this.laCode, this.key, ack.uploadId, ack.receivedAt]);
+    if (this.keyed > 0) await client.query('DELETE FROM upload_refused_staging WHERE batch = $1', [this.key]);
   }
 
   async commit(ack: Acknowledgement, audit: AuditEntry): Promise<CommitOutcome> {
@@ -263,6 +326,7 @@ export class PostgresBatchSession implements BatchSession {
         return { committed: false, lastSequenceNumber: last };
       }
       await this.checkNothingLost(client);
+      await this.updateWorklist(client, ack);
       if (this.staged > 0) {
         await client.query(APPLY, [this.laCode, this.key]);
         await client.query('DELETE FROM upload_staging WHERE batch = $1', [this.key]);
@@ -288,12 +352,14 @@ export class PostgresBatchSession implements BatchSession {
 
   /** Staged rows live in an unlogged table: after a crash or a failover of PostgreSQL they are gone, and the batch must not half-load. */
   private async checkNothingLost(client: pg.PoolClient): Promise<void> {
-    const { rows } = await client.query<{ staged: string; refused: string }>(
+    const { rows } = await client.query<{ staged: string; refused: string; keyed: string }>(
       `SELECT (SELECT count(*) FROM upload_staging WHERE batch = $2) AS staged,
-              (SELECT count(*) FROM upload_refusals WHERE upload_id = $1) AS refused`,
+              (SELECT count(*) FROM upload_refusals WHERE upload_id = $1) AS refused,
+              (SELECT count(*) FROM upload_refused_staging WHERE batch = $2) AS keyed`,
       [this.uploadId, this.key],
     );
-    if (Number(rows[0]?.staged) !== this.staged || Number(rows[0]?.refused) !== this.refused)
+    const row = rows[0];
+    if (Number(row?.staged) !== this.staged || Number(row?.refused) !== this.refused || Number(row?.keyed) !== this.keyed)
       throw serviceUnavailable('the batch was interrupted while it was being received (the database restarted); nothing of it was loaded: send it again', 5);
   }
 
@@ -301,6 +367,7 @@ export class PostgresBatchSession implements BatchSession {
     if (this.ended) return;
     this.rows = '';
     this.refusals = [];
+    this.refusedKeys = [];
     // Nothing may land after the discard.
     await this.writing.catch(() => undefined);
     try {
@@ -316,7 +383,6 @@ export class PostgresBatchSession implements BatchSession {
     if (this.ended) return;
     this.ended = true;
     clearInterval(this.renewal);
-    await this.pool.query('DELETE FROM upload_slots WHERE la_code = $1 AND upload_id = $2', [this.laCode, this.uploadId]).catch(() => undefined);
+    await this.pool.query(`DELETE FROM ${this.slots} WHERE la_code = $1 AND upload_id = $2`, [this.laCode, this.uploadId]).catch(() => undefined);
   }
 }
-

@@ -53,6 +53,13 @@ WITH doomed AS (
 )
 DELETE FROM notifications n USING doomed d WHERE n.la_code = d.la_code AND n.event_number = d.event_number`;
 
+// Worklist rows (migration 0020) of children no batch has refused since the cutoff: the LA sent them no more.
+const PURGE_REFUSALS = `
+WITH doomed AS (
+  SELECT la_code, nhs_number FROM refused_records WHERE last_seen_at < $1 ORDER BY last_seen_at LIMIT $2 FOR UPDATE SKIP LOCKED
+)
+DELETE FROM refused_records r USING doomed d WHERE r.la_code = d.la_code AND r.nhs_number = d.nhs_number`;
+
 // The cutoff of one bounded batch of a chain: just after the span-th oldest row before the real cutoff
 // (or the real cutoff, if fewer), as text so that no microseconds are lost on the way through JavaScript.
 const batchCutoffOf = (chain: AuditChain) => `
@@ -120,6 +127,13 @@ function createWork(client: pg.PoolClient, passId: string): RetentionWork {
       inTransaction(client, async () => {
         const purged = (await client.query(PURGE_NOTIFICATIONS, [before, limit])).rowCount ?? 0;
         if (purged > 0) await audit('retention:purge-notifications', at, { notifications: purged, before: before.toISOString() });
+        return { changed: purged, more: purged === limit };
+      }),
+
+    purgeRefusals: (before, limit, at) =>
+      inTransaction(client, async () => {
+        const purged = (await client.query(PURGE_REFUSALS, [before, limit])).rowCount ?? 0;
+        if (purged > 0) await audit('retention:purge-refusals', at, { refusals: purged, before: before.toISOString() });
         return { changed: purged, more: purged === limit };
       }),
 

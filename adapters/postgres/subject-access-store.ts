@@ -6,7 +6,9 @@ import { insertAudit } from './audit.ts';
  * Every table that holds an NHS number, and what the export reads from it. A table with an
  * NHS-number column missing here makes the export refuse to run (see UNCOVERED).
  */
-export const SUBJECT_ACCESS_TABLES = ['plans', 'accesses', 'notifications', 'audit_events', 'unmatched_search_events', 'pds_rechecks', 'upload_staging'] as const;
+export const SUBJECT_ACCESS_TABLES = [
+  'plans', 'accesses', 'notifications', 'audit_events', 'unmatched_search_events', 'pds_rechecks', 'upload_staging', 'upload_refused_staging', 'refused_records',
+] as const;
 
 // The audit hash chain's bookkeeping: integrity data about the row, not data about the person.
 const AUDIT_CHAIN_COLUMNS = ['seq', 'lane', 'prev_hash', 'hash'];
@@ -25,6 +27,7 @@ const ORDER = {
   pdsRechecks: ['nhsNumber', 'nextCheckAt', 'leasedUntil', 'lastCheckedAt'],
   uploadsInProgress: ['batch', 'idx', 'nhsNumber', 'planType', 'startDate', 'endDate', 'deleteDate', 'lacLegalStatus', 'familyName',
     'givenNames', 'birthDate', 'postcode', 'addressLines', 'localId'],
+  refusedRecords: ['laCode', 'laName', 'nhsNumber', 'result', 'code', 'field', 'message', 'firstSeenAt', 'lastSeenAt', 'lastUploadId', 'lastIndex'],
 } as const;
 
 // $1 is the NHS number as the char(10) columns hold it (so their indexes serve), $2 the same as
@@ -62,7 +65,19 @@ ORDER BY u.recorded_at, u.id`;
 
 const PDS_RECHECKS = `SELECT to_jsonb(r) AS row FROM pds_rechecks r WHERE r.nhs_number = $1`;
 // Records of batches still being received: not yet held, but received about the person.
-const UPLOADS_IN_PROGRESS = `SELECT to_jsonb(s) AS row FROM upload_staging s WHERE s.nhs_number = $1 ORDER BY s.batch, s.idx`;
+// A refused record of such a batch is known only by its NHS number, batch and index (migration 0020).
+const UPLOADS_IN_PROGRESS = `
+SELECT row FROM (
+  SELECT s.batch, s.idx, to_jsonb(s) AS row FROM upload_staging s WHERE s.nhs_number = $1
+  UNION ALL
+  SELECT r.batch, r.idx, to_jsonb(r) || '{"refused": true}' FROM upload_refused_staging r WHERE r.nhs_number = $1
+) u ORDER BY batch, idx`;
+// The LAs' refusals worklists: a child whose latest record was refused (codes and field names, no contents).
+const REFUSED_RECORDS = `
+SELECT to_jsonb(r) || jsonb_build_object('la_name', o.name) AS row
+FROM refused_records r LEFT JOIN organisations o ON o.code = r.la_code
+WHERE r.nhs_number = $1
+ORDER BY r.la_code`;
 
 // Base tables of this schema with a column that looks like it holds an NHS number.
 const UNCOVERED = `
@@ -111,6 +126,7 @@ export function createPostgresSubjectAccessStore(pool: pg.Pool): SubjectAccessSt
           unmatchedSearches: await rowsOf(client, UNMATCHED_SEARCHES, [nhsNumber, AUDIT_CHAIN_COLUMNS], ORDER.unmatchedSearches),
           pdsRechecks: await rowsOf(client, PDS_RECHECKS, [nhsNumber], ORDER.pdsRechecks),
           uploadsInProgress: await rowsOf(client, UPLOADS_IN_PROGRESS, [nhsNumber], ORDER.uploadsInProgress),
+          refusedRecords: await rowsOf(client, REFUSED_RECORDS, [nhsNumber], ORDER.refusedRecords),
           uncoveredTables: (await client.query<{ name: string }>(UNCOVERED, [SUBJECT_ACCESS_TABLES])).rows.map((r) => r.name),
         };
         await client.query('COMMIT');

@@ -21,6 +21,7 @@ export type SubjectAccessExport = {
     nhsNumber: string;
     counts: {
       plans: number; accesses: number; notifications: number; auditEntries: number; unmatchedSearches: number; pdsRechecks: number; uploadsInProgress: number;
+      refusedRecords: number;
     };
   };
   plans: HeldRow[];
@@ -30,6 +31,7 @@ export type SubjectAccessExport = {
   unmatchedSearches: HeldRow[];
   pdsRechecks: HeldRow[];
   uploadsInProgress: HeldRow[];
+  refusedRecords: HeldRow[];
 };
 
 export type SubjectAccessOutcome = { ok: true; export: SubjectAccessExport } | { ok: false; rule: string };
@@ -47,7 +49,8 @@ export class IncompleteExportError extends Error {
 /**
  * An operator exports everything held about one person (the right of access): plans from every LA,
  * the access history, notifications and audit entries that name them (searches that found no visible
- * plan while they are kept), the PDS re-check state, and records about them in batches still being received.
+ * plan while they are kept), the PDS re-check state, records about them in batches still being received, and the LAs'
+ * refusals worklist rows that name them.
  * The export is read in one consistent snapshot and is itself written to the audit trail before it is handed over.
  */
 export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clock: Clock; software: { name: string; version: string } }) {
@@ -76,6 +79,7 @@ export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clo
             unmatchedSearches: held.unmatchedSearches.length,
             pdsRechecks: held.pdsRechecks.length,
             uploadsInProgress: held.uploadsInProgress.length,
+            refusedRecords: held.refusedRecords.length,
           },
         },
         plans: held.plans,
@@ -85,6 +89,7 @@ export function createExportSubjectAccess(deps: { store: SubjectAccessStore; clo
         unmatchedSearches: held.unmatchedSearches,
         pdsRechecks: held.pdsRechecks,
         uploadsInProgress: held.uploadsInProgress,
+        refusedRecords: held.refusedRecords,
       },
     };
   };

@@ -9,6 +9,7 @@ import type { AuditEntry, BatchSession, Clock, OrganisationStore, UploadStore } 
 import type { RecordValidator } from './record-validator.ts';
 import { createStaging } from './verified-staging.ts';
 import type { DemographicsVerifier } from './verify-demographics.ts';
+import { worklistKeyOf } from '../domain/refusal-worklist.ts';
 
 /**
  * One record as read off the wire: parsed, or unreadable with a reason (and a detail code, UNREADABLE
@@ -113,9 +114,10 @@ export function createPublishBatch(deps: {
         return earlierBatch(session, sequenceNumber, last);
       };
       const tally = createRefusalTally(deps.ackMaxListed);
-      const reject = async (rejection: RecordRejection) => {
+      // `nhsNumber`: the record's own when it is a valid one, for the LA's refusals worklist.
+      const reject = async (rejection: RecordRejection, nhsNumber?: string | null) => {
         tally.add(rejection);
-        await session.refuse(rejection);
+        await session.refuse(rejection, nhsNumber);
       };
       let staged = 0;
       const staging = createStaging(
@@ -130,7 +132,7 @@ export function createPublishBatch(deps: {
         } else {
           const check = deps.validateRecord(raw.value, identity.org, today, raw.keys);
           if (check.ok) await staging.add(index, check.plan);
-          else await reject({ index, result: check.result, detail: check.detail });
+          else await reject({ index, result: check.result, detail: check.detail }, worklistKeyOf(raw.value, check.detail.field));
         }
         index++;
       }

@@ -13,6 +13,7 @@ export type RetentionSummary = {
   notificationsPurged: number;
   auditPurged: number;
   unmatchedSearchesPurged: number;
+  refusalsPurged: number;
 };
 
 export type RetentionDeps = {
@@ -23,6 +24,8 @@ export type RetentionDeps = {
   auditRetentionDays: number;
   /** Days a search that found no visible plan is kept: not a register of all children (README, Privacy). */
   unmatchedSearchRetentionDays: number;
+  /** Days a child stays on its LA's refusals worklist after a batch last refused it. */
+  refusalRetentionDays: number;
   /** Rows per transaction, so that a large register never holds one long transaction. */
   batchSize: number;
   metrics?: Pick<Metrics, 'notificationsCreated' | 'retentionApplied'>;
@@ -35,7 +38,8 @@ const daysBefore = (at: Date, days: number) => new Date(at.getTime() - days * DA
 /**
  * One retention pass (docs/domain.md §1, §3): ends CPP and LAC plans whose subject has turned 18 and tells
  * each owning LA once; purges plans past their visibility window or with a delete date; drops
- * acknowledged notifications, audit rows and searches that found no visible plan past their retention. Each step works in batches until
+ * acknowledged notifications, audit rows and searches that found no visible plan past their retention, and worklist rows
+ * of children no batch has refused for REFUSAL_RETENTION_DAYS. Each step works in batches until
  * nothing more is due, and stops between batches when the signal aborts.
  */
 export function createRunRetention(deps: RetentionDeps) {
@@ -92,12 +96,20 @@ export function createRunRetention(deps: RetentionDeps) {
     });
   }
 
+  function purgeRefusals(work: RetentionWork, summary: RetentionSummary, signal?: AbortSignal) {
+    return drain(signal, (at) => work.purgeRefusals(daysBefore(at, deps.refusalRetentionDays), batchSize, at), (b) => {
+      summary.refusalsPurged += b.changed;
+      metrics?.retentionApplied('refusals', b.changed);
+    });
+  }
+
   // Over-18 first: a plan it ends may be purged by the same pass only if already past its window.
-  const steps = [endPlansOver18, purgePlans, purgeNotifications, purgeAudit, purgeUnmatchedSearches];
+  const steps = [endPlansOver18, purgePlans, purgeNotifications, purgeAudit, purgeUnmatchedSearches, purgeRefusals];
 
   return async function runRetention(signal?: AbortSignal): Promise<RetentionSummary> {
     const summary: RetentionSummary = {
       ran: false, endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0, unmatchedSearchesPurged: 0,
+      refusalsPurged: 0,
     };
     const ran = await deps.store.exclusively(async (work) => {
       for (const step of steps) {

@@ -15,7 +15,7 @@ export type Staging = { add(index: number, plan: Plan): Promise<void>; flush(): 
  */
 export function createStaging(
   session: Pick<BatchSession, 'stage'>,
-  reject: (rejection: RecordRejection) => Promise<void>,
+  reject: (rejection: RecordRejection, nhsNumber: string) => Promise<void>,
   verify: DemographicsVerifier | undefined,
   now: () => Date,
 ): Staging {
@@ -28,7 +28,7 @@ export function createStaging(
     for (const [i, { index, plan }] of chunk.entries()) {
       const check = checks[i];
       if (check?.ok) await session.stage(index, plan, verifiedAt);
-      else if (check) await reject({ index, result: check.result, detail: check.detail });
+      else if (check) await reject({ index, result: check.result, detail: check.detail }, plan.nhsNumber);
     }
   };
   return {

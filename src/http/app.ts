@@ -11,6 +11,9 @@ import type { createGetDutyTeams, createPutDutyTeams } from '../app/manage-duty-
 import type { DutyTeamsInput } from '../domain/duty-teams.ts';
 import type { createListPlans } from '../app/list-plans.ts';
 import type { createListRefusals } from '../app/list-refusals.ts';
+import type { createDryRunBatch } from '../app/dry-run-batch.ts';
+import type { createListOutstandingRefusals } from '../app/list-outstanding-refusals.ts';
+import type { createReportAllUsage, createReportLaUsage } from '../app/report-usage.ts';
 import type { createLookupChild } from '../app/lookup-child.ts';
 import type { createReportNotBrought } from '../app/report-not-brought.ts';
 import type { createReadAcknowledgements, createReadNotifications } from '../app/read-notifications.ts';
@@ -36,6 +39,9 @@ import { organisationRouter } from './la/organisation.routes.ts';
 import { dutyTeamsRouter } from './la/duty-teams.routes.ts';
 import { plansRouter } from './la/plans.routes.ts';
 import { uploadsRouter } from './la/uploads.routes.ts';
+import { refusalsRouter } from './la/refusals.routes.ts';
+import { reportsRouter } from './la/reports.routes.ts';
+import { opsReportsRouter } from './ops/reports.routes.ts';
 import { contractsRouter } from './la/contracts.routes.ts';
 
 export type HttpDeps = {
@@ -62,6 +68,10 @@ export type HttpDeps = {
     putDutyTeams: ReturnType<typeof createPutDutyTeams>;
     listPlans: ReturnType<typeof createListPlans>;
     listRefusals: ReturnType<typeof createListRefusals>;
+    dryRunBatch: ReturnType<typeof createDryRunBatch>;
+    listOutstandingRefusals: ReturnType<typeof createListOutstandingRefusals>;
+    reportLaUsage: ReturnType<typeof createReportLaUsage>;
+    reportAllUsage: ReturnType<typeof createReportAllUsage>;
     lookupChild: ReturnType<typeof createLookupChild>;
     reportNotBrought: ReturnType<typeof createReportNotBrought>;
     readNotifications: ReturnType<typeof createReadNotifications>;
@@ -132,15 +142,27 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   la.use('/uploads', authenticate(laSystem));
   la.use('/plans', authenticate(laSystem));
   la.use('/notifications', authenticate(['la-system', 'social-worker']));
+  // The LA's own data quality and usage: its system fixes its records; its duty managers may read its usage.
+  la.get('/refusals', authenticate(laSystem));
+  la.get('/reports/usage', authenticate(['la-system', 'social-worker']));
   la.use(organisationRouter({ ...deps.useCases, validateOrganisation: deps.validators.organisation, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   la.use(dutyTeamsRouter({ ...deps.useCases, validateDutyTeams: deps.validators.dutyTeams, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   la.use(uploadsRouter({
-    publishBatch: deps.useCases.publishBatch, listRefusals: deps.useCases.listRefusals,
+    publishBatch: deps.useCases.publishBatch, dryRunBatch: deps.useCases.dryRunBatch, listRefusals: deps.useCases.listRefusals,
     limits: { maxBytes: deps.limits.uploadMaxBytes, maxRecordBytes: deps.limits.uploadMaxRecordBytes },
   }));
+  la.use(refusalsRouter(deps.useCases));
+  la.use(reportsRouter(deps.useCases));
   la.use(plansRouter(deps.useCases));
   la.use(notificationsRouter({ ...deps.useCases, validateAck: deps.validators.ack, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use('/la/v1', la);
+
+  // The operators' API: usage reports of every LA. Each route checks its token, so that OPTIONS answers like the LA API's own.
+  const ops = Router({ caseSensitive: true });
+  const opsOnly = authenticate(['ops']);
+  ops.get('/reports/usage', opsOnly);
+  ops.use(opsReportsRouter(deps.useCases));
+  app.use('/ops/v1', ops);
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger, deps.translateError));

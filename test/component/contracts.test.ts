@@ -359,6 +359,37 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     expect(await statusOf('/la/v1/notifications/stream-tickets', clinician, { method: 'POST' })).toBe(403);
   });
 
+  it('dry runs, the refusals worklist and the usage report', async () => {
+    const org = syntheticLaCode();
+    const token = await laToken(service, org);
+    const worker = await bareLaToken(service, org, 'social-worker');
+    const clinician = await clinicianToken(service);
+    const refused = childRecord({ planType: 'LAC' });
+    const dry = await call('/la/v1/uploads?dryRun=true', token, json('POST', { sequenceNumber: 1, records: [childRecord(), refused] }));
+    expect([dry.status, (await dry.json()).dryRun]).toEqual([200, true]);
+    expect(await statusOf('/la/v1/uploads?dryRun=maybe', token, json('POST', { sequenceNumber: 1, records: [] }))).toBe(400);
+    expect((await uploadJson(service, token, 1, [childRecord(), refused])).status).toBe(201);
+    const replayed = await call('/la/v1/uploads?dryRun=true', token, json('POST', { sequenceNumber: 1, records: [] }));
+    expect([replayed.status, replayed.headers.get('x-replayed')]).toEqual([200, 'true']);
+
+    const worklist = await call('/la/v1/refusals?limit=1', token);
+    expect([worklist.status, (await worklist.json()).refusals.length]).toEqual([200, 1]);
+    expect(await statusOf(`/la/v1/refusals?after=${refused.nhsNumber as string}`, token)).toBe(200);
+    expect(await statusOf('/la/v1/refusals?after=not-a-number', token)).toBe(400);
+    expect(await statusOf('/la/v1/refusals')).toBe(401);
+    expect(await statusOf('/la/v1/refusals', worker)).toBe(403);
+
+    const month = new Date().toISOString().slice(0, 7);
+    expect(await statusOf(`/la/v1/reports/usage?month=${month}`, token)).toBe(200);
+    const csv = await call(`/la/v1/reports/usage?month=${month}&format=csv`, worker);
+    expect([csv.status, csv.headers.get('content-type')]).toEqual([200, 'text/csv; charset=utf-8']);
+    expect(await statusOf(`/la/v1/reports/usage?month=${month}`, worker, { headers: { accept: 'text/csv' } })).toBe(200);
+    expect(await statusOf('/la/v1/reports/usage?month=2026-13', token)).toBe(400);
+    expect(await statusOf(`/la/v1/reports/usage?month=${month}&format=xml`, token)).toBe(400);
+    expect(await statusOf(`/la/v1/reports/usage?month=${month}`)).toBe(401);
+    expect(await statusOf(`/la/v1/reports/usage?month=${month}`, clinician)).toBe(403);
+  });
+
   it('health, and the contracts themselves', async () => {
     expect(await statusOf('/health/live')).toBe(200);
     expect(await statusOf('/health/ready')).toBe(200);

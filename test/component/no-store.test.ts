@@ -205,7 +205,10 @@ const CALLS: Record<string, RouteCalls> = {
     refused: [call('no token', 401, () => http('/la/v1/notifications/acknowledgements')), call('bad after', 400, () => http('/la/v1/notifications/acknowledgements?after=x', worker()))],
   },
   'POST /la/v1/uploads': {
-    ok: [call('new batch', 201, async () => http('/la/v1/uploads', laSystem(), json('POST', { sequenceNumber: ++la.seq, records: [childRecord()] })))],
+    ok: [
+      call('new batch', 201, async () => http('/la/v1/uploads', laSystem(), json('POST', { sequenceNumber: ++la.seq, records: [childRecord()] }))),
+      call('dry run', 200, async () => http('/la/v1/uploads?dryRun=true', laSystem(), json('POST', { sequenceNumber: la.seq + 1, records: [childRecord()] }))),
+    ],
     refused: [
       call('no token', 401, () => http('/la/v1/uploads', undefined, json('POST', { sequenceNumber: 99, records: [] }))),
       call('sequence number going back', 409, () => http('/la/v1/uploads', laSystem(), json('POST', { sequenceNumber: 1, records: [childRecord()] }))),
@@ -218,6 +221,21 @@ const CALLS: Record<string, RouteCalls> = {
       call('no token', 401, () => http(`/la/v1/uploads/${la.uploadId}/refusals`)),
       call('unknown batch', 404, () => http(`/la/v1/uploads/${randomUUID()}/refusals`, laSystem())),
     ],
+  },
+  'GET /la/v1/refusals': {
+    ok: [call('worklist', 200, () => http('/la/v1/refusals', laSystem()))],
+    refused: [call('no token', 401, () => http('/la/v1/refusals')), call('bad after', 400, () => http('/la/v1/refusals?after=x', laSystem()))],
+  },
+  'GET /la/v1/reports/usage': {
+    ok: [
+      call('JSON', 200, () => http('/la/v1/reports/usage?month=2026-01', worker())),
+      call('CSV', 200, () => http('/la/v1/reports/usage?month=2026-01&format=csv', laSystem())),
+    ],
+    refused: [call('no token', 401, () => http('/la/v1/reports/usage?month=2026-01')), call('bad month', 400, () => http('/la/v1/reports/usage?month=2026-1', laSystem()))],
+  },
+  'GET /ops/v1/reports/usage': {
+    ok: [call('all LAs', 200, () => http('/ops/v1/reports/usage?month=2026-01', ops())), call('CSV', 200, () => http('/ops/v1/reports/usage?month=2026-01&format=csv', ops()))],
+    refused: [call('no token', 401, () => http('/ops/v1/reports/usage?month=2026-01')), call('an LA system', 403, () => http('/ops/v1/reports/usage?month=2026-01', laSystem()))],
   },
   'GET /la/v1/plans': {
     ok: [call('extract', 200, () => http('/la/v1/plans', laSystem()))],

@@ -20,7 +20,7 @@ const DAY = 24 * HOUR;
 const WINDOWS = { CPP: 365, LAC: 365, UCPP: 28 } as const;
 // Passes run only when a test calls them; batches of two make every step loop.
 const MANUAL = { RETENTION_INTERVAL_SECONDS: '0', RETENTION_BATCH_SIZE: '2' };
-const NOTHING = { endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0, unmatchedSearchesPurged: 0 };
+const NOTHING = { endedOver18: 0, notified: 0, plansPurged: 0, peopleForgotten: 0, notificationsPurged: 0, auditPurged: 0, unmatchedSearchesPurged: 0, refusalsPurged: 0 };
 
 type Row = Record<string, unknown>;
 const rows = async <T extends Row = Row>(service: TestService, sql: string, values: unknown[] = []) => (await service.composition.pool.query<T>(sql, values)).rows;

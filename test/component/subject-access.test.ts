@@ -12,7 +12,7 @@ import { runToExit, spawnService } from '../support/process.ts';
 import { SUBJECT_ACCESS_TABLES } from '../../adapters/postgres/subject-access-store.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/subject-access.ts', import.meta.url));
-const SECTIONS = ['plans', 'accesses', 'notifications', 'auditEntries', 'unmatchedSearches', 'pdsRechecks', 'uploadsInProgress'] as const;
+const SECTIONS = ['plans', 'accesses', 'notifications', 'auditEntries', 'unmatchedSearches', 'pdsRechecks', 'uploadsInProgress', 'refusedRecords'] as const;
 const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 type Row = Record<string, unknown>;

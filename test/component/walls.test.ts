@@ -9,6 +9,7 @@ import { openStream, type StreamClient } from '../support/stream-client.ts';
 import { remoteRouteTo, requestVia, type RemoteRoute } from '../support/network.ts';
 import { registeredRoutes } from '../support/routes.ts';
 import { STREAM_PATH } from '../../src/realtime/stream-server.ts';
+import { londonDateOf } from '../../src/domain/dates.ts';
 
 // Who may do what, endpoint by endpoint (README, Identity and the access rules of each API).
 //
@@ -174,6 +175,41 @@ const WALLS: Wall[] = [
   { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /la/v1/uploads/{uploadId}/refusals', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // A dry run: the LA system only, and it changes nothing of either LA.
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'la-system', org: 'own', expect: { status: 200, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'la-system', org: 'other', expect: { status: 200, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /la/v1/uploads?dryRun=true', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // The refusals worklist: the LA's own data about its own records, for its system.
+  { endpoint: 'GET /la/v1/refusals', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/refusals', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/refusals', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/refusals', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/refusals', role: 'la-system', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/refusals', role: 'social-worker', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/refusals', role: 'social-worker', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/refusals', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/refusals', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  // Usage reports: each LA its own (system and duty workers); operators every LA, with no patient data.
+  { endpoint: 'GET /la/v1/reports/usage', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'la-system', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'la-system', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'social-worker', org: 'own', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'social-worker', org: 'other', expect: { status: 200, data: OWN } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'ops', org: 'own', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /la/v1/reports/usage', role: 'ops', org: 'other', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/reports/usage', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /ops/v1/reports/usage', role: 'clinician', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/reports/usage', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/reports/usage', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/reports/usage', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
   { endpoint: 'GET /la/v1/plans', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /la/v1/plans', role: 'clinician', org: 'own', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /la/v1/plans', role: 'clinician', org: 'other', expect: { status: 403, data: NONE } },
@@ -293,8 +329,9 @@ const WALLS: Wall[] = [
 type La = {
   org: string; orgName: string; officeHoursPhone: string; edtPhone: string;
   familyName: string; givenNames: string[]; nhs: string[]; seq: number;
-  /** Batch 1, which also refused one record (a bad checksum, index `children`). */
+  /** Batch 1, which also refused two records: a bad checksum (index `children`), and a LAC with no legal status (then on the worklist). */
   uploadId: string;
+  refusedNhs: string;
 };
 type Pair = { A: La; B: La };
 
@@ -318,6 +355,7 @@ async function createLa(children: number): Promise<La> {
   const la: La = {
     org, orgName: `${org} Borough Council`, officeHoursPhone: syntheticPhone(), edtPhone: syntheticPhone(),
     familyName: `Wallfam${org}`, givenNames: Array.from({ length: children }, (_, i) => `Wallgiven${org}n${i}`), nhs: [], seq: 1, uploadId: '',
+    refusedNhs: '',
   };
   const token = await laToken(service, org);
   const put = await service.fetch('/la/v1/organisation', {
@@ -332,8 +370,10 @@ async function createLa(children: number): Promise<La> {
   expect(teams.status).toBe(200);
   const records = la.givenNames.map((givenNames) => childRecord({ familyName: la.familyName, givenNames }));
   la.nhs = records.map((r) => r.nhsNumber as string);
-  const ack = await (await uploadJson(service, token, la.seq, [...records, childRecord({ nhsNumber: badChecksumNhsNumber(), familyName: la.familyName })])).json();
-  expect(ack).toMatchObject({ loaded: children, rejected: 1 });
+  const refused = childRecord({ familyName: la.familyName, planType: 'LAC' });
+  la.refusedNhs = refused.nhsNumber as string;
+  const ack = await (await uploadJson(service, token, la.seq, [...records, childRecord({ nhsNumber: badChecksumNhsNumber(), familyName: la.familyName }), refused])).json();
+  expect(ack).toMatchObject({ loaded: children, rejected: 2 });
   la.uploadId = ack.uploadId;
   return la;
 }
@@ -350,7 +390,7 @@ async function createPair(): Promise<Pair> {
   return { A, B };
 }
 
-const patientData = (la: La) => [...la.nhs, la.familyName, ...la.givenNames];
+const patientData = (la: La) => [...la.nhs, la.refusedNhs, la.familyName, ...la.givenNames];
 const phonesOf = (la: La) => [la.officeHoursPhone, la.edtPhone, e164Of(la.officeHoursPhone), e164Of(la.edtPhone)];
 const everythingOf = (la: La) => [...patientData(la), la.org, la.orgName, ...phonesOf(la)];
 
@@ -364,6 +404,7 @@ async function snapshot(la: La) {
        'plans', (SELECT json_agg(p ORDER BY p.id) FROM plans p WHERE la_code = $1),
        'uploads', (SELECT json_agg(u ORDER BY u.sequence_number) FROM uploads u WHERE la_code = $1),
        'notifications', (SELECT json_agg(n ORDER BY n.event_number) FROM notifications n WHERE la_code = $1),
+       'refusedRecords', (SELECT json_agg(r ORDER BY r.nhs_number) FROM refused_records r WHERE la_code = $1),
        'counter', (SELECT last_event_number FROM la_event_counters WHERE la_code = $1)) AS s`,
     [la.org],
   );
@@ -520,6 +561,33 @@ const ENDPOINTS = {
       const { rows } = await db.query(`SELECT la_code FROM plans WHERE nhs_number = $1 AND local_id = 'SENT-AGAIN'`, [ctx.A.nhs[0]]);
       expect(rows).toEqual([{ la_code: ctx.caller.org }]);
     },
+  },
+  'POST /la/v1/uploads?dryRun=true': {
+    route: 'POST /la/v1/uploads',
+    laScoped: true,
+    // The batch the row above sends, only checked.
+    act: (ctx) =>
+      http('/la/v1/uploads?dryRun=true', ctx, json({
+        sequenceNumber: 2,
+        records: [childRecord({ nhsNumber: ctx.A.nhs[0], familyName: ctx.A.familyName, givenNames: ctx.A.givenNames[0], startDate: yearsAgo(0, 10), localId: 'SENT-AGAIN' })],
+      })),
+  },
+  'GET /la/v1/refusals': {
+    route: 'GET /la/v1/refusals',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/refusals?org=${ctx.A.org}`, ctx),
+    shows: (la) => [la.refusedNhs, 'LAC_LEGAL_STATUS_REQUIRED', la.uploadId],
+  },
+  'GET /la/v1/reports/usage': {
+    route: 'GET /la/v1/reports/usage',
+    laScoped: true,
+    act: (ctx) => http(`/la/v1/reports/usage?month=${londonDateOf(new Date()).slice(0, 7)}&org=${ctx.A.org}`, ctx),
+    shows: (la) => [la.org, la.orgName],
+  },
+  'GET /ops/v1/reports/usage': {
+    route: 'GET /ops/v1/reports/usage',
+    laScoped: false,
+    act: (ctx) => http(`/ops/v1/reports/usage?month=${londonDateOf(new Date()).slice(0, 7)}`, ctx),
   },
   'GET /la/v1/uploads/{uploadId}/refusals': {
     route: 'GET /la/v1/uploads/:uploadId/refusals',

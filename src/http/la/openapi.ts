@@ -117,14 +117,21 @@ const paths = {
   },
   '/la/v1/uploads': {
     post: gated({
-      operationId: 'postUpload', tags: ['uploads'], summary: 'Publish a batch of plan records (JSON, NDJSON or CSV, streamed)',
-      description: 'A plan is keyed by LA + NHS number + plan type + start date: sending the key again updates it. Sequence numbers are per LA and increase; resending the last one replays its acknowledgement (200, X-Replayed: true). Records that fail their rules are refused one by one (CPR codes in the acknowledgement) and the rest load; a batch that cannot be read loads nothing (CPF01).',
+      operationId: 'postUpload', tags: ['uploads'], summary: 'Publish a batch of plan records (JSON, NDJSON or CSV, streamed), or check one (dryRun=true)',
+      description: 'A plan is keyed by LA + NHS number + plan type + start date: sending the key again updates it. Sequence numbers are per LA and increase; resending the last one replays its acknowledgement (200, X-Replayed: true). Records that fail their rules are refused one by one (CPR codes in the acknowledgement) and the rest load; a batch that cannot be read loads nothing (CPF01). With dryRun=true the batch is read and checked exactly as it would be (the LA\'s checks, the sequence number against the last, every record rule, the one-identity check, PDS when PDS_MODE is not off) and answered 200 with the acknowledgement it would get, marked dryRun: true, and nothing is kept: no plan, no batch, no refusal pages, no worklist change, and the sequence number is still free.',
       security: bearer('la-system'),
-      parameters: [{
-        name: 'X-Sequence-Number', in: 'header', required: false,
-        description: 'The batch\'s sequence number: required for NDJSON and CSV; for JSON, instead of (or agreeing with) sequenceNumber in the body.',
-        schema: { type: 'integer', minimum: 1, maximum: MAX_SEQUENCE_NUMBER },
-      }],
+      parameters: [
+        {
+          name: 'X-Sequence-Number', in: 'header', required: false,
+          description: 'The batch\'s sequence number: required for NDJSON and CSV; for JSON, instead of (or agreeing with) sequenceNumber in the body.',
+          schema: { type: 'integer', minimum: 1, maximum: MAX_SEQUENCE_NUMBER },
+        },
+        {
+          name: 'dryRun', in: 'query', required: false,
+          description: 'true: check the batch and say what it would be answered, keeping nothing. One dry run of an LA at a time, apart from its uploads.',
+          schema: { type: 'boolean', default: false },
+        },
+      ],
       requestBody: {
         required: true,
         description: 'Up to UPLOAD_MAX_BYTES, each record up to UPLOAD_MAX_RECORD_BYTES, well-formed UTF-8.',
@@ -135,15 +142,15 @@ const paths = {
         },
       },
       responses: {
-        200: answer('A resent sequence number: the stored acknowledgement, unchanged; nothing changed.', 'upload-acknowledgement.schema.json', {
-          'X-Replayed': header('Always true on a replay.', { const: 'true' }),
+        200: answer('A resent sequence number: the stored acknowledgement, unchanged (X-Replayed: true); nothing changed. Or a dry run: the acknowledgement the batch would get (dryRun: true, recordsNext null), or the stored one it would replay (dryRun: true and X-Replayed: true); nothing kept.', 'upload-acknowledgement.schema.json', {
+          'X-Replayed': header('true on a replay of a resent sequence number; absent on a dry run\'s new batch.', { const: 'true' }, false),
         }),
         201: answer('The batch was read: its acknowledgement, listing only the records that did not load.', 'upload-acknowledgement.schema.json'),
-        400: refusal('VALIDATION_ERROR: the batch is unreadable (CPF01 in the diagnostics: bad JSON, CSV or UTF-8, an unknown envelope member or column, no records; nothing loaded, sequence number not used), or the sequence number is missing or out of range; PRECONDITION_FAILED: X-Sequence-Number is invalid.'),
+        400: refusal('VALIDATION_ERROR: the batch is unreadable (CPF01 in the diagnostics: bad JSON, CSV or UTF-8, an unknown envelope member or column, no records; nothing loaded, sequence number not used), the sequence number is missing or out of range, or dryRun is neither true nor false; PRECONDITION_FAILED: X-Sequence-Number is invalid.'),
         409: refusal('RESOURCE_VERSION_MISMATCH: the sequence number is lower than the last accepted one. PRECONDITION_FAILED (issue code business-rule, diagnostics LA_CONTACT_MISSING: …): the LA has not set both phones with PUT /la/v1/organisation; nothing was read.'),
         413: refusal('VALIDATION_ERROR: the body is larger than UPLOAD_MAX_BYTES; nothing loaded.'),
         415: refusal('VALIDATION_ERROR: a Content-Type other than application/json, application/x-ndjson or text/csv.'),
-        429: refusal('TOO_MANY_REQUESTS: over the rate limit, or another upload of this LA is still being received; send it again once that one is acknowledged.', RETRY_AFTER),
+        429: refusal('TOO_MANY_REQUESTS: over the rate limit, or another upload (for a dry run: another dry run) of this LA is still being received; send it again once that one is acknowledged.', RETRY_AFTER),
         503: refusal('UNABLE_TO_CALL_SERVICE: PDS cannot answer (CPF05 in the diagnostics), the database cannot be reached, or it restarted while the batch was received. Nothing loaded, sequence number not used: send the same batch again.', RETRY_AFTER),
       },
     }),
@@ -161,6 +168,40 @@ const paths = {
         200: answer('A page of refused records, lowest index first.', 'upload-refusals-page.schema.json'),
         400: use('BadRequest'),
         404: refusal('RESOURCE_NOT_FOUND: no batch with this uploadId for the caller\'s LA.'),
+      },
+    }),
+  },
+  '/la/v1/refusals': {
+    get: gated({
+      operationId: 'getRefusalsWorklist', tags: ['uploads'], summary: 'The LA\'s refusals worklist: its children whose latest record was refused and has not loaded since',
+      description: 'One entry per NHS number (valid ones only: a record whose NHS number is unusable is in its batch\'s refusals alone), with the latest refusal, when it was first and last refused, and the batch and index of the last. A batch that loads or deletes a plan of the child, refusing none of its records, takes it off; so does REFUSAL_RETENTION_DAYS without a batch refusing it again.',
+      security: bearer('la-system'),
+      parameters: [
+        { name: 'after', in: 'query', required: false, description: 'The next cursor of the previous page (an NHS number).', schema: { type: 'string', pattern: '^[0-9]{10}$' } },
+        LIMIT,
+      ],
+      responses: { 200: answer('A page of the worklist, in NHS number order, and how many it holds.', 'refusals-worklist-page.schema.json'), 400: use('BadRequest') },
+    }),
+  },
+  '/la/v1/reports/usage': {
+    get: gated({
+      operationId: 'getUsageReport', tags: ['reports'], summary: 'The LA\'s usage in a month of England: accesses, silent reads, notifications, acknowledgement times',
+      description: 'Computed from what the service keeps, as JSON or as CSV (rows la,metric,key,label,value). complete is false, and shortfalls says which figures and why, for a month not over or partly past a retention period. No child is named.',
+      security: bearer('la-system', 'social-worker'),
+      parameters: [
+        { name: 'month', in: 'query', required: true, description: 'The calendar month, Europe/London.', schema: { $ref: `${refTo('usage-report.schema.json').$ref}/definitions/month` } },
+        { name: 'format', in: 'query', required: false, description: 'json or csv; without it, CSV only when Accept prefers text/csv.', schema: { enum: ['json', 'csv'] } },
+      ],
+      responses: {
+        200: {
+          description: 'The report.',
+          headers: HEADERS,
+          content: {
+            [JSON_TYPE]: { schema: refTo('usage-report.schema.json') },
+            'text/csv': { schema: { type: 'string', description: 'RFC 4180 with a header row la,metric,key,label,value: the report\'s month and shortfalls (la empty), then the LA\'s figures, one per row.' } },
+          },
+        },
+        400: refusal('VALIDATION_ERROR: month missing or not YYYY-MM (from 2000-01), or format neither json nor csv; the expression names it.'),
       },
     }),
   },
@@ -326,6 +367,7 @@ const SCHEMA_FILES = [
   'upload-acknowledgement.schema.json', 'upload-refusals-page.schema.json', 'plans-page.schema.json', 'notifications-page.schema.json',
   'notification-ack.schema.json', 'notification-ack-answer.schema.json', 'acknowledgements-page.schema.json', 'duty-teams.schema.json',
   'duty-teams-answer.schema.json', 'stream-ticket.schema.json', 'health-live.schema.json', 'health-ready.schema.json',
+  'refusals-worklist-page.schema.json', 'usage-report.schema.json',
 ];
 
 /** The OpenAPI 3.1 document; the same for every caller and instance. */
@@ -348,6 +390,7 @@ export function openApiDocument(software: Software): Record<string, unknown> {
       { name: 'organisation', description: 'The LA\'s contact details and hours' },
       { name: 'uploads', description: 'Publishing plans' },
       { name: 'plans', description: 'What is held for the LA' },
+      { name: 'reports', description: 'The LA\'s usage of the service' },
       { name: 'duty-teams', description: 'Who in the LA is alerted, and where unanswered alerts escalate' },
       { name: 'notifications', description: 'The mailbox and the stream\'s tickets' },
       { name: 'contracts', description: 'These documents' },

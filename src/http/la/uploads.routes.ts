@@ -3,6 +3,7 @@ import { invalidRequest, notFound, unsupportedMediaType } from '../../domain/app
 import type { Acknowledgement } from '../../domain/acknowledgement.ts';
 import type { BatchSource, createPublishBatch } from '../../app/publish-batch.ts';
 import type { createListRefusals } from '../../app/list-refusals.ts';
+import type { createDryRunBatch } from '../../app/dry-run-batch.ts';
 import { readBodyText } from './parsers/read-body.ts';
 import { readJsonBatch } from './parsers/json-batch.ts';
 import { readNdjsonBatch } from './parsers/ndjson-batch.ts';
@@ -42,14 +43,32 @@ function wholeNumber(value: unknown, name: string, fallback: number, min: number
 
 export type UploadLimits = { maxBytes: number; maxRecordBytes: number };
 
-/** POST /la/v1/uploads: a batch in JSON, NDJSON or CSV, streamed; GET /la/v1/uploads/{uploadId}/refusals: its refused records, paged. */
+/** `dryRun=true`: check the batch as an upload would, keeping nothing; absent or false: publish it. */
+function dryRunOf(value: unknown): boolean {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  throw invalidRequest([{ diagnostics: 'dryRun must be true or false', expression: ['dryRun'] }]);
+}
+
+/**
+ * POST /la/v1/uploads: a batch in JSON, NDJSON or CSV, streamed (with dryRun=true, only checked: 200 and what it
+ * would be answered); GET /la/v1/uploads/{uploadId}/refusals: its refused records, paged.
+ */
 export function uploadsRouter(deps: {
   publishBatch: ReturnType<typeof createPublishBatch>;
+  dryRunBatch: ReturnType<typeof createDryRunBatch>;
   listRefusals: ReturnType<typeof createListRefusals>;
   limits: UploadLimits;
 }): Router {
   const router = Router({ caseSensitive: true });
   router.post('/uploads', async (req, res) => {
+    if (dryRunOf(req.query.dryRun)) {
+      const { replayed, acknowledgement } = await deps.dryRunBatch(req.identity, sourceOf(req, deps.limits), req.requestId);
+      if (replayed) res.set('X-Replayed', 'true');
+      // A resent number's stored acknowledgement keeps its pages; a dry run has none.
+      res.status(200).json(replayed ? withNext(acknowledgement) : { ...acknowledgement, recordsNext: null });
+      return;
+    }
     const { replayed, acknowledgement } = await deps.publishBatch(req.identity, sourceOf(req, deps.limits), req.requestId);
     if (replayed) res.set('X-Replayed', 'true');
     res.status(replayed ? 200 : 201).json(withNext(acknowledgement));
