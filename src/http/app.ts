@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { ValidateFunction } from 'ajv';
 import type { Role } from '../domain/identity.ts';
 import type { ErrorTranslator } from '../domain/app-error.ts';
-import type { ReadinessProbe, TokenVerifier } from '../ports.ts';
+import type { TokenVerifier } from '../ports.ts';
+import type { Readiness } from '../app/check-readiness.ts';
 import type { createPublishBatch } from '../app/publish-batch.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../app/manage-organisation.ts';
 import type { createGetDutyTeams, createPutDutyTeams } from '../app/manage-duty-teams.ts';
@@ -15,6 +16,8 @@ import type { createLookupChild } from '../app/lookup-child.ts';
 import type { createReadAcknowledgements, createReadNotifications } from '../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import type { createIssueStreamTicket } from '../app/issue-stream-ticket.ts';
+import type { createChangeLaStatus, createGetRegistryEntry, createListRegistry, createRegisterLa, LaRegistration } from '../app/manage-registry.ts';
+import type { RegistrationMode } from '../domain/registry.ts';
 import type { AckSelector, Metrics } from '../ports.ts';
 import { metricsRouter, observeRequests } from './metrics.routes.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
@@ -35,6 +38,7 @@ import { dutyTeamsRouter } from './la/duty-teams.routes.ts';
 import { plansRouter } from './la/plans.routes.ts';
 import { uploadsRouter } from './la/uploads.routes.ts';
 import { contractsRouter } from './la/contracts.routes.ts';
+import { OPS_BASE_PATH, registryRouter } from './ops/registry.routes.ts';
 
 export type HttpDeps = {
   logger: Logger;
@@ -42,8 +46,8 @@ export type HttpDeps = {
   translateError: ErrorTranslator;
   verifier: TokenVerifier;
   metrics: Metrics;
-  readiness: ReadinessProbe[];
-  isDraining: () => boolean;
+  /** The checks of /health/ready (also the cpis_ready gauge). */
+  checkReadiness: () => Promise<Readiness>;
   limits: { uploadMaxBytes: number; uploadMaxRecordBytes: number; jsonMaxBytes: number; maxUrlLength: number };
   /** Per token subject; shared with the WebSocket upgrade path. */
   rateLimiter: RateLimiter;
@@ -65,8 +69,17 @@ export type HttpDeps = {
     readAcknowledgements: ReturnType<typeof createReadAcknowledgements>;
     acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
     issueStreamTicket: ReturnType<typeof createIssueStreamTicket>;
+    listRegistry: ReturnType<typeof createListRegistry>;
+    getRegistryEntry: ReturnType<typeof createGetRegistryEntry>;
+    registerLa: ReturnType<typeof createRegisterLa>;
+    changeLaStatus: ReturnType<typeof createChangeLaStatus>;
   };
-  validators: { organisation: ValidateFunction<OrganisationUpdate>; dutyTeams: ValidateFunction<DutyTeamsInput>; ack: ValidateFunction<AckSelector> };
+  /** LA_REGISTRATION, as the ops API reports it. */
+  registration: RegistrationMode;
+  validators: {
+    organisation: ValidateFunction<OrganisationUpdate>; dutyTeams: ValidateFunction<DutyTeamsInput>; ack: ValidateFunction<AckSelector>;
+    laRegistration: ValidateFunction<LaRegistration>; laStatusChange: ValidateFunction<{ reason: string }>;
+  };
 };
 
 /** Builds the Express application: middleware, routers and the one error handler. */
@@ -100,7 +113,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   if (deps.corsOrigins.length) app.use([FHIR_BASE_PATH, '/la/v1'], createCors(deps.corsOrigins));
   app.use('/metrics', metricsRouter({ metrics: deps.metrics, authenticate }));
 
-  app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
+  app.use('/health', healthRouter({ checkReadiness: deps.checkReadiness }));
 
   app.use('/console', consoleRouter({ ...deps.console, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use(
@@ -134,6 +147,20 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   la.use(plansRouter(deps.useCases));
   la.use(notificationsRouter({ ...deps.useCases, validateAck: deps.validators.ack, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use('/la/v1', la);
+
+  // The operators' API: the LA registry. Each route checks its token, so that OPTIONS answers like the LA API's own.
+  const ops = Router({ caseSensitive: true });
+  const opsOnly = authenticate(['ops']);
+  ops.get('/las', opsOnly);
+  ops.post('/las', opsOnly);
+  ops.get('/las/:code', opsOnly);
+  ops.post('/las/:code/suspend', opsOnly);
+  ops.post('/las/:code/reinstate', opsOnly);
+  ops.use(registryRouter({
+    ...deps.useCases, registration: deps.registration, jsonMaxBytes: deps.limits.jsonMaxBytes,
+    validateRegistration: deps.validators.laRegistration, validateStatusChange: deps.validators.laStatusChange,
+  }));
+  app.use(OPS_BASE_PATH, ops);
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger, deps.translateError));
