@@ -208,6 +208,25 @@ const CALLS: Record<string, RouteCalls> = {
       call('ops', 403, () => http('/la/v1/notifications/stream-tickets', ops(), { method: 'POST' })),
     ],
   },
+  'GET /la/v1/notifications/acknowledgements': {
+    ok: [call('acknowledgements', 200, () => http('/la/v1/notifications/acknowledgements', worker()))],
+    refused: [call('no token', 401, () => http('/la/v1/notifications/acknowledgements')), call('bad after', 400, () => http('/la/v1/notifications/acknowledgements?after=x', worker()))],
+  },
+  'GET /la/v1/duty-teams': {
+    ok: [call('teams', 200, () => http('/la/v1/duty-teams', worker()))],
+    refused: [call('no token', 401, () => http('/la/v1/duty-teams')), call('clinician', 403, () => http('/la/v1/duty-teams', clinician()))],
+  },
+  'PUT /la/v1/duty-teams': {
+    ok: [call('set', 200, () => http('/la/v1/duty-teams', laSystem(), json('PUT', { teams: [{ code: 'DAY', name: 'Day team', phone: TEST_LA_PHONES.officeHoursPhone }], routing: { inHours: 'DAY', outOfHours: 'DAY' } })))],
+    refused: [
+      call('no token', 401, () => http('/la/v1/duty-teams', undefined, json('PUT', {}))),
+      call('a team not defined', 400, () => http('/la/v1/duty-teams', laSystem(), json('PUT', { teams: [], routing: { inHours: 'DAY', outOfHours: 'DAY' } }))),
+    ],
+  },
+  'DELETE /la/v1/duty-teams': {
+    ok: [call('cleared', 200, () => http('/la/v1/duty-teams', laSystem(), { method: 'DELETE' }))],
+    refused: [call('no token', 401, () => http('/la/v1/duty-teams', undefined, { method: 'DELETE' })), call('social worker', 403, () => http('/la/v1/duty-teams', worker(), { method: 'DELETE' }))],
+  },
   'GET /ops/v1/las': {
     ok: [call('registry', 200, () => http('/ops/v1/las', ops()))],
     refused: [call('no token', 401, () => http('/ops/v1/las')), call('LA system', 403, () => http('/ops/v1/las', laSystem()))],
