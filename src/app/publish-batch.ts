@@ -4,8 +4,8 @@ import type { IdentityField } from '../domain/person.ts';
 import { AppError, businessRuleFailed, duplicateRejected, invalidRequest } from '../domain/app-error.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
-import { missingContact } from '../domain/organisation.ts';
-import { LA_CONTACT_MISSING, LA_NOT_REGISTERED, LA_SUSPENDED, standingRefusal, type RegistrationMode, type StandingRefusal } from '../domain/registry.ts';
+import { LA_CONTACT_MISSING, missingContact } from '../domain/organisation.ts';
+import { LA_NOT_REGISTERED, LA_SUSPENDED, standingRefusal, type RegistrationMode, type StandingRefusal } from '../domain/registry.ts';
 import type { AuditEntry, BatchSession, Clock, LaRegistryStore, OrganisationStore, UploadStore } from '../ports.ts';
 import type { RecordValidator } from './record-validator.ts';
 import { createStaging } from './verified-staging.ts';
@@ -54,7 +54,7 @@ function identityConflict(fields: readonly IdentityField[]): RecordDetail {
   };
 }
 
-/** The stable code an LA system can act on when its batch is refused for want of phone numbers. */
+// Defined with the rule in domain/organisation.ts; still exported here, where callers have imported it from.
 export { LA_CONTACT_MISSING };
 
 const contactMissing = (missing: readonly string[]) =>

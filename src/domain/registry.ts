@@ -1,5 +1,5 @@
 import type { RefusalCount } from './acknowledgement.ts';
-import { missingContact, type Organisation } from './organisation.ts';
+import { LA_CONTACT_MISSING, missingContact, type Organisation } from './organisation.ts';
 
 /** An LA's standing with the operators: `suspended` may not publish, whatever LA_REGISTRATION says. */
 export const LA_STATUSES = ['active', 'suspended'] as const;
@@ -28,8 +28,6 @@ export const UNREGISTERED: LaStanding = Object.freeze({
 /** The stable codes an LA system can act on when its batch is refused for its standing. */
 export const LA_NOT_REGISTERED = 'LA_NOT_REGISTERED';
 export const LA_SUSPENDED = 'LA_SUSPENDED';
-/** The code of the refusal for want of phone numbers (publish-batch.ts). */
-export const LA_CONTACT_MISSING = 'LA_CONTACT_MISSING';
 
 export type StandingRefusal = typeof LA_NOT_REGISTERED | typeof LA_SUSPENDED;
 export type PublishingRefusal = StandingRefusal | typeof LA_CONTACT_MISSING;

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { promisify } from 'node:util';
-import { freePort } from './browser.ts';
 
 /** Debian's Prometheus and promtool; CI installs them (.ci/run). PROMETHEUS_DIR points elsewhere when needed. */
 const BIN_DIR = process.env.PROMETHEUS_DIR ?? '/usr/bin';
@@ -44,6 +44,16 @@ export type RunningPrometheus = {
   lastEvaluations(): Promise<number[]>;
   stop(): Promise<void>;
 };
+
+/** A loopback port that was free a moment ago (Prometheus takes its listen address as a flag). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (!address || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
 
 const started = new Set<ChildProcess>();
 process.once('exit', () => {
