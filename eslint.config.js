@@ -22,7 +22,7 @@ export default tseslint.config(
       ecmaVersion: 2024,
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'fetch', 'WebSocket', 'sessionStorage', 'Intl', 'URL', 'AbortSignal', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map(
+        ['window', 'document', 'fetch', 'WebSocket', 'sessionStorage', 'Intl', 'URL', 'URLSearchParams', 'AbortSignal', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map(
           (name) => [name, 'readonly'],
         ),
       ),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type pg from 'pg';
 import type { Config } from './config.ts';
@@ -14,6 +15,8 @@ import type { DutyTeamsInput } from './domain/duty-teams.ts';
 import { createListPlans } from './app/list-plans.ts';
 import { createListRefusals } from './app/list-refusals.ts';
 import { createLookupChild } from './app/lookup-child.ts';
+import { createReportNotBrought } from './app/report-not-brought.ts';
+import type { NotBroughtCommunication } from './http/fhir/mappers/communication.mapper.ts';
 import { createReadAcknowledgements, createReadNotifications } from './app/read-notifications.ts';
 import { createAcknowledgeNotifications } from './app/acknowledge-notifications.ts';
 import type { AckSelector } from './ports.ts';
@@ -30,18 +33,19 @@ import type { Demographics, EscalationStore, Metrics } from './ports.ts';
 import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
 import type { Server } from 'node:http';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
+import { EmbeddedPostgresMissingError, startEmbeddedPostgres, type EmbeddedPostgres } from '../adapters/postgres/embedded.ts';
 import { createPools, endPools, type Pools } from '../adapters/postgres/pool.ts';
 import { DatabaseStartupError, waitForDatabase } from '../adapters/postgres/wait-for-database.ts';
 import { checkPdsMode, DeploymentMismatchError } from '../adapters/postgres/deployment-settings.ts';
 import { StartupRefusal } from './startup-refusal.ts';
 import { databaseUnavailable, isDatabaseUnavailable } from '../adapters/postgres/unavailable.ts';
-import { migrate } from '../adapters/postgres/migrate.ts';
+import { migrate, MigrationChangedError } from '../adapters/postgres/migrate.ts';
 import { createPostgresUploadStore } from '../adapters/postgres/upload-store.ts';
 import { createPostgresOrganisationStore } from '../adapters/postgres/organisation-store.ts';
 import { createPostgresPlanStore } from '../adapters/postgres/plan-store.ts';
 import { createPostgresReadiness } from '../adapters/postgres/readiness.ts';
 import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts';
+import { createPostgresNotBroughtStore } from '../adapters/postgres/not-brought-store.ts';
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
@@ -90,20 +94,25 @@ export function composeSubjectAccess(pool: pg.Pool, clock: Clock = systemClock) 
  * starts the embedded one, opens the instance's pools and applies migrations.
  */
 export async function openDatabase(config: Config, logger: Logger, signal?: AbortSignal): Promise<{ pools: Pools; url: string; embedded?: EmbeddedPostgres }> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger });
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, logger }).catch((error: unknown) => {
+      throw error instanceof EmbeddedPostgresMissingError ? new StartupRefusal(error.message, 78, { cause: error }) : error;
+    });
   const url = config.databaseUrl || (embedded as EmbeddedPostgres).url;
   const { database } = config;
   const pools = createPools({ url, sizes: database.poolSizes, logger, acquireTimeoutMs: database.acquireTimeoutMs });
   try {
     await waitForDatabase(pools.general, { timeoutMs: database.startupTimeoutMs, logger, signal });
-    const applied = await migrate(pools.general);
+    const { applied, checksumsRecorded } = await migrate(pools.general);
+    if (checksumsRecorded.length) logger.info({ migrations: checksumsRecorded }, 'recorded the checksums of migrations applied before checksums were kept');
     if (applied.length) logger.info({ applied }, 'database migrations applied');
     await checkPdsMode(pools.general, config.pds.mode);
   } catch (error) {
     await endPools(pools);
     await embedded?.stop();
     if (error instanceof DatabaseStartupError) throw new StartupRefusal(error.message, 69, { cause: error });
-    if (error instanceof DeploymentMismatchError) throw new StartupRefusal(error.message, 78, { cause: error });
+    if (error instanceof DeploymentMismatchError || error instanceof MigrationChangedError) throw new StartupRefusal(error.message, 78, { cause: error });
     throw error;
   }
   return { pools, url, embedded };
@@ -120,10 +129,14 @@ export async function createVerifier(config: Config): Promise<{ verifier: TokenV
   const key = await loadOrCreateDevKey(config.dataDir);
   // A duty shift, within the lifetime the verifier accepts.
   const ttlSeconds = Math.min(8 * 3600, auth.maxTokenLifetimeSeconds);
-  const devSignIn: DevSignIn = async (org, name) => ({
+  // Two demo workers of one LA who give their names are two people: each acknowledgement names its own.
+  // A digest, not the name: a user id goes where names may not (logs).
+  const subOf = (org: string, name: string | undefined) =>
+    `demo-worker-${org.toLowerCase()}${name ? `-${createHash('sha256').update(name).digest('hex').slice(0, 10)}` : ''}`;
+  const devSignIn: DevSignIn = async (org, name, teams) => ({
     token: await mintDevToken(
       key,
-      { sub: `demo-worker-${org.toLowerCase()}`, role: 'social-worker', org, name, org_name: org },
+      { sub: subOf(org, name), role: 'social-worker', org, name: name ?? 'Demo duty social worker', org_name: org, ...(teams.length ? { teams: [...teams] } : {}) },
       { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds },
     ),
     expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
@@ -294,6 +307,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       listPlans: createListPlans({ plans: createPostgresPlanStore(pool) }),
       listRefusals: createListRefusals({ uploads }),
       lookupChild: createLookupChild({ lookups, clock, windows: config.visibilityDays, metrics }),
+      // Care-setting writes, on the care-setting pool: the LA API's connections are not theirs to take.
+      reportNotBrought: createReportNotBrought({ lookups, reports: createPostgresNotBroughtStore(pools.lookups), clock, windows: config.visibilityDays, metrics }),
       readNotifications: createReadNotifications({ notifications }),
       readAcknowledgements: createReadAcknowledgements({ notifications }),
       acknowledgeNotifications,
@@ -309,6 +324,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       ack: compileSchema<AckSelector>(createAjv(), 'notification-ack.schema.json'),
       laRegistration: compileSchema<LaRegistration>(createAjv(), 'la-registration.schema.json'),
       laStatusChange: compileSchema<{ reason: string }>(createAjv(), 'la-status-change.schema.json'),
+      communication: compileSchema<NotBroughtCommunication>(createAjv(), 'was-not-brought-communication.schema.json'),
     },
   });
 

@@ -140,6 +140,18 @@ export interface LookupStore {
   recordAudit(audit: AuditEntry, trail: SearchAuditTrail, historyLimit: number): Promise<AccessRecord[]>;
 }
 
+/** Records reports that a child was not brought to an appointment: notifications and audit, never an access. */
+export interface NotBroughtStore {
+  /**
+   * In one transaction: queues the `was-not-brought` notifications (each LA's counter row locked in LA-code
+   * order) and then writes the audit row, in the trail given, with the queued LAs and event numbers added to
+   * its detail (`notified`); returns those, in LA-code order. With no notification it writes the audit row alone.
+   */
+  record(
+    audit: AuditEntry, trail: SearchAuditTrail, notifications: { laCode: string; body: NotificationBody }[],
+  ): Promise<{ laCode: string; eventNumber: number }[]>;
+}
+
 export type AckSelector = { upTo: number } | { eventNumbers: number[] };
 
 /** One acknowledgement: the event numbers it marked (an alert's original and its escalations together), who and when. */

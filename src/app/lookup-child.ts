@@ -1,12 +1,12 @@
 import { AppError, invalidSearchData } from '../domain/app-error.ts';
 import { authoriseSearch, authoriseSearcher, readKindOf } from '../domain/access-rules.ts';
-import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
-import { searchAuditTrailOf, type LookupResult, type VisiblePlan } from '../domain/lookup.ts';
+import { searchAuditTrailOf, type LookupResult } from '../domain/lookup.ts';
 import { checkNhsNumber } from '../domain/nhs-number.ts';
 import { accessNotifications } from '../domain/notification.ts';
-import { effectiveEndOf, visibilityOf, type VisibilityWindows } from '../domain/visibility.ts';
-import type { AuditEntry, Clock, HeldPlan, LookupStore, Metrics } from '../ports.ts';
+import type { VisibilityWindows } from '../domain/visibility.ts';
+import type { AuditEntry, Clock, LookupStore, Metrics } from '../ports.ts';
+import { createVisiblePlansOf } from './visible-plans.ts';
 
 export const HISTORY_LENGTH = 25;
 
@@ -22,25 +22,13 @@ export type LookupRequest = {
   refusal?: { diagnostics: string; expression: string };
 };
 
-function toVisible(plans: HeldPlan[], today: string, windows: VisibilityWindows): VisiblePlan[] {
-  return plans.flatMap((plan) => {
-    const visibility = visibilityOf(plan, today, windows);
-    if (visibility === 'gone') return [];
-    return [{ ...plan, status: visibility, effectiveEndDate: visibility === 'inactive' ? effectiveEndOf(plan) : plan.endDate }];
-  });
-}
-
 /**
  * A care setting looks a child up (docs/domain.md §5): every search is audited, in the lasting trail or,
  * naming no child with a visible plan, the short-lived one (README, Privacy); an unscheduled
  * CareTeam or Flag search that finds a visible plan records the access and notifies each owning LA.
  */
 export function createLookupChild(deps: { lookups: LookupStore; clock: Clock; windows: VisibilityWindows; metrics: Metrics }) {
-  async function visiblePlansOf(nhsNumber: string, at: Date): Promise<Pick<LookupResult, 'plans' | 'organisations'>> {
-    const held = await deps.lookups.findByNhsNumber(nhsNumber);
-    const plans = toVisible(held.plans, londonDateOf(at), deps.windows);
-    return { plans, organisations: held.organisations.filter((o) => plans.some((p) => p.laCode === o.code)) };
-  }
+  const visiblePlansOf = createVisiblePlansOf(deps);
 
   return async function lookupChild(identity: Identity, request: LookupRequest): Promise<LookupResult> {
     const at = deps.clock.now();

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { Config } from '../config.ts';
 import { errorForLog } from '../logger.ts';
 import { CliError, EXIT } from './operator-tool.ts';
-import { runningEmbeddedUrl, startEmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
+import { EmbeddedPostgresMissingError, runningEmbeddedUrl, startEmbeddedPostgres } from '../../adapters/postgres/embedded.ts';
 import { createPool, endPool } from '../../adapters/postgres/pool.ts';
 
 export type CliDatabase = { pool: pg.Pool; close(): Promise<void> };
@@ -27,6 +27,7 @@ export async function openCliDatabase(
     if (!existsSync(path.join(dataDir, 'pg', 'PG_VERSION')))
       throw new CliError(`no database under DATA_DIR ${dataDir}: set DATA_DIR to the service's, or DATABASE_URL`, EXIT.unavailable);
     const embedded = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, logger }).catch((error: unknown) => {
+      if (error instanceof EmbeddedPostgresMissingError) throw new CliError(error.message, EXIT.config);
       throw new CliError(`cannot start the embedded PostgreSQL: ${errorForLog(error).message}`, EXIT.unavailable);
     });
     url = embedded.url;

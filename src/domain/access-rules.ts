@@ -32,3 +32,13 @@ export function authoriseSearch(identity: Identity, kind: ReadKind): void {
     );
   }
 }
+
+/**
+ * Telling an LA that a child was not brought (issue 15) is for clinicians, scheduled care included:
+ * B0170 (silent read) or B0107. It never records an access, so neither needs the other's rights.
+ */
+export function authoriseNotBroughtReport(identity: Identity): void {
+  if (identity.role !== 'clinician') throw accessDenied(`role ${identity.role} may not report a child not brought`);
+  if (!identity.activities.includes(ACTIVITY.viewAndNotify) && !identity.activities.includes(ACTIVITY.silentRead))
+    throw accessDenied(`reporting a child not brought needs activity ${ACTIVITY.silentRead} or ${ACTIVITY.viewAndNotify}`);
+}

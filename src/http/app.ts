@@ -13,6 +13,7 @@ import type { DutyTeamsInput } from '../domain/duty-teams.ts';
 import type { createListPlans } from '../app/list-plans.ts';
 import type { createListRefusals } from '../app/list-refusals.ts';
 import type { createLookupChild } from '../app/lookup-child.ts';
+import type { createReportNotBrought } from '../app/report-not-brought.ts';
 import type { createReadAcknowledgements, createReadNotifications } from '../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import type { createIssueStreamTicket } from '../app/issue-stream-ticket.ts';
@@ -21,6 +22,7 @@ import type { RegistrationMode } from '../domain/registry.ts';
 import type { AckSelector, Metrics } from '../ports.ts';
 import { metricsRouter, observeRequests } from './metrics.routes.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
+import type { NotBroughtCommunication } from './fhir/mappers/communication.mapper.ts';
 import { notificationsRouter } from './la/notifications.routes.ts';
 import { consoleRouter, type DevSignIn } from './console/console.routes.ts';
 import { createAuthenticate } from './authenticate.ts';
@@ -65,6 +67,7 @@ export type HttpDeps = {
     listPlans: ReturnType<typeof createListPlans>;
     listRefusals: ReturnType<typeof createListRefusals>;
     lookupChild: ReturnType<typeof createLookupChild>;
+    reportNotBrought: ReturnType<typeof createReportNotBrought>;
     readNotifications: ReturnType<typeof createReadNotifications>;
     readAcknowledgements: ReturnType<typeof createReadAcknowledgements>;
     acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
@@ -78,6 +81,7 @@ export type HttpDeps = {
   registration: RegistrationMode;
   validators: {
     organisation: ValidateFunction<OrganisationUpdate>; dutyTeams: ValidateFunction<DutyTeamsInput>; ack: ValidateFunction<AckSelector>;
+    communication: ValidateFunction<NotBroughtCommunication>;
     laRegistration: ValidateFunction<LaRegistration>; laStatusChange: ValidateFunction<{ reason: string }>;
   };
 };
@@ -119,8 +123,9 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.use(
     FHIR_BASE_PATH,
     fhirRouter({
-      authenticate, lookupChild: deps.useCases.lookupChild, publicBaseUrl: deps.publicBaseUrl, software: deps.software,
-      corsOrigins: deps.corsOrigins, formMaxBytes: deps.limits.jsonMaxBytes,
+      authenticate, lookupChild: deps.useCases.lookupChild, reportNotBrought: deps.useCases.reportNotBrought,
+      validateCommunication: deps.validators.communication, publicBaseUrl: deps.publicBaseUrl, software: deps.software,
+      corsOrigins: deps.corsOrigins, bodyMaxBytes: deps.limits.jsonMaxBytes,
     }),
   );
 

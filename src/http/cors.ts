@@ -1,10 +1,11 @@
 import type { RequestHandler } from 'express';
 import { accessDenied } from '../domain/app-error.ts';
 
-// What browser clients of the FHIR and LA APIs send and need to read (README, API; request-id.ts, uploads).
+// What browser clients of the FHIR and LA APIs send and need to read (README, API; request-id.ts, uploads;
+// Prefer and the Location of a FHIR create, https://hl7.org/fhir/R4/http.html#create).
 const ALLOW_METHODS = 'GET, HEAD, POST, PUT';
-const ALLOW_HEADERS = 'Authorization, Content-Type, IsUnscheduledAccessEvent, X-Request-ID, TraceID, X-Correlation-ID, X-Sequence-Number';
-const EXPOSE_HEADERS = 'X-Request-ID, X-Correlation-ID, Retry-After, WWW-Authenticate, X-Replayed';
+const ALLOW_HEADERS = 'Authorization, Content-Type, IsUnscheduledAccessEvent, Prefer, X-Request-ID, TraceID, X-Correlation-ID, X-Sequence-Number';
+const EXPOSE_HEADERS = 'X-Request-ID, X-Correlation-ID, Retry-After, WWW-Authenticate, X-Replayed, Location, ETag, Last-Modified';
 const MAX_AGE_SECONDS = '600';
 
 /**

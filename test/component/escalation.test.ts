@@ -6,6 +6,7 @@ import { retentionOf } from '../support/audit-trails.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { openStream } from '../support/stream-client.ts';
 import { childRecord, syntheticLaCode, syntheticPhone } from '../support/synthetic.ts';
+import { fhirJsonPost, notBroughtReport } from '../support/not-brought.ts';
 
 const MINUTE = 60_000;
 // Passes run only when a test calls them, so that no timer races the clock a test moves.
@@ -338,5 +339,31 @@ describe('the periodic job', () => {
     } finally {
       await timed.stop();
     }
+  });
+});
+
+describe('a child not brought, that nobody acknowledges', () => {
+  it('escalates like an access alert, carrying the appointment and who to call back', async () => {
+    clock.set(TUESDAY_MORNING);
+    const la = await laWith(service, 1, dayTeamEscalatingToManager(10, 5));
+    const gp = await clinicianToken(service, { sub: 'escalation-gp', activities: ['B0170'], org: 'Y01234', setting: 'gp' });
+    const nhs = la.nhs[0] as string;
+    const told = await service.fetch('/cpis/FHIR/R4/Communication', { ...fhirJsonPost(notBroughtReport(nhs, { phone: '0113 496 0777', start: new Date(clock.now().getTime() - 60 * MINUTE) })), token: gp });
+    expect(told.status).toBe(201);
+    clock.advance(10 * MINUTE);
+    await pass();
+    const [report, escalation, ...rest] = await mailbox(service, la.token);
+    expect(rest).toEqual([]);
+    expect(report).toMatchObject({ eventNumber: 1, type: 'was-not-brought', escalations: 1, routedTo: { teamCode: 'DAY' } });
+    expect(escalation).toMatchObject({
+      eventNumber: 2, type: 'escalation', escalates: { eventNumber: 1, type: 'was-not-brought' }, routedTo: { teamCode: 'MGR', reason: 'escalation' },
+      reportedBy: { callbackPhone: '0113 496 0777', organisationCode: 'Y01234' }, appointment: report?.appointment,
+    });
+    expect(escalation).not.toHaveProperty('accessedBy');
+    // Acknowledging the escalation acknowledges the report too: nothing repeats.
+    expect(await acknowledge(service, la.token, [2])).toEqual([1, 2]);
+    clock.advance(60 * MINUTE);
+    await pass();
+    expect(escalationsIn(await mailbox(service, la.token))).toHaveLength(1);
   });
 });

@@ -136,7 +136,7 @@ describe('POST [type]/_search', () => {
 
 describe('methods, paths and content negotiation', () => {
   it('answers an unsupported interaction on a known type with 405, Allow and an OperationOutcome; an unknown path with 404', async () => {
-    for (const [method, path, allow] of [['POST', '/CareTeam', 'GET'], ['PUT', '/Flag', 'GET'], ['DELETE', '/AuditEvent', 'GET'], ['POST', '/metadata', 'GET']] as const) {
+    for (const [method, path, allow] of [['POST', '/CareTeam', 'GET'], ['PUT', '/Flag', 'GET'], ['DELETE', '/AuditEvent', 'GET'], ['POST', '/metadata', 'GET'], ['GET', '/Communication', 'POST']] as const) {
       const res = await service.fetch(`${BASE}${path}`, { method, token: doctor });
       expect([method, path, res.status, res.headers.get('allow')]).toEqual([method, path, 405, allow]);
       expect(codeOf(await outcomeOf(res))).toMatchObject({ system: SPINE, code: 'UNSUPPORTED_SERVICE' });
@@ -189,5 +189,11 @@ describe('methods, paths and content negotiation', () => {
     expect(rest?.resource?.find((r) => r.type === 'Flag')?.supportedProfile).toEqual([
       'https://fhir.hl7.org.uk/StructureDefinition/UKCore-Flag', 'https://fhir.nhs.uk/England/StructureDefinition/PatientFlag',
     ]);
+    // The one create: base R4 Communication, documented with what it takes and answers.
+    const communication = rest?.resource?.find((r) => r.type === 'Communication');
+    expect(communication).toMatchObject({ profile: 'http://hl7.org/fhir/StructureDefinition/Communication', interaction: [{ code: 'create' }] });
+    expect(communication?.searchParam).toBeUndefined();
+    expect(communication?.interaction?.[0]?.documentation).toMatch(/was-not-brought.*Appointment.*noshow.*PractitionerRole.*recipient.*return=OperationOutcome/s);
+    expect(rest?.security?.description).toMatch(/Communication.*B0170 or B0107/);
   });
 });

@@ -147,13 +147,14 @@ describe('GET /cpis/FHIR/R4/CareTeam (unscheduled)', () => {
     expect((await auditRows(nhs)).map((r) => [r.trail, r.outcome])).toEqual([['unmatched', 'not-found']]);
   });
 
-  it('serves the CapabilityStatement without a token, derived from the implemented searches', async () => {
+  it('serves the CapabilityStatement without a token, derived from the implemented searches and creates', async () => {
     const statement = (await new (await import('fhir-kit-client')).Client({ baseUrl: `${service.url}/cpis/FHIR/R4` }).capabilityStatement()) as unknown as import('fhir/r4.d.ts').CapabilityStatement;
     expect(validateFhir(statement)).toEqual([]);
     expect(statement.fhirVersion).toBe('4.0.1');
     const resources = statement.rest?.[0]?.resource ?? [];
-    expect(resources.map((r) => r.type).sort()).toEqual(['AuditEvent', 'CareTeam', 'Flag']);
-    for (const r of resources) expect(r.interaction?.map((i) => i.code)).toEqual(['search-type']);
+    expect(resources.map((r) => [r.type, r.interaction?.map((i) => i.code)])).toEqual([
+      ['CareTeam', ['search-type']], ['Flag', ['search-type']], ['AuditEvent', ['search-type']], ['Communication', ['create']],
+    ]);
   });
 });
 

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badChecksumNhsNumber, childRecord, syntheticLaCode, syntheticNhsNumber } from '../support/synthetic.ts';
 import { setUpTestLa, startTestService, TEST_LA_PHONES, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, NHS_SYSTEM } from '../support/care-setting.ts';
+import { fhirJsonPost, notBroughtReport } from '../support/not-brought.ts';
 import { remoteRouteTo, requestVia, type RemoteRoute } from '../support/network.ts';
 import { registeredRoutes } from '../support/routes.ts';
 import { spawnService } from '../support/process.ts';
@@ -155,6 +156,19 @@ const CALLS: Record<string, RouteCalls> = {
   'POST /cpis/FHIR/R4/CareTeam/_search': fhirPostSearch('CareTeam'),
   'POST /cpis/FHIR/R4/Flag/_search': fhirPostSearch('Flag'),
   'POST /cpis/FHIR/R4/AuditEvent/_search': fhirPostSearch('AuditEvent'),
+  'POST /cpis/FHIR/R4/Communication': {
+    ok: [
+      call('LA told', 201, () => http('/cpis/FHIR/R4/Communication', clinician(['B0170']), fhirJsonPost(notBroughtReport(la.child.nhsNumber as string)))),
+      call('no plan', 201, () => http('/cpis/FHIR/R4/Communication', clinician(['B0170']), fhirJsonPost(notBroughtReport(syntheticNhsNumber())))),
+    ],
+    refused: [
+      call('no token', 401, () => http('/cpis/FHIR/R4/Communication', undefined, fhirJsonPost(notBroughtReport(la.child.nhsNumber as string)))),
+      call('a social worker', 403, () => http('/cpis/FHIR/R4/Communication', worker(), fhirJsonPost(notBroughtReport(la.child.nhsNumber as string)))),
+      call('bad phone', 400, () => http('/cpis/FHIR/R4/Communication', clinician(), fhirJsonPost(notBroughtReport(la.child.nhsNumber as string, { phone: '12' })))),
+      call('not FHIR JSON', 415, () => http('/cpis/FHIR/R4/Communication', clinician(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' })),
+      call('GET', 405, () => http('/cpis/FHIR/R4/Communication', clinician())),
+    ],
+  },
   'GET /la/v1/openapi.json': { open: true, ok: [call('OpenAPI document', 200, () => http('/la/v1/openapi.json'))], refused: [] },
   'GET /la/v1/asyncapi.json': { open: true, ok: [call('AsyncAPI document', 200, () => http('/la/v1/asyncapi.json'))], refused: [] },
   'GET /la/v1/organisation': {
@@ -169,6 +183,26 @@ const CALLS: Record<string, RouteCalls> = {
       call('unknown field', 400, () => http('/la/v1/organisation', laSystem(), json('PUT', { name: 'x', colour: 'red' }))),
       call('unsupported content type', 415, () => http('/la/v1/organisation', laSystem(), { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: '{}' })),
     ],
+  },
+  'GET /la/v1/duty-teams': {
+    ok: [call('LA system', 200, () => http('/la/v1/duty-teams', laSystem()))],
+    refused: [call('no token', 401, () => http('/la/v1/duty-teams')), call('clinician', 403, () => http('/la/v1/duty-teams', clinician()))],
+  },
+  'PUT /la/v1/duty-teams': {
+    ok: [call('LA system', 200, () => http('/la/v1/duty-teams', laSystem(), json('PUT', { teams: [{ code: 'DAY', name: 'Day', phone: TEST_LA_PHONES.officeHoursPhone }], routing: { inHours: 'DAY', outOfHours: 'DAY' } })))],
+    refused: [
+      call('no token', 401, () => http('/la/v1/duty-teams', undefined, json('PUT', {}))),
+      call('social worker', 403, () => http('/la/v1/duty-teams', worker(), json('PUT', {}))),
+      call('bad body', 400, () => http('/la/v1/duty-teams', laSystem(), json('PUT', { teams: [] }))),
+    ],
+  },
+  'DELETE /la/v1/duty-teams': {
+    ok: [call('LA system', 200, () => http('/la/v1/duty-teams', laSystem(), { method: 'DELETE' }))],
+    refused: [call('no token', 401, () => http('/la/v1/duty-teams', undefined, { method: 'DELETE' })), call('social worker', 403, () => http('/la/v1/duty-teams', worker(), { method: 'DELETE' }))],
+  },
+  'GET /la/v1/notifications/acknowledgements': {
+    ok: [call('acknowledgements', 200, () => http('/la/v1/notifications/acknowledgements', worker()))],
+    refused: [call('no token', 401, () => http('/la/v1/notifications/acknowledgements')), call('bad after', 400, () => http('/la/v1/notifications/acknowledgements?after=x', worker()))],
   },
   'POST /la/v1/uploads': {
     ok: [call('new batch', 201, async () => http('/la/v1/uploads', laSystem(), json('POST', { sequenceNumber: ++la.seq, records: [childRecord()] })))],
@@ -207,25 +241,6 @@ const CALLS: Record<string, RouteCalls> = {
       call('no token', 401, () => http('/la/v1/notifications/stream-tickets', undefined, { method: 'POST' })),
       call('ops', 403, () => http('/la/v1/notifications/stream-tickets', ops(), { method: 'POST' })),
     ],
-  },
-  'GET /la/v1/notifications/acknowledgements': {
-    ok: [call('acknowledgements', 200, () => http('/la/v1/notifications/acknowledgements', worker()))],
-    refused: [call('no token', 401, () => http('/la/v1/notifications/acknowledgements')), call('bad after', 400, () => http('/la/v1/notifications/acknowledgements?after=x', worker()))],
-  },
-  'GET /la/v1/duty-teams': {
-    ok: [call('teams', 200, () => http('/la/v1/duty-teams', worker()))],
-    refused: [call('no token', 401, () => http('/la/v1/duty-teams')), call('clinician', 403, () => http('/la/v1/duty-teams', clinician()))],
-  },
-  'PUT /la/v1/duty-teams': {
-    ok: [call('set', 200, () => http('/la/v1/duty-teams', laSystem(), json('PUT', { teams: [{ code: 'DAY', name: 'Day team', phone: TEST_LA_PHONES.officeHoursPhone }], routing: { inHours: 'DAY', outOfHours: 'DAY' } })))],
-    refused: [
-      call('no token', 401, () => http('/la/v1/duty-teams', undefined, json('PUT', {}))),
-      call('a team not defined', 400, () => http('/la/v1/duty-teams', laSystem(), json('PUT', { teams: [], routing: { inHours: 'DAY', outOfHours: 'DAY' } }))),
-    ],
-  },
-  'DELETE /la/v1/duty-teams': {
-    ok: [call('cleared', 200, () => http('/la/v1/duty-teams', laSystem(), { method: 'DELETE' }))],
-    refused: [call('no token', 401, () => http('/la/v1/duty-teams', undefined, { method: 'DELETE' })), call('social worker', 403, () => http('/la/v1/duty-teams', worker(), { method: 'DELETE' }))],
   },
   'GET /ops/v1/las': {
     ok: [call('registry', 200, () => http('/ops/v1/las', ops()))],

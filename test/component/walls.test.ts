@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { badChecksumNhsNumber, childRecord, e164Of, syntheticLaCode, syntheticPhone, yearsAgo } from '../support/synthetic.ts';
 import { laToken, startTestService, uploadJson, type TestService } from '../support/service.ts';
 import { clinicianToken, NHS_SYSTEM } from '../support/care-setting.ts';
+import { fhirJsonPost, notBroughtReport } from '../support/not-brought.ts';
 import { openStream, type StreamClient } from '../support/stream-client.ts';
 import { remoteRouteTo, requestVia, type RemoteRoute } from '../support/network.ts';
 import { registeredRoutes } from '../support/routes.ts';
@@ -25,14 +26,16 @@ import { STREAM_PATH } from '../../src/realtime/stream-server.ts';
 //   changes own LA only  the caller's LA changes as asked (read back in PostgreSQL); nothing of the other LA changes
 //   the child only       the clinician sees A's child and A, nothing of B; B does not change
 //   no patient data      the answer names no child of either LA; neither LA changes
+//   tells the child's LA the answer names A (the LA told) and nothing of B, and no name of a child; A gains one notification, B none
 //   A's standing only    the answer names no child of either LA; A's standing with the operators (status,
 //                        who, when, why) changes as asked, and nothing else of A or of B
 const OWN = 'own LA only';
 const WRITES_OWN = 'changes own LA only';
 const CHILD = 'the child only';
 const NONE = 'no patient data';
+const TELLS = 'tells the child\'s LA';
 const STANDING = 'A\'s standing only';
-type Data = typeof OWN | typeof WRITES_OWN | typeof CHILD | typeof NONE | typeof STANDING;
+type Data = typeof OWN | typeof WRITES_OWN | typeof CHILD | typeof NONE | typeof TELLS | typeof STANDING;
 type Role = 'none' | 'clinician' | 'la-system' | 'social-worker' | 'ops';
 type Org = 'own' | 'other' | 'n/a';
 type Wall = { endpoint: EndpointName; role: Role; org: Org; expect: { status: number; data: Data } };
@@ -138,6 +141,12 @@ const WALLS: Wall[] = [
   { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'POST /cpis/FHIR/R4/AuditEvent/_search', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
+  // A child not brought: clinicians only (B0107 here), telling the child's LA and no other; nothing recorded as an access.
+  { endpoint: 'POST /cpis/FHIR/R4/Communication', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/Communication', role: 'clinician', org: 'n/a', expect: { status: 201, data: TELLS } },
+  { endpoint: 'POST /cpis/FHIR/R4/Communication', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/Communication', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /cpis/FHIR/R4/Communication', role: 'ops', org: 'n/a', expect: { status: 403, data: NONE } },
   // README, Identity: every role but the one allowed gets 403, whatever the request's headers say.
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
   { endpoint: 'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent', role: 'clinician', org: 'n/a', expect: { status: 400, data: NONE } },
@@ -516,6 +525,11 @@ const ENDPOINTS = {
   'POST /cpis/FHIR/R4/CareTeam/_search': fhirPostSearch('CareTeam'),
   'POST /cpis/FHIR/R4/Flag/_search': fhirPostSearch('Flag'),
   'POST /cpis/FHIR/R4/AuditEvent/_search': fhirPostSearch('AuditEvent'),
+  'POST /cpis/FHIR/R4/Communication': {
+    route: 'POST /cpis/FHIR/R4/Communication',
+    laScoped: false,
+    act: (ctx) => http('/cpis/FHIR/R4/Communication', ctx, fhirJsonPost(notBroughtReport(ctx.A.nhs[0] as string))),
+  },
   'GET /cpis/FHIR/R4/CareTeam with a bad IsUnscheduledAccessEvent': {
     route: 'GET /cpis/FHIR/R4/CareTeam',
     laScoped: false,
@@ -736,6 +750,13 @@ describe('walls: every endpoint × every role × own or other LA', () => {
           expectKept(after.B, before.B);
           // An unscheduled CareTeam or Flag search tells A; the history alone tells no one.
           expectKept(after.A, before.A, /AuditEvent/.test(wall.endpoint) ? 0 : 1);
+          break;
+        case TELLS:
+          expect(outcome.text).toContain(pair.A.org);
+          expectAbsent(outcome.text, [pair.A.familyName, ...pair.A.givenNames, ...everythingOf(pair.B)], 'a child\'s name or the other LA');
+          expectKept(after.A, before.A, 1);
+          expectKept(after.B, before.B);
+          expect(Number((await db.query('SELECT count(*) AS n FROM accesses WHERE nhs_number = $1', [pair.A.nhs[0]])).rows[0].n), 'accesses of the child').toBe(1);
           break;
         case OWN: {
           if (!caller || !other || !endpoint.shows) throw new Error('an own-LA row needs an LA caller and what to show');

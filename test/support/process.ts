@@ -21,11 +21,16 @@ export type ServiceProcess = {
 /**
  * Runs `node src/main.ts` as a separate process, the way an operator would, and waits until it serves
  * (the "cpis listening" line), or with `until: 'health'` only until its health checks answer.
+ * `nodeArgs` go to node before the script (a `--import` preload, say).
  */
-export async function spawnService(env: Record<string, string>, timeoutMs = 90_000, options: { until?: 'serving' | 'health' } = {}): Promise<ServiceProcess> {
+export async function spawnService(
+  env: Record<string, string>,
+  timeoutMs = 90_000,
+  options: { until?: 'serving' | 'health'; nodeArgs?: string[] } = {},
+): Promise<ServiceProcess> {
   const line = options.until === 'health' ? /"healthUrl":"(http:\/\/[^"]+)\/health\/live"/ : /"url":"(http:\/\/[^"]+)"/;
   const { DATABASE_URL: _ignored, ...inherited } = process.env;
-  const child = spawn(process.execPath, [MAIN], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), MAIN], {
     env: { ...inherited, PORT: '0', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

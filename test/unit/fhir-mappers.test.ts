@@ -60,6 +60,7 @@ const sampleTable: readonly FhirInteraction[] = [
     searchParams: [{ name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }, { name: '_count', type: 'number', documentation: 'page size' }] },
   { resourceType: 'Flag', interaction: 'search-type', documentation: 'Plans as flags', includes: [], revIncludes: [], searchParams: [{ name: 'patient', type: 'reference', documentation: 'Patient/<nhs>' }] },
   { resourceType: 'AuditEvent', interaction: 'search-type', documentation: 'Access history', includes: [], revIncludes: [], searchParams: [] },
+  { resourceType: 'Communication', interaction: 'create', profile: 'http://hl7.org/fhir/StructureDefinition/Communication', documentation: 'A child not brought' },
 ];
 
 describe('toCareTeam', () => {
@@ -376,7 +377,11 @@ describe('toCapabilityStatement', () => {
       ['CareTeam', ['search-type'], ['patient:reference', '_count:number']],
       ['Flag', ['search-type'], ['patient:reference']],
       ['AuditEvent', ['search-type'], undefined],
+      ['Communication', ['create'], undefined],
     ]);
+    expect(rest?.resource?.[3]).toEqual({
+      type: 'Communication', profile: 'http://hl7.org/fhir/StructureDefinition/Communication', interaction: [{ code: 'create', documentation: 'A child not brought' }],
+    });
     expect(rest?.resource?.[0]).toMatchObject({ searchInclude: ['CareTeam:patient'], searchRevInclude: ['AuditEvent:patient'] });
     expect(rest?.resource?.[1]?.searchInclude).toBeUndefined();
     expect(rest?.security).toMatchObject({ cors: false, service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }] }] });

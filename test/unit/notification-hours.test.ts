@@ -3,6 +3,7 @@ import type { Identity } from '../../src/domain/identity.ts';
 import { inactiveNumberNotifications } from '../../src/domain/inactive-nhs-number.ts';
 import type { VisiblePlan } from '../../src/domain/lookup.ts';
 import { accessNotifications } from '../../src/domain/notification.ts';
+import { notBroughtNotifications } from '../../src/domain/not-brought.ts';
 import { DEFAULT_OFFICE_HOURS } from '../../src/domain/office-hours.ts';
 import type { Organisation } from '../../src/domain/organisation.ts';
 import type { Plan } from '../../src/domain/plan.ts';
@@ -25,6 +26,8 @@ const kinds = {
   'inactive-nhs-number': (org: Organisation, at: Date) =>
     inactiveNumberNotifications([plan], [org], { reason: 'invalidated', replacementNhsNumber: null }, at, at.toISOString().slice(0, 10), WINDOWS)[0]?.body.outOfHours,
   'plan-ended-over-18': (org: Organisation, at: Date) => planEndedOver18Notification(plan, org, at, at.toISOString().slice(0, 10), WINDOWS).body.outOfHours,
+  'was-not-brought': (org: Organisation, at: Date) =>
+    notBroughtNotifications([visible], [org], who, { nhsNumber: plan.nhsNumber, appointment: { date: '2026-01-05', service: 'Clinic' }, callbackPhone: { national: '0113 496 0777', e164: '+441134960777' } }, at)[0]?.body.outOfHours,
 };
 
 describe('outOfHours on every kind of notification', () => {

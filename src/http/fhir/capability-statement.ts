@@ -2,8 +2,8 @@ import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/
 import { fhirInstant } from './mappers/fhir-values.ts';
 import { PROFILES, SUPPORTED_PROFILES } from './profiles.ts';
 
-/** One row of the interactions table: what a client may ask of one resource type. */
-export type FhirInteraction = {
+/** A search row of the interactions table: what a client may search for of one resource type. */
+export type FhirSearchInteraction = {
   resourceType: 'CareTeam' | 'Flag' | 'AuditEvent';
   interaction: 'search-type';
   searchParams: readonly { name: string; type: 'reference' | 'token' | 'number'; documentation: string }[];
@@ -13,6 +13,18 @@ export type FhirInteraction = {
   /** `_revinclude` values served, likewise. */
   revIncludes: readonly string[];
 };
+
+/** A create row: a resource type a client may POST, and the profile what it sends must meet. */
+export type FhirCreateInteraction = {
+  resourceType: 'Communication';
+  interaction: 'create';
+  /** The profile the accepted resource meets; its shape in full is a JSON Schema of schemas/. */
+  profile: string;
+  documentation: string;
+};
+
+/** One row of the interactions table: what a client may ask of one resource type. */
+export type FhirInteraction = FhirSearchInteraction | FhirCreateInteraction;
 
 export type CapabilityOptions = {
   /** Absolute base of the FHIR API, e.g. https://cpis.example/cpis/FHIR/R4. */
@@ -28,7 +40,8 @@ const SECURITY =
   'Every request but GET /metadata needs Authorization: Bearer <JWT> (an OAuth 2.0 bearer token, RFC 6750) signed by a trusted issuer. ' +
   'Only the clinician role may search. Header IsUnscheduledAccessEvent: true|false says what kind of read it is ' +
   '(absent means true): an unscheduled read needs activity B0107, records the access and notifies the LA; ' +
-  'a scheduled (silent) read needs B0170 or B0107 and records nothing in the history.';
+  'a scheduled (silent) read needs B0170 or B0107 and records nothing in the history. ' +
+  'Only the clinician role may create a Communication (a child not brought to an appointment), with B0170 or B0107; it records no access.';
 
 /**
  * What this server does, derived from the same interactions table that routes the requests, so the two
@@ -51,7 +64,8 @@ export function toCapabilityStatement(interactions: readonly FhirInteraction[], 
       {
         mode: 'server',
         documentation:
-          'Search only. No resource is readable on its own, so that the register of flagged children cannot be walked by id: ' +
+          'Searches, and one create (a Communication telling the LAs a child was not brought to an appointment). ' +
+          'No resource is readable on its own, so that the register of flagged children cannot be walked by id: ' +
           'each Bundle entry has a urn:uuid fullUrl, new with every answer, and references between entries name those fullUrls; ' +
           'every reference also carries its business identifier (NHS number, ODS code).',
         security: {
@@ -69,6 +83,11 @@ export function toCapabilityStatement(interactions: readonly FhirInteraction[], 
 function resourcesOf(interactions: readonly FhirInteraction[]): CapabilityStatementRestResource[] {
   const byType = new Map<string, CapabilityStatementRestResource>();
   for (const row of interactions) {
+    if (row.interaction === 'create') {
+      const entry = byType.get(row.resourceType) ?? { type: row.resourceType, profile: row.profile };
+      byType.set(row.resourceType, { ...entry, interaction: [...(entry.interaction ?? []), { code: 'create', documentation: row.documentation }] });
+      continue;
+    }
     // The base profile each type meets, and every profile its resources claim in meta.profile (profiles.ts).
     const entry = byType.get(row.resourceType) ?? { type: row.resourceType, profile: PROFILES[row.resourceType], supportedProfile: [...SUPPORTED_PROFILES[row.resourceType]] };
     byType.set(row.resourceType, {
@@ -85,7 +104,7 @@ function resourcesOf(interactions: readonly FhirInteraction[]): CapabilityStatem
 const listOf = <K extends 'searchInclude' | 'searchRevInclude'>(key: K, values: string[]) =>
   (values.length ? { [key]: [...new Set(values)] } : {}) as Partial<Record<K, string[]>>;
 
-function withSearchParams(entry: CapabilityStatementRestResource, row: FhirInteraction): Pick<CapabilityStatementRestResource, 'searchParam'> {
+function withSearchParams(entry: CapabilityStatementRestResource, row: FhirSearchInteraction): Pick<CapabilityStatementRestResource, 'searchParam'> {
   const known = entry.searchParam ?? [];
   const added = row.searchParams
     .filter((p) => !known.some((k) => k.name === p.name))

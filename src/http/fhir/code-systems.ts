@@ -76,7 +76,12 @@ export const CPIS_SYSTEM = {
   userRole: `${CPIS_BASE}/CodeSystem/user-role`,
   /** Warnings about a child's identity that travel with a search answer. */
   identityWarning: `${CPIS_BASE}/CodeSystem/identity-warning`,
+  /** What a Communication a care setting sends is about (Communication.category). */
+  communicationCategory: `${CPIS_BASE}/CodeSystem/communication-category`,
 } as const;
+
+/** The one Communication category the service takes: a child (or, for UCPP, the mother) not brought to an appointment. */
+export const WAS_NOT_BROUGHT = { code: 'was-not-brought', display: 'Was not brought to an appointment' } as const;
 
 /** The service's own extensions. */
 export const CPIS_EXTENSION = {

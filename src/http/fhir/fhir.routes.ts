@@ -1,12 +1,16 @@
 import express, { Router, type Request, type RequestHandler } from 'express';
 import { methodNotAllowed, unsupportedMediaType } from '../../domain/app-error.ts';
 import { ROLES } from '../../domain/identity.ts';
+import type { ValidateFunction } from 'ajv';
 import type { createLookupChild } from '../../app/lookup-child.ts';
+import type { createReportNotBrought } from '../../app/report-not-brought.ts';
 import type { Authenticate } from '../authenticate.ts';
-import { toCapabilityStatement } from './capability-statement.ts';
-import { FHIR_SEARCHES, type FhirSearch } from './interactions.ts';
+import { toCapabilityStatement, type FhirCreateInteraction } from './capability-statement.ts';
+import { FHIR_CREATES, FHIR_INTERACTIONS, FHIR_SEARCHES, type FhirSearch } from './interactions.ts';
 import { toSearchsetBundle } from './mappers/bundle.ts';
-import { negotiate, sendFhir } from './negotiation.ts';
+import type { NotBroughtCommunication } from './mappers/communication.mapper.ts';
+import { fhirJsonBody, negotiate, sendFhir } from './negotiation.ts';
+import { notBroughtHandler } from './not-brought.handler.ts';
 import { parseSearch, searchUrl, strictHandlingOf, type RawParams } from './search-params.ts';
 
 export const FHIR_BASE_PATH = '/cpis/FHIR/R4';
@@ -19,29 +23,33 @@ const onlyMethods = (allow: readonly string[]): RequestHandler => (req, res) => 
 };
 
 /**
- * The /cpis/FHIR/R4 facade: metadata (open), and for each row of FHIR_SEARCHES the search by GET and
+ * The /cpis/FHIR/R4 facade: metadata (open); for each row of FHIR_SEARCHES the search by GET and
  * by POST [type]/_search (https://hl7.org/fhir/R4/http.html#search), which keeps the NHS number out of
- * URLs and the logs of proxies on the way. Paths are matched case-sensitively, as FHIR's are.
+ * URLs and the logs of proxies on the way; and for each row of FHIR_CREATES the create by POST [type].
+ * Paths are matched case-sensitively, as FHIR's are.
  */
 export function fhirRouter(deps: {
   authenticate: Authenticate;
   lookupChild: ReturnType<typeof createLookupChild>;
+  reportNotBrought: ReturnType<typeof createReportNotBrought>;
+  validateCommunication: ValidateFunction<NotBroughtCommunication>;
   publicBaseUrl: string;
   software: { name: string; version: string };
   corsOrigins: readonly string[];
-  formMaxBytes: number;
+  /** The largest form (POST _search) or resource (create) body read. */
+  bodyMaxBytes: number;
 }): Router {
   const router = Router({ caseSensitive: true, strict: true });
   const baseUrlOf = (req: Request) => (deps.publicBaseUrl ? `${deps.publicBaseUrl}${FHIR_BASE_PATH}` : `${req.protocol}://${req.get('host')}${FHIR_BASE_PATH}`);
 
   router.get('/metadata', negotiate, (req, res) => {
-    sendFhir(res, toCapabilityStatement(FHIR_SEARCHES, { baseUrl: baseUrlOf(req), software: deps.software, at: new Date(), cors: deps.corsOrigins.length > 0 }));
+    sendFhir(res, toCapabilityStatement(FHIR_INTERACTIONS, { baseUrl: baseUrlOf(req), software: deps.software, at: new Date(), cors: deps.corsOrigins.length > 0 }));
   });
   router.all('/metadata', onlyMethods(['GET']));
 
-  // Any role may reach the search; the access rules (and their audit) belong to the use case.
+  // Any role may reach a search or a create; the access rules (and their audit) belong to the use case.
   const anyone = deps.authenticate(ROLES);
-  const form = express.urlencoded({ extended: false, limit: deps.formMaxBytes, type: () => true });
+  const form = express.urlencoded({ extended: false, limit: deps.bodyMaxBytes, type: () => true });
   const formOnly: RequestHandler = (req, _res, next) => {
     if (!req.is(FORM)) throw unsupportedMediaType(`POST _search takes ${FORM}`);
     next();
@@ -54,6 +62,13 @@ export function fhirRouter(deps: {
       run(req, res, mergeParams(req.query as RawParams, (req.body ?? {}) as RawParams)));
     router.all(`/${search.resourceType}`, onlyMethods(['GET']));
     router.all(`/${search.resourceType}/_search`, onlyMethods(['POST']));
+  }
+  const creates: Record<FhirCreateInteraction['resourceType'], RequestHandler> = {
+    Communication: notBroughtHandler({ reportNotBrought: deps.reportNotBrought, validate: deps.validateCommunication, baseUrlOf }),
+  };
+  for (const create of FHIR_CREATES) {
+    router.post(`/${create.resourceType}`, anyone, negotiate, ...fhirJsonBody(deps.bodyMaxBytes), creates[create.resourceType]);
+    router.all(`/${create.resourceType}`, onlyMethods(['POST']));
   }
   return router;
 }

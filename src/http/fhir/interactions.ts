@@ -1,17 +1,18 @@
 import type { OperationOutcome, Resource } from 'fhir/r4.d.ts';
 import { personOf } from '../../domain/person.ts';
 import type { LookupResult } from '../../domain/lookup.ts';
-import type { FhirInteraction } from './capability-statement.ts';
-import { IDENTIFIER_SYSTEM } from './code-systems.ts';
+import type { FhirCreateInteraction, FhirInteraction, FhirSearchInteraction } from './capability-statement.ts';
+import { CPIS_SYSTEM, IDENTIFIER_SYSTEM, WAS_NOT_BROUGHT } from './code-systems.ts';
 import { toAuditEvent } from './mappers/audit-event.mapper.ts';
 import { toCareTeam } from './mappers/care-team.mapper.ts';
 import { toFlag } from './mappers/flag.mapper.ts';
 import { toOrganization } from './mappers/organization.mapper.ts';
 import { toPatient } from './mappers/patient.mapper.ts';
 import { toIdentityWarning } from './mappers/identity-warning.mapper.ts';
+import { BASE_PROFILES } from './profiles.ts';
 
 /** A row of the table: the capability it declares, and how a lookup result becomes its Bundle entries. */
-export type FhirSearch = FhirInteraction & {
+export type FhirSearch = FhirSearchInteraction & {
   entries(result: LookupResult): { matches: Resource[]; includes: Resource[]; outcomes: OperationOutcome[] };
 };
 
@@ -85,3 +86,23 @@ export const FHIR_SEARCHES: readonly FhirSearch[] = [
     }),
   },
 ];
+
+/** The FHIR facade: every create it serves. The router takes each one's handler by resource type. */
+export const FHIR_CREATES: readonly FhirCreateInteraction[] = [
+  {
+    resourceType: 'Communication',
+    interaction: 'create',
+    profile: BASE_PROFILES.Communication,
+    documentation:
+      'A clinician (B0170 or B0107) tells the LAs that a child on a plan, or for an unborn-child plan the mother, was not brought to an appointment. ' +
+      `POST [base]/Communication as application/fhir+json: status completed, category ${CPIS_SYSTEM.communicationCategory}#${WAS_NOT_BROUGHT.code}, ` +
+      `subject by identifier ${IDENTIFIER_SYSTEM.nhsNumber}, about #<id> of a contained Appointment (status noshow, start, end, serviceType, participant) ` +
+      'and sender #<id> of a contained PractitionerRole whose phone telecom is the call-back number (a UK number). Nothing else is accepted. ' +
+      'Each LA with a visible plan gets a was-not-brought notification; no access is recorded. 201 with Location; the answer is the ' +
+      'Communication with recipient listing the LAs told (status not-done, and statusReason, when none was), or with Prefer: return=OperationOutcome ' +
+      'an OperationOutcome saying how many, or with return=minimal no body. The Communication cannot be read back.',
+  },
+];
+
+/** Every interaction of the facade, in the order the CapabilityStatement lists them. */
+export const FHIR_INTERACTIONS: readonly FhirInteraction[] = [...FHIR_SEARCHES, ...FHIR_CREATES];

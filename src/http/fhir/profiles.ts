@@ -59,3 +59,12 @@ export const SUPPORTED_PROFILES = {
 export function metaProfile(resourceType: ProfiledResource): string[] {
   return [...SUPPORTED_PROFILES[resourceType]];
 }
+
+/**
+ * Resource types the facade takes without claiming a profile of them: the base R4 definition. UK Core's
+ * UKCore-Communication is a draft; what the service accepts is base R4, and its shape in full is
+ * schemas/was-not-brought-communication.schema.json.
+ */
+export const BASE_PROFILES = {
+  Communication: 'http://hl7.org/fhir/StructureDefinition/Communication',
+} as const;

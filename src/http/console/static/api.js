@@ -41,13 +41,14 @@ export async function api(path, { token, method = 'GET', body, timeoutMs = 15000
 /** True when the error means the token is no longer any good: the worker must sign in again. */
 export const isSessionEnded = (error) => error instanceof ApiError && error.status === 401;
 
-/** Who the token says we are (for "acknowledged by you"); the service verifies it, we only read it. */
+/** Who the token says we are ("acknowledged by you", my duty teams); the service verifies it, we only read it. */
 export function identityOf(token) {
   try {
     const payload = token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
     const claims = JSON.parse(window.atob(payload.padEnd(Math.ceil(payload.length / 4) * 4, '=')));
-    return { sub: typeof claims.sub === 'string' ? claims.sub : null, name: typeof claims.name === 'string' ? claims.name : null };
+    const teams = Array.isArray(claims.teams) ? claims.teams.filter((t) => typeof t === 'string') : [];
+    return { sub: typeof claims.sub === 'string' ? claims.sub : null, name: typeof claims.name === 'string' ? claims.name : null, teams };
   } catch {
-    return { sub: null, name: null };
+    return { sub: null, name: null, teams: [] };
   }
 }

@@ -1,39 +1,60 @@
-// The duty social worker console: sign in, the LA banner, live alerts and acknowledgement.
+// The duty social worker console: sign in, the LA banner, live alerts for my team or all of the LA,
+// older alerts and search, acknowledgement (here and by colleagues), sound and desktop notifications.
 // The token lives in memory and sessionStorage only; it never goes into a URL (the stream uses a ticket).
 
 import { api, identityOf, isSessionEnded } from './api.js';
+import { createAlarm } from './alarm.js';
+import { createAlertingPanel } from './alerting.js';
 import { renderBanner } from './banner.js';
-import { createSignIn } from './signin.js';
 import { createConnectionDisplay } from './connection.js';
-import { announcement, renderCard, updateCard } from './render.js';
+import { wireDisclosure } from './dom.js';
+import { announcement } from './facts.js';
+import { createLookback } from './lookback.js';
+import { lastEventNumber, readRange, viewPageBefore } from './mailbox.js';
+import { watchOrganisation } from './organisation.js';
+import { createSignIn } from './signin.js';
+import { createAlertState } from './state.js';
 import { createStream } from './stream.js';
+import { createConsoleView, TITLE } from './view.js';
 
 const TOKEN_KEY = 'cpis.console.token';
-const RECENT = 50;
-const MAX_CARDS = 200;
-const ACK_TIMEOUT_MS = 10000;
-// The banner asks the service again when its answer is due to change, and at least this often.
-const ORGANISATION_REFRESH_MAX_MS = 60000;
-const ORGANISATION_REFRESH_MIN_MS = 1000;
-const ORGANISATION_RETRY_MS = 15000;
-const TITLE = 'CPIS duty console';
+const ENDED = 'Your session has ended. Sign in again.';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  loading: $('loading'),
-  console: $('console'), session: $('session'), alerts: $('alerts'), empty: $('empty'), summary: $('summary'), announcer: $('announcer'),
+  loading: $('loading'), console: $('console'), session: $('session'), announcer: $('announcer'),
   banner: { laName: $('la-name'), hours: $('hours'), hoursState: $('hours-state'), callNow: $('call-now'), callOther: $('call-other') },
+  scope: $('scope'), scopeTeam: $('scope-team'), scopeAll: $('scope-all'),
+  liveView: $('live-view'), alertsTitle: $('alerts-title'), summary: $('summary'), empty: $('empty'), alerts: $('alerts'),
+  loadOlder: $('load-older'), olderStatus: $('older-status'),
+  resultsView: $('results-view'), resultsTitle: $('results-title'), resultsSummary: $('results-summary'), results: $('results'), resultsOlder: $('results-older'),
+  find: $('find'), findQuery: $('find-query'), findError: $('find-error'),
 };
 
 let current = null; // the signed-in session
 const connection = createConnectionDisplay({ indicator: $('connection'), text: $('connection-text'), warning: $('connection-warning') });
+const alarm = createAlarm();
+const alerting = createAlertingPanel(alarm, { sound: $('sound-on'), desktop: $('desktop-on'), mute: $('mute'), status: $('alerting-status') });
+const view = createConsoleView(ui, { onAcknowledge: (group) => current && acknowledge(current, group) });
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const backoff = (attempt) => Math.min(15000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
 
+wireDisclosure($('banner-toggle'), $('banner'), 'banner--expanded');
+wireDisclosure($('find-toggle'), ui.find);
+wireDisclosure($('alerting-toggle'), $('alerting'));
+
 // ---- sign-in -------------------------------------------------------------------------------
 
-const signIn = createSignIn({ start: (token) => start(token, true) });
+/** The worker's choices at sign-in, taken in the click itself: the browser lets sound start, and asks about notifications, only then. */
+function optIn({ sound, desktop }) {
+  if (sound) alarm.soundOn();
+  else alarm.soundOff();
+  if (desktop) void alarm.desktopOn();
+  else alarm.desktopOff();
+}
+
+const signIn = createSignIn({ start: (token) => start(token, true), optIn, remembered: alarm.remembered });
 
 function showSignIn(message) {
   ui.loading.hidden = true;
@@ -49,20 +70,41 @@ $('sign-out').addEventListener('click', () => endSession());
 
 // ---- session -------------------------------------------------------------------------------
 
+/** Reads what the console opens with: the LA, its duty teams, and the recent alerts of each view. */
+async function load(s) {
+  const [organisation, dutyTeams, last] = await Promise.all([
+    api('/la/v1/organisation', { token: s.token }),
+    api('/la/v1/duty-teams', { token: s.token }).catch((error) => {
+      if (isSessionEnded(error)) throw error;
+      return { teams: [] }; // the names of teams are a nicety: their codes will do
+    }),
+    lastEventNumber(s.token),
+  ]);
+  s.state.highest = last;
+  if (last > 0) {
+    const views = s.state.myTeams.length ? ['all', 'team'] : ['all'];
+    const pages = await Promise.all(views.map((v) => viewPageBefore(s.token, last + 1, v === 'team' ? s.state.myTeams : [])));
+    views.forEach((v, i) => {
+      for (const n of pages[i].notifications) s.state.list(n);
+      s.state.cursors[v] = { at: pages[i].cursor, done: pages[i].done };
+    });
+  }
+  return { organisation, teams: dutyTeams.teams ?? [] };
+}
+
 async function start(token, fromForm = false) {
-  const s = { token, me: identityOf(token), cards: new Map(), pending: new Map(), highest: 0, announceQueue: [], organisationTimer: undefined };
+  const me = identityOf(token);
+  const s = { token, me, state: createAlertState(me.teams), teams: [], laName: '', announceQueue: [], loadingOlder: false, renderQueued: false };
+  let loaded;
   for (let attempt = 0; ; attempt++) {
     try {
-      s.organisation = await api('/la/v1/organisation', { token });
-      const { lastEventNumber } = await api('/la/v1/notifications?limit=1', { token });
-      const after = Math.max(0, lastEventNumber - RECENT);
-      s.recent = lastEventNumber > 0 ? (await api(`/la/v1/notifications?after=${after}&limit=${RECENT}`, { token })).notifications : [];
+      loaded = await load(s);
       break;
     } catch (error) {
       if (fromForm || error.status === 401 || error.status === 403) {
         sessionStorage.removeItem(TOKEN_KEY);
         if (fromForm) throw error;
-        return showSignIn('Your session has ended. Sign in again.');
+        return showSignIn(ENDED);
       }
       ui.loading.textContent = 'Cannot reach the service. Trying again…';
       await sleep(backoff(attempt));
@@ -70,27 +112,34 @@ async function start(token, fromForm = false) {
   }
   sessionStorage.setItem(TOKEN_KEY, token);
   current = s;
+  s.teams = loaded.teams;
   ui.loading.hidden = true;
   signIn.hide();
   ui.console.hidden = false;
   ui.session.hidden = false;
-  ui.alerts.replaceChildren();
-  showOrganisation(s, s.organisation);
-  for (const n of s.recent) addNotification(s, n, false);
-  refreshSummary(s);
+  // From the top: where the sign-in form was scrolled to, scroll anchoring would follow the cards down.
+  window.scrollTo(0, 0);
+  view.clear();
+  s.organisation = watchOrganisation(token, (organisation, options) => {
+    s.laName = organisation.name || organisation.code || 'the local authority';
+    renderBanner(ui.banner, organisation, options);
+  });
+  s.organisation.accept(loaded.organisation);
+  alarm.follow({ waiting: () => s.state.waiting(), label: () => viewLabel(s), onChange: () => alerting.refresh() });
+  render(s);
   s.stream = createStream({
     getTicket: async () => (await api('/la/v1/notifications/stream-tickets', { method: 'POST', token })).ticket,
-    highest: () => s.highest,
+    highest: () => s.state.highest,
     onFrame: (frame) => onFrame(s, frame),
-    onState: (state) => setConnection(s, state),
+    onState: (state) => current === s && connection.set(state),
     onOpen: () => {
       void refreshAcknowledgements(s);
-      void refreshOrganisation(s);
+      void s.organisation.refresh();
     },
-    onUnauthorised: () => endSession('Your session has ended. Sign in again.'),
+    onUnauthorised: () => endSession(ENDED),
   });
   s.stream.start();
-  ui.console.querySelector('h1').focus({ preventScroll: true });
+  ui.alertsTitle.focus({ preventScroll: true });
 }
 
 function endSession(message) {
@@ -99,175 +148,131 @@ function endSession(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   if (s) {
     s.stream?.stop();
-    clearTimeout(s.organisationTimer);
-    for (const timer of s.pending.values()) clearTimeout(timer);
+    s.organisation?.stop();
   }
-  ui.alerts.replaceChildren();
+  alarm.stop();
+  view.clear();
   connection.reset();
   showSignIn(message);
-}
-
-function setConnection(s, state) {
-  if (current === s) connection.set(state);
 }
 
 window.addEventListener('online', () => current?.stream?.retryNow());
 window.addEventListener('offline', () => current && connection.isDown() && connection.set('reconnecting'));
 
-// ---- alerts --------------------------------------------------------------------------------
+// ---- what is shown -------------------------------------------------------------------------
 
-function addNotification(s, n, live) {
-  if (!n || typeof n.eventNumber !== 'number' || s.cards.has(n.eventNumber)) return; // never a duplicate
-  const item = renderCard(n, s.me, (eventNumber) => acknowledge(s, eventNumber));
-  s.cards.set(n.eventNumber, { n, item });
-  s.highest = Math.max(s.highest, n.eventNumber);
-  const before = [...ui.alerts.children].find((li) => Number(li.firstChild.dataset.eventNumber) < n.eventNumber);
-  ui.alerts.insertBefore(item, before ?? null);
-  if (live) {
-    item.firstChild.classList.add('alert--arrived');
-    queueAnnouncement(s, announcement(n));
-  }
-  prune(s);
+const teamName = (s, code) => s.teams.find((t) => t.code === code)?.name ?? code;
+const teamLabel = (s) => s.state.myTeams.map((code) => teamName(s, code)).join(' and ');
+/** Whose alerts the view shows, for the desktop notifications: the team's or the LA's name. */
+const viewLabel = (s) => (s.state.scope === 'team' ? teamLabel(s) : s.laName);
+
+function render(s) {
+  if (current !== s) return;
+  view.render(s.state, { me: s.me, teamLabel: teamLabel(s), loadingOlder: s.loadingOlder });
+  alerting.refresh();
 }
 
-/** Keeps the page to MAX_CARDS, dropping the oldest acknowledged alerts only. */
-function prune(s) {
-  if (s.cards.size <= MAX_CARDS) return;
-  const oldestDone = [...s.cards.values()].filter((c) => c.n.acknowledgedAt).sort((a, b) => a.n.eventNumber - b.n.eventNumber);
-  for (const card of oldestDone.slice(0, s.cards.size - MAX_CARDS)) {
-    card.item.remove();
-    s.cards.delete(card.n.eventNumber);
-  }
+/** Many frames in a burst (a replay) draw once. */
+function renderSoon(s) {
+  if (s.renderQueued) return;
+  s.renderQueued = true;
+  setTimeout(() => {
+    s.renderQueued = false;
+    render(s);
+  }, 0);
 }
 
-function refreshSummary(s) {
-  const open = [...s.cards.values()].filter((c) => !c.n.acknowledgedAt).length;
-  ui.empty.hidden = s.cards.size > 0;
-  ui.summary.textContent = s.cards.size ? `${open} not acknowledged, ${s.cards.size} shown` : '';
-  document.title = open ? `(${open}) ${TITLE}` : TITLE;
-}
-
-function queueAnnouncement(s, text) {
+function announce(s, text) {
   s.announceQueue.push(text);
   if (s.announceQueue.length > 1) return;
   setTimeout(() => {
     const queued = s.announceQueue.splice(0);
-    ui.announcer.textContent = queued.length === 1 ? queued[0] : `${queued.length} new alerts.`;
+    ui.announcer.textContent = queued.length === 1 ? queued[0] : `${queued.length} updates: ${queued.join(' ')}`;
   }, 750);
 }
 
+$('scope-team').addEventListener('click', () => current && setScope(current, 'team'));
+$('scope-all').addEventListener('click', () => current && setScope(current, 'all'));
+
+function setScope(s, scope) {
+  s.state.scope = scope;
+  render(s);
+}
+
+// ---- live frames ---------------------------------------------------------------------------
+
 function onFrame(s, frame) {
   if (current !== s) return;
-  if (frame.type === 'notification') addNotification(s, frame.notification, true);
-  else if (frame.type === 'acknowledged') {
-    const at = new Date().toISOString();
-    for (const eventNumber of frame.eventNumbers ?? []) setAcknowledged(s, eventNumber, { acknowledgedAt: at, acknowledgedBy: s.me.sub });
-    if (!frame.eventNumbers?.length) void refreshAcknowledgements(s); // already acknowledged, perhaps by a colleague
-  } else if (frame.type === 'error' && s.pending.size) {
-    clearPending(s);
-    queueAnnouncement(s, 'An acknowledgement was not recorded. Please try again.');
-  }
-  refreshSummary(s);
+  if (frame.type === 'notification') receive(s, frame.notification);
+  else if (frame.type === 'acknowledgement') acknowledged(s, frame);
+  else return;
+  renderSoon(s);
 }
 
-function setAcknowledged(s, eventNumber, { acknowledgedAt, acknowledgedBy }) {
-  const card = s.cards.get(eventNumber);
-  clearTimeout(s.pending.get(eventNumber));
-  s.pending.delete(eventNumber);
-  if (!card || !acknowledgedAt) return;
-  if (!card.n.acknowledgedAt) card.n = { ...card.n, acknowledgedAt, acknowledgedBy };
-  updateCard(card.item, card.n, s.me);
+function receive(s, n) {
+  if (!n || typeof n.eventNumber !== 'number') return;
+  if (!s.state.list(n) || n.acknowledgedAt || !s.state.inScope(n)) return; // never a duplicate; others' alerts stay quiet
+  announce(s, announcement(n));
+  alarm.alert(n, n.routedTo?.teamName ?? s.laName);
+  setTimeout(() => flash(view.cardOf(n.eventNumber)), 0);
 }
 
-/** Stops waiting for acknowledgements (all, or those given): their buttons work again. */
-function clearPending(s, only = [...s.pending.keys()]) {
-  for (const eventNumber of only) {
-    clearTimeout(s.pending.get(eventNumber));
-    s.pending.delete(eventNumber);
-    const card = s.cards.get(eventNumber);
-    if (card) updateCard(card.item, card.n, s.me);
-  }
+function flash(card) {
+  if (!card) return;
+  card.classList.remove('alert--arrived');
+  void card.offsetWidth; // restart the animation on a card that already showed one
+  card.classList.add('alert--arrived');
 }
 
-function acknowledge(s, eventNumber) {
-  const card = s.cards.get(eventNumber);
-  if (!card || card.n.acknowledgedAt || s.pending.has(eventNumber) || current !== s) return;
-  s.pending.set(eventNumber, setTimeout(() => void refreshAcknowledgements(s), ACK_TIMEOUT_MS));
-  updateCard(card.item, card.n, s.me, { pending: true });
-  if (s.stream.send({ type: 'ack', eventNumber })) return;
-  api('/la/v1/notifications/ack', { method: 'POST', token: s.token, body: { eventNumbers: [eventNumber] } }).then(
-    ({ acknowledged }) => {
-      if (acknowledged.includes(eventNumber)) setAcknowledged(s, eventNumber, { acknowledgedAt: new Date().toISOString(), acknowledgedBy: s.me.sub });
-      else void refreshAcknowledgements(s);
-      refreshSummary(s);
-    },
-    (error) => {
-      if (isSessionEnded(error)) return endSession('Your session has ended. Sign in again.');
-      clearPending(s);
-      queueAnnouncement(s, 'The acknowledgement could not be sent. Please try again.');
-    },
-  );
+/** Someone of the LA acknowledged, here or on any other console or system: say who and when. */
+function acknowledged(s, frame) {
+  const numbers = Array.isArray(frame.eventNumbers) ? frame.eventNumbers : [];
+  const shown = numbers.some((e) => s.state.get(e) && s.state.inScope(s.state.get(e)));
+  s.state.acknowledge(numbers, frame, true);
+  alarm.acknowledged(numbers);
+  if (shown && frame.acknowledgedBy !== s.me.sub) announce(s, `Acknowledged by ${frame.acknowledgedByName ?? frame.acknowledgedBy}.`);
 }
 
-// ---- the banner: the service's answer, asked again when it is due to change ---------------
+// ---- acknowledging -------------------------------------------------------------------------
 
-/**
- * How long the answer holds, by the service's own clock (`until` − `at`), so that a wrong clock on
- * this computer does not matter; at most a minute, and a moment past the change.
- */
-function refreshDelay(now) {
-  const holds = now?.until ? Date.parse(now.until) - Date.parse(now.at) : Infinity;
-  return Math.max(ORGANISATION_REFRESH_MIN_MS, Math.min(ORGANISATION_REFRESH_MAX_MS, holds + 250));
-}
-
-function showOrganisation(s, organisation) {
-  s.organisation = organisation;
-  s.organisationReceivedAt = Date.now();
-  renderBanner(ui.banner, organisation);
-  scheduleOrganisationRefresh(s, refreshDelay(organisation.now));
-}
-
-function scheduleOrganisationRefresh(s, delay) {
-  clearTimeout(s.organisationTimer);
-  s.organisationTimer = setTimeout(() => void refreshOrganisation(s), delay);
-}
-
-/** True once the answer on screen has passed the change it announced. */
-function answerRunOut(s) {
-  const now = s.organisation?.now;
-  return Boolean(now?.until) && Date.now() - s.organisationReceivedAt >= Date.parse(now.until) - Date.parse(now.at);
-}
-
-/** Re-reads the LA's phones, hours and the service's answer now (on time, and after a reconnect: they may have changed). */
-async function refreshOrganisation(s) {
+/** Acknowledges every alert of a card not yet acknowledged, in one call. */
+async function acknowledge(s, group) {
+  const numbers = group.open.filter((e) => !s.state.pending.has(e)).sort((a, b) => a - b);
+  if (!numbers.length || current !== s) return;
+  for (const e of numbers) s.state.pending.add(e);
+  render(s);
   try {
-    const organisation = await api('/la/v1/organisation', { token: s.token });
-    if (current !== s) return;
-    showOrganisation(s, organisation);
-  } catch {
-    if (current !== s) return;
-    // Keep what we had while it holds; once it has run out, say so rather than show a stale number first.
-    if (answerRunOut(s)) renderBanner(ui.banner, s.organisation, { stale: true });
-    scheduleOrganisationRefresh(s, ORGANISATION_RETRY_MS);
-  }
-}
-
-/** Re-reads the acknowledgement state of the alerts on screen (after a reconnect, or an unclear answer). */
-async function refreshAcknowledgements(s) {
-  const numbers = [...s.cards.keys()];
-  const waiting = [...s.pending.keys()];
-  if (!numbers.length || current !== s) return clearPending(s, waiting);
-  const after = Math.max(Math.min(...numbers) - 1, Math.max(...numbers) - 1000);
-  try {
-    const { notifications } = await api(`/la/v1/notifications?after=${after}&limit=1000`, { token: s.token });
-    for (const n of notifications) if (n.acknowledgedAt) setAcknowledged(s, n.eventNumber, n);
+    const { acknowledged: marked } = await api('/la/v1/notifications/ack', { method: 'POST', token: s.token, body: { eventNumbers: numbers } });
+    s.state.acknowledge(marked, { acknowledgedAt: new Date().toISOString(), acknowledgedBy: s.me.sub, acknowledgedByName: s.me.name }, false);
+    alarm.acknowledged(marked);
+    if (numbers.some((e) => !marked.includes(e))) await refreshAcknowledgements(s); // a colleague was first
   } catch (error) {
-    if (isSessionEnded(error)) return endSession('Your session has ended. Sign in again.');
+    if (isSessionEnded(error)) return endSession(ENDED);
+    announce(s, 'The acknowledgement could not be sent. Please try again.');
+  } finally {
+    for (const e of numbers) s.state.pending.delete(e);
   }
-  if (current !== s) return;
-  clearPending(s, waiting.filter((eventNumber) => s.pending.has(eventNumber)));
-  refreshSummary(s);
+  render(s);
 }
+
+/** Re-reads the acknowledgement state of the alerts known here (after a reconnect, or an unclear answer). */
+async function refreshAcknowledgements(s) {
+  const open = s.state.unacknowledged();
+  if (!open.length || current !== s) return;
+  try {
+    const notifications = await readRange(s.token, Math.min(...open) - 1, Math.max(...open));
+    const done = notifications.filter((n) => n.acknowledgedAt);
+    for (const n of done) s.state.acknowledge([n.eventNumber], n, true);
+    alarm.acknowledged(done.map((n) => n.eventNumber));
+  } catch (error) {
+    if (isSessionEnded(error)) return endSession(ENDED);
+  }
+  render(s);
+}
+
+// ---- older alerts and search ---------------------------------------------------------------
+
+createLookback({ ui, current: () => current, render, announce, endSession: () => endSession(ENDED) });
 
 // ---- boot ----------------------------------------------------------------------------------
 

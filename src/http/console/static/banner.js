@@ -2,7 +2,7 @@
 // service answered (GET /la/v1/organisation, `now`). The console never works office hours out itself.
 
 import { describeHours, formatUntil } from './format.js';
-import { el } from './render.js';
+import { el } from './dom.js';
 
 const EDT = 'Emergency Duty Team (EDT)';
 const OFFICE = 'Duty team (office hours)';
@@ -28,6 +28,7 @@ export function renderBanner(parts, organisation, { stale = false } = {}) {
   const hoursText = `Office hours: ${describeHours(organisation.officeHours)}.`;
   parts.laName.textContent = organisation.name || organisation.code || '';
   parts.hours.classList.toggle('hours--out', stale || now.outOfHours);
+  parts.hours.classList.toggle('hours--stale', stale); // on a phone, why no number is put first is never folded away
   if (stale) {
     parts.hoursState.replaceChildren(el('strong', {}, 'Office hours not known now'), `: the service cannot be reached to say which number answers. ${hoursText}`);
     parts.callNow.replaceChildren(el('span', { class: 'call-label' }, `${EDT}:`), ' ', phoneLink(phones.edt, 'phone'));

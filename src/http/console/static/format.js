@@ -10,6 +10,34 @@ export const PLAN_NAMES = {
 
 export const planName = (code) => PLAN_NAMES[code] ?? String(code ?? 'Unknown plan');
 
+// Children Act 1989: the section the child is looked after under.
+const LAC_LEGAL_STATUSES = { S31: 'care order', S38: 'interim care order', S20: 'accommodated by agreement' };
+
+/** "S31" → "S31 (care order)". */
+export const lacLegalStatusName = (code) => (code ? `${code}${LAC_LEGAL_STATUSES[code] ? ` (${LAC_LEGAL_STATUSES[code]})` : ''}` : null);
+
+/** A UK number in national form as a tel: link target: "0113 496 0100" → "tel:+441134960100". */
+export function telHref(phone) {
+  const digits = String(phone ?? '').replace(/[^0-9+]/g, '');
+  return `tel:${/^0[1-9]\d{8,9}$/.test(digits) ? `+44${digits.slice(1)}` : digits}`;
+}
+
+/** 65 → "1 hour 5 minutes". */
+export function formatMinutes(minutes) {
+  const m = Math.max(0, Math.round(Number(minutes) || 0));
+  const unit = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (m < 60) return unit(m, 'minute');
+  return [unit(Math.floor(m / 60), 'hour'), m % 60 ? unit(m % 60, 'minute') : null].filter(Boolean).join(' ');
+}
+
+const ORDINALS = ['first', 'second', 'third', 'fourth', 'fifth'];
+/** 2 → "second"; beyond the fifth, "12th". */
+export function ordinal(n) {
+  if (ORDINALS[n - 1]) return ORDINALS[n - 1];
+  const tens = n % 100;
+  return `${n}${tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' })[n % 10] ?? 'th'}`;
+}
+
 /** 9990000018 → "999 000 0018". */
 export function formatNhsNumber(value) {
   const digits = String(value ?? '').replace(/\D/g, '');

@@ -133,12 +133,6 @@ export function createStream(options) {
   return {
     start,
     stop,
-    /** Sends a frame if the socket is open; false means the caller should use HTTP instead. */
-    send(frame) {
-      if (!socket || socket.readyState !== WebSocket.OPEN) return false;
-      socket.send(JSON.stringify(frame));
-      return true;
-    },
     /** The network is back: skip the rest of the backoff. */
     retryNow() {
       if (stopped || socket || fetchingTicket) return;

@@ -1,0 +1,31 @@
+// Which alerts a view shows, and how: repeat alerts about one child share a card. Pure functions.
+
+// Alerts about a child looked up or not brought (and their escalations); the LA-wide kinds stand alone.
+const ABOUT_A_CHILD = new Set(['access', 'was-not-brought', 'escalation']);
+
+/** True when the notification is for one of `teams`, or routed to no team (the LA's, for everyone). */
+export const forTeams = (n, teams) => !n.routedTo || teams.includes(n.routedTo.teamCode);
+
+export const isEscalated = (n) => n.type === 'escalation' || n.escalations > 0;
+
+const keyOf = (n) => (ABOUT_A_CHILD.has(n.type) && n.subject?.nhsNumber ? `child:${n.subject.nhsNumber}` : `event:${n.eventNumber}`);
+
+/**
+ * Groups notifications into cards, newest first: one per child for the alert kinds, each holding its
+ * alerts newest first. `open` are those not acknowledged (what the card's button acknowledges).
+ */
+export function groupAlerts(notifications) {
+  const groups = new Map();
+  for (const n of [...notifications].sort((a, b) => b.eventNumber - a.eventNumber)) {
+    const key = keyOf(n);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = { key, items: [] }));
+    group.items.push(n);
+  }
+  return [...groups.values()].map((g) => ({
+    ...g,
+    latest: g.items[0],
+    open: g.items.filter((n) => !n.acknowledgedAt).map((n) => n.eventNumber),
+    escalated: g.items.some(isEscalated),
+  }));
+}
