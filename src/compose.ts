@@ -30,6 +30,8 @@ import { createExportSubjectAccess } from './app/export-subject-access.ts';
 import { startPeriodicJob } from './app/periodic-job.ts';
 import { createRunRetention, type RetentionSummary } from './app/run-retention.ts';
 import { createEscalateAlerts, type EscalationSummary } from './app/escalate-alerts.ts';
+import { createChangeLaStatus, createGetRegistryEntry, createListRegistry, createReadFeedHealth, createRegisterLa, type LaRegistration } from './app/manage-registry.ts';
+import { createCheckReadiness } from './app/check-readiness.ts';
 import type { Demographics, EscalationStore, Metrics } from './ports.ts';
 import { createFanout } from './realtime/fanout.ts';
 import { attachStream } from './realtime/stream-server.ts';
@@ -55,6 +57,7 @@ import { createPostgresRecheckStore } from '../adapters/postgres/recheck-store.t
 import { createPostgresRetentionStore } from '../adapters/postgres/retention-store.ts';
 import { createPostgresEscalationStore } from '../adapters/postgres/escalation-store.ts';
 import { createPostgresSubjectAccessStore } from '../adapters/postgres/subject-access-store.ts';
+import { createPostgresRegistryStore } from '../adapters/postgres/registry-store.ts';
 import { createDemographics } from '../adapters/pds/create-demographics.ts';
 import { createPrometheusMetrics } from '../adapters/metrics/prometheus.ts';
 import { loadOrCreateDevKey, mintDevToken } from '../adapters/auth/dev-keys.ts';
@@ -244,6 +247,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const pool = pools.general;
 
   const organisations = createPostgresOrganisationStore(pool);
+  const registry = createPostgresRegistryStore(pool);
+  const registryDeps = { registry, clock, mode: config.laRegistration };
   const lookups = createPostgresLookupStore(pools.lookups, { maxWaitMs: config.database.acquireTimeoutMs });
   const notifications = createPostgresNotificationStore(pool);
   // The general pool, not the bulk one: an escalation must not wait behind a large upload.
@@ -256,7 +261,16 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     oldestWaitingAlertSecondsByLa: secondsWaiting(escalations, clock),
     pools: () => Object.entries(pools).map(([name, p]) => ({ name, total: p.totalCount, idle: p.idleCount, waiting: p.waitingCount })),
     listenerConnected: () => wakeups.isListening(),
+    ready: async () => (await checkReadiness()).ready,
+    feedHealth: createReadFeedHealth({ registry, clock }),
+    pdsCircuitOpen: () => demographics?.circuitOpen?.(),
   });
+  let draining = false;
+  const readiness: ReadinessProbe[] = [
+    createPostgresReadiness(pool),
+    { check: async () => ({ fanout: fanout.isListening() ? { ok: true } : { ok: false, detail: 'notification listener is not connected' } }) },
+  ];
+  const checkReadiness = createCheckReadiness({ probes: readiness, isDraining: () => draining });
   const fanout = createFanout({
     store: notifications, wakeups, logger, sweepMs: config.stream.sweepMs, metrics,
     limits: { maxBufferedBytes: config.stream.maxBufferedBytes, slowConsumerMs: config.stream.slowConsumerMs },
@@ -267,15 +281,13 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const retention = composeRetention(config, { pool: pools.bulk, clock, logger, metrics });
   const escalation = composeEscalation(config, { store: escalations, clock, logger, metrics });
   const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, clock });
-  const readiness: ReadinessProbe[] = [
-    createPostgresReadiness(pool),
-    { check: async () => ({ fanout: fanout.isListening() ? { ok: true } : { ok: false, detail: 'notification listener is not connected' } }) },
-  ];
-  let draining = false;
   // One budget per token subject for HTTP requests and stream upgrades alike.
   const rateLimiter = createRateLimiter(config.rateLimitPerSecond);
   // A dry run is the same story on a session that keeps nothing: it must never check less than an upload.
-  const publishDeps = { uploads, organisations, clock, ackMaxListed: config.ackMaxListed, validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics };
+  const publishDeps = {
+    uploads, organisations, registry, registration: config.laRegistration, clock, ackMaxListed: config.ackMaxListed,
+    validateRecord: createRecordValidator(), verifyDemographics: pds?.verifyDemographics,
+  };
   // Reports read the bulk pool: they must not take the connections of the LA API.
   const usageDeps = {
     usage: createPostgresUsageStore(pools.bulk), clock,
@@ -286,8 +298,8 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     translateError: databaseUnavailable,
     verifier,
     metrics,
-    readiness,
-    isDraining: () => draining,
+    checkReadiness,
+    registration: config.laRegistration,
     limits: {
       uploadMaxBytes: config.uploadMaxBytes, uploadMaxRecordBytes: config.uploadMaxRecordBytes,
       jsonMaxBytes: config.jsonMaxBytes, maxUrlLength: config.http.maxUrlLength,
@@ -316,11 +328,17 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
       readAcknowledgements: createReadAcknowledgements({ notifications }),
       acknowledgeNotifications,
       issueStreamTicket: createIssueStreamTicket({ tickets, clock, ttlSeconds: config.stream.ticketTtlSeconds }),
+      listRegistry: createListRegistry(registryDeps),
+      getRegistryEntry: createGetRegistryEntry(registryDeps),
+      registerLa: createRegisterLa(registryDeps),
+      changeLaStatus: createChangeLaStatus(registryDeps),
     },
     validators: {
       organisation: compileSchema<OrganisationUpdate>(createAjv(), 'organisation.schema.json'),
       dutyTeams: compileSchema<DutyTeamsInput>(createAjv(), 'duty-teams.schema.json'),
       ack: compileSchema<AckSelector>(createAjv(), 'notification-ack.schema.json'),
+      laRegistration: compileSchema<LaRegistration>(createAjv(), 'la-registration.schema.json'),
+      laStatusChange: compileSchema<{ reason: string }>(createAjv(), 'la-status-change.schema.json'),
       communication: compileSchema<NotBroughtCommunication>(createAjv(), 'was-not-brought-communication.schema.json'),
     },
   });

@@ -1,5 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { createAjv, compileSchema } from './schemas.ts';
+import type { RegistrationMode } from './domain/registry.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type PlanTypeDays = { CPP: number; LAC: number; UCPP: number };
@@ -48,6 +49,8 @@ export type Config = Readonly<{
     recheckRatePerSecond: number;
     recheckPollSeconds: number;
   }>;
+  /** LA_REGISTRATION, with its NODE_ENV default applied. */
+  laRegistration: RegistrationMode;
   rateLimitPerSecond: number;
   uploadMaxBytes: number;
   uploadMaxRecordBytes: number;
@@ -227,6 +230,7 @@ export function loadConfig(env: Env = process.env): Config {
       recheckRatePerSecond: v.PDS_RECHECK_RATE_PER_SECOND,
       recheckPollSeconds: v.PDS_RECHECK_POLL_SECONDS,
     }),
+    laRegistration: v.LA_REGISTRATION || (v.NODE_ENV === 'production' ? 'required' : 'open'),
     rateLimitPerSecond: v.RATE_LIMIT_PER_SECOND,
     uploadMaxBytes: v.UPLOAD_MAX_BYTES,
     uploadMaxRecordBytes: v.UPLOAD_MAX_RECORD_BYTES,

@@ -12,6 +12,7 @@ import type { IsoDate } from './domain/dates.ts';
 import type { Over18Batch, PurgeCriteria } from './domain/retention.ts';
 import type { DueCutoffs, Escalation, WaitingAlert } from './domain/escalation.ts';
 import type { IdentityField } from './domain/person.ts';
+import type { LaStanding, LaStatus, RegistryRecord } from './domain/registry.ts';
 
 /** The time, injected so that tests can move it. */
 export interface Clock {
@@ -31,8 +32,30 @@ export interface OrganisationStore {
   putDutyTeams(code: string, dutyTeams: DutyTeams | null): Promise<boolean>;
 }
 
-/** How a batch's commit ended: done, or refused because another batch took the sequence number meanwhile. */
-export type CommitOutcome = { committed: true } | { committed: false; lastSequenceNumber: number };
+/** The LA registry (migration 0019): operators register LAs and suspend or reinstate them; it also reads each feed's health. */
+export interface LaRegistryStore {
+  /** The LA's standing; undefined when the LA is not known at all. */
+  standingOf(code: string): Promise<LaStanding | undefined>;
+  /**
+   * Registers the LA with the details given (also one that set itself up, whose details they replace) at the
+   * audit's time and by its identity, and audits it, in one transaction; false, changing nothing, when an
+   * operator registered it already.
+   */
+  register(organisation: Organisation, audit: AuditEntry): Promise<boolean>;
+  /**
+   * Moves the LA from `from` to `to`, recording the audit's time, user and `reason`, and audits it, in one
+   * transaction; undefined when the LA is not known; `changed` false, changing nothing, when it was not `from`.
+   */
+  changeStatus(code: string, from: LaStatus, to: LaStatus, reason: string, audit: AuditEntry): Promise<{ changed: boolean; standing: LaStanding } | undefined>;
+  /** Every known LA, or the one asked for, with its standing and what the tables say of its feed, in code order. */
+  read(code?: string): Promise<RegistryRecord[]>;
+}
+
+/**
+ * How a batch's commit ended: done; refused because another batch took the sequence number meanwhile;
+ * or refused because an operator suspended the LA while the batch was being received.
+ */
+export type CommitOutcome = { committed: true } | { committed: false; lastSequenceNumber: number } | { committed: false; suspended: true };
 
 /**
  * One batch being loaded. Nothing is held open while the client sends: valid plans are staged and
@@ -57,7 +80,8 @@ export interface BatchSession {
    */
   withdrawConflicting(): Promise<{ index: number; fields: IdentityField[] }[]>;
   /**
-   * In one transaction, unless a batch with this or a higher sequence number committed meanwhile:
+   * In one transaction, unless a batch with this or a higher sequence number committed meanwhile or the LA
+   * is suspended (checked under a lock a suspension waits for):
    * applies the staged plans (upserts, and removals for a delete date), and stores the acknowledgement
    * and its audit row (the uploader is the audit's identity).
    */

@@ -70,6 +70,8 @@ export async function startService(config: Config, options: { logger: Logger; cl
   server.on('upgrade', refuseWhileStarting);
   const url = await listen(server, config);
   if (config.nodeEnv !== 'production') options.logger.warn({ nodeEnv: config.nodeEnv, authMode: config.auth.mode, host: config.host }, developmentWarning(config));
+  else if (config.laRegistration === 'open')
+    options.logger.warn({ laRegistration: 'open' }, 'LA_REGISTRATION=open in production: any LA system with a token may publish without an operator registering it');
   options.logger.info({ healthUrl: `${url}/health/live` }, 'starting: health checks answer meanwhile');
 
   let composition: Composition;

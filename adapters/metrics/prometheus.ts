@@ -1,5 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { FeedHealthReading } from '../../src/domain/registry.ts';
 import type { Metrics } from '../../src/ports.ts';
+import { addFeedHealthGauges } from './feed-health-gauges.ts';
 
 /** One database pool's state as Prometheus reports it. */
 export type PoolStats = { name: string; total: number; idle: number; waiting: number };
@@ -11,6 +13,12 @@ export function createPrometheusMetrics(deps: {
   oldestWaitingAlertSecondsByLa?: () => Promise<Map<string, number>>;
   pools?: () => PoolStats[];
   listenerConnected?: () => boolean;
+  /** Whether this instance can serve: the checks of /health/ready. */
+  ready?: () => Promise<boolean>;
+  /** Each LA's standing and feed health, read once per scrape (every gauge of it shares the reading). */
+  feedHealth?: () => Promise<FeedHealthReading>;
+  /** Whether the PDS circuit breaker stops calls now; false or undefined when there is none (PDS_MODE off or sandbox). */
+  pdsCircuitOpen?: () => boolean | undefined;
 }): Metrics {
   const registry = new Registry();
   // Process metrics, including nodejs_eventloop_lag_* (event-loop delay).
@@ -69,6 +77,20 @@ export function createPrometheusMetrics(deps: {
       this.set(deps.listenerConnected?.() ? 1 : 0);
     },
   });
+  new Gauge({
+    name: 'cpis_ready', help: '1 while this instance is ready to serve (the checks of /health/ready), 0 otherwise', registers: [registry],
+    async collect() {
+      this.set((await (deps.ready?.() ?? Promise.resolve(false)).catch(() => false)) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cpis_pds_circuit_open', help: '1 while the PDS circuit breaker stops calls (open, or half-open awaiting its probe), 0 while closed or with no breaker (PDS_MODE off or sandbox)',
+    registers: [registry],
+    collect() {
+      this.set(deps.pdsCircuitOpen?.() ? 1 : 0);
+    },
+  });
+  addFeedHealthGauges(registry, deps.feedHealth);
   return {
     requestObserved(method, route, status, seconds) {
       requests.inc({ method, route, status: String(status) });

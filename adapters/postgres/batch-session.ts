@@ -325,6 +325,12 @@ export class PostgresBatchSession implements BatchSession {
         await client.query('ROLLBACK');
         return { committed: false, lastSequenceNumber: last };
       }
+      // A suspension that commits first is seen here; one that comes later waits for this commit (the row lock).
+      const standing = await client.query<{ status: string }>('SELECT status FROM organisations WHERE code = $1 FOR SHARE', [this.laCode]);
+      if (standing.rows[0]?.status === 'suspended') {
+        await client.query('ROLLBACK');
+        return { committed: false, suspended: true };
+      }
       await this.checkNothingLost(client);
       await this.updateWorklist(client, ack);
       if (this.staged > 0) {

@@ -35,8 +35,8 @@ const phoneIssue = (field: string): Issue => ({
   expression: [field],
 });
 
-/** Both phones as valid UK numbers, and the hours with opens before closes; else every problem, naming its field. */
-function checkedUpdate(update: OrganisationUpdate): { officeHoursPhone: Phone; edtPhone: Phone; officeHours: OfficeHours } {
+/** Both phones as valid UK numbers, and the hours with opens before closes; else every problem, naming its field (also for the ops registry). */
+export function checkedContact(update: OrganisationUpdate): { officeHoursPhone: Phone; edtPhone: Phone; officeHours: OfficeHours } {
   const officeHoursPhone = parseUkPhone(update.officeHoursPhone);
   const edtPhone = parseUkPhone(update.edtPhone);
   const hours = officeHoursFrom(update.officeHours ?? DEFAULT_OFFICE_HOURS);
@@ -52,7 +52,7 @@ function checkedUpdate(update: OrganisationUpdate): { officeHoursPhone: Phone; e
 /** Replaces the caller's own LA contact details; the LA code always comes from the token. Neither phone can be cleared. */
 export function createUpdateOrganisation(deps: { organisations: OrganisationStore; clock: Clock }) {
   return async function updateOrganisation(identity: Identity, update: OrganisationUpdate): Promise<OrganisationView> {
-    const checked = checkedUpdate(update);
+    const checked = checkedContact(update);
     const organisation = await deps.organisations.put({ code: identity.org, name: update.name, ...checked });
     return viewAt(organisation, deps.clock.now());
   };

@@ -4,8 +4,9 @@ import type { IdentityField } from '../domain/person.ts';
 import { AppError, businessRuleFailed, duplicateRejected, invalidRequest } from '../domain/app-error.ts';
 import { londonDateOf } from '../domain/dates.ts';
 import type { Identity } from '../domain/identity.ts';
-import { missingContact } from '../domain/organisation.ts';
-import type { AuditEntry, BatchSession, Clock, OrganisationStore, UploadStore } from '../ports.ts';
+import { LA_CONTACT_MISSING, missingContact } from '../domain/organisation.ts';
+import { LA_NOT_REGISTERED, LA_SUSPENDED, standingRefusal, type RegistrationMode, type StandingRefusal } from '../domain/registry.ts';
+import type { AuditEntry, BatchSession, Clock, LaRegistryStore, OrganisationStore, UploadStore } from '../ports.ts';
 import type { RecordValidator } from './record-validator.ts';
 import { createStaging } from './verified-staging.ts';
 import type { DemographicsVerifier } from './verify-demographics.ts';
@@ -35,7 +36,12 @@ function uploadAudit(identity: Identity, at: Date, requestId: string, outcome: A
 function refusalAudit(error: unknown, sequenceNumber: number | undefined): [AuditEntry['outcome'], Record<string, unknown>] | undefined {
   if (!(error instanceof AppError)) return undefined;
   const result = /\b(CPF0[1-5])\b/.exec(error.message)?.[1] ?? null;
-  return [error.status === 503 ? 'unavailable' : 'invalid', { sequenceNumber: sequenceNumber ?? null, result, code: error.spineCode, status: error.status }];
+  // The LA's standing or set-up (LA_SUSPENDED, …): the code the diagnostics open with.
+  const reason = /^(LA_[A-Z_]+):/.exec(error.message)?.[1];
+  return [
+    error.status === 503 ? 'unavailable' : 'invalid',
+    { sequenceNumber: sequenceNumber ?? null, result, code: error.spineCode, status: error.status, ...(reason ? { reason } : {}) },
+  ];
 }
 
 /** CPR07 for a record whose identity fields disagree with the LA's other plans of the child: the fields, never the values. */
@@ -49,14 +55,25 @@ function identityConflict(fields: readonly IdentityField[]): RecordDetail {
   };
 }
 
-/** The stable code an LA system can act on when its batch is refused for want of phone numbers. */
-export const LA_CONTACT_MISSING = 'LA_CONTACT_MISSING';
+// Defined with the rule in domain/organisation.ts; still exported here, where callers have imported it from.
+export { LA_CONTACT_MISSING };
 
 const contactMissing = (missing: readonly string[]) =>
   businessRuleFailed(
     `${LA_CONTACT_MISSING}: set both the office-hours and the EDT phone numbers with PUT /la/v1/organisation before publishing ` +
       `(missing: ${missing.join(', ')}); nothing of this batch was read or loaded, and its sequence number is still free`,
   );
+
+const NOTHING_USED = 'nothing of this batch was loaded, and its sequence number is still free';
+const STANDING_REFUSALS: Record<StandingRefusal, string> = {
+  [LA_NOT_REGISTERED]:
+    `${LA_NOT_REGISTERED}: this service takes uploads only from LAs its operators have registered (LA_REGISTRATION=required), ` +
+    `and this LA is not registered: ask the service's operators to register it; ${NOTHING_USED}`,
+  [LA_SUSPENDED]:
+    `${LA_SUSPENDED}: the service's operators have suspended this LA's uploads; the plans already held are still served to clinicians. ` +
+    `Ask the operators to reinstate it; ${NOTHING_USED}`,
+};
+const standingRefused = (code: StandingRefusal) => businessRuleFailed(STANDING_REFUSALS[code]);
 
 const uploadInProgress = () =>
   new AppError(
@@ -78,11 +95,15 @@ async function earlierBatch(session: BatchSession, sequenceNumber: number, last:
  * PDS) as it is read, with no database connection held meanwhile; valid ones load in one transaction
  * with the acknowledgement and the batch's audit row. Replays and refusals, which load nothing, are
  * audited too. Uploads of one LA run one at a time. An LA without both phone numbers cannot publish:
- * a flag must give the clinician a number that answers.
+ * a flag must give the clinician a number that answers; nor can a suspended LA, nor, with
+ * LA_REGISTRATION=required, one no operator registered.
  */
 export function createPublishBatch(deps: {
   uploads: UploadStore;
   organisations: OrganisationStore;
+  registry: LaRegistryStore;
+  /** LA_REGISTRATION. */
+  registration: RegistrationMode;
   clock: Clock;
   validateRecord: RecordValidator;
   verifyDemographics?: DemographicsVerifier;
@@ -100,6 +121,8 @@ export function createPublishBatch(deps: {
       await deps.uploads.recordAudit(audit(outcome, { ...detail, ...why }));
       throw error;
     };
+    const standing = standingRefusal(await deps.registry.standingOf(identity.org), deps.registration);
+    if (standing) return refuseUnread(standingRefused(standing), { reason: standing });
     const missing = missingContact(await deps.organisations.get(identity.org));
     if (missing.length) return refuseUnread(contactMissing(missing), { reason: LA_CONTACT_MISSING, missing });
     const session = await deps.uploads.open(identity.org, uploadId);
@@ -162,6 +185,7 @@ export function createPublishBatch(deps: {
       };
       const { result, processed, rejected } = acknowledgement;
       const outcome = await session.commit(acknowledgement, audit('ok', { sequenceNumber, result, uploadId, processed, loaded: staged, rejected }));
+      if (!outcome.committed && 'suspended' in outcome) throw standingRefused(LA_SUSPENDED);
       if (!outcome.committed) {
         // Another batch of the LA committed while this one was read (its slot had lapsed): the same rules as at the start.
         const earlier = await earlierBatch(session, sequenceNumber, outcome.lastSequenceNumber);

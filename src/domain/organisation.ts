@@ -15,6 +15,9 @@ export type Organisation = {
 };
 
 
+/** The stable code an LA system can act on when its batch is refused for want of phone numbers. */
+export const LA_CONTACT_MISSING = 'LA_CONTACT_MISSING';
+
 /** The phones an LA must set before it may publish (issue 11: a flag must give a number that answers). */
 export const CONTACT_FIELDS = ['officeHoursPhone', 'edtPhone'] as const;
 

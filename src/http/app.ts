@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import type { ValidateFunction } from 'ajv';
 import type { Role } from '../domain/identity.ts';
 import type { ErrorTranslator } from '../domain/app-error.ts';
-import type { ReadinessProbe, TokenVerifier } from '../ports.ts';
+import type { TokenVerifier } from '../ports.ts';
+import type { Readiness } from '../app/check-readiness.ts';
 import type { createPublishBatch } from '../app/publish-batch.ts';
 import type { createGetOrganisation, createUpdateOrganisation, OrganisationUpdate } from '../app/manage-organisation.ts';
 import type { createGetDutyTeams, createPutDutyTeams } from '../app/manage-duty-teams.ts';
@@ -19,6 +20,8 @@ import type { createReportNotBrought } from '../app/report-not-brought.ts';
 import type { createReadAcknowledgements, createReadNotifications } from '../app/read-notifications.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import type { createIssueStreamTicket } from '../app/issue-stream-ticket.ts';
+import type { createChangeLaStatus, createGetRegistryEntry, createListRegistry, createRegisterLa, LaRegistration } from '../app/manage-registry.ts';
+import type { RegistrationMode } from '../domain/registry.ts';
 import type { AckSelector, Metrics } from '../ports.ts';
 import { metricsRouter, observeRequests } from './metrics.routes.ts';
 import { fhirRouter, FHIR_BASE_PATH } from './fhir/fhir.routes.ts';
@@ -43,6 +46,7 @@ import { refusalsRouter } from './la/refusals.routes.ts';
 import { reportsRouter } from './la/reports.routes.ts';
 import { opsReportsRouter } from './ops/reports.routes.ts';
 import { contractsRouter } from './la/contracts.routes.ts';
+import { OPS_BASE_PATH, registryRouter } from './ops/registry.routes.ts';
 
 export type HttpDeps = {
   logger: Logger;
@@ -50,8 +54,8 @@ export type HttpDeps = {
   translateError: ErrorTranslator;
   verifier: TokenVerifier;
   metrics: Metrics;
-  readiness: ReadinessProbe[];
-  isDraining: () => boolean;
+  /** The checks of /health/ready (also the cpis_ready gauge). */
+  checkReadiness: () => Promise<Readiness>;
   limits: { uploadMaxBytes: number; uploadMaxRecordBytes: number; jsonMaxBytes: number; maxUrlLength: number };
   /** Per token subject; shared with the WebSocket upgrade path. */
   rateLimiter: RateLimiter;
@@ -78,10 +82,17 @@ export type HttpDeps = {
     readAcknowledgements: ReturnType<typeof createReadAcknowledgements>;
     acknowledgeNotifications: ReturnType<typeof createAcknowledgeNotifications>;
     issueStreamTicket: ReturnType<typeof createIssueStreamTicket>;
+    listRegistry: ReturnType<typeof createListRegistry>;
+    getRegistryEntry: ReturnType<typeof createGetRegistryEntry>;
+    registerLa: ReturnType<typeof createRegisterLa>;
+    changeLaStatus: ReturnType<typeof createChangeLaStatus>;
   };
+  /** LA_REGISTRATION, as the ops API reports it. */
+  registration: RegistrationMode;
   validators: {
     organisation: ValidateFunction<OrganisationUpdate>; dutyTeams: ValidateFunction<DutyTeamsInput>; ack: ValidateFunction<AckSelector>;
     communication: ValidateFunction<NotBroughtCommunication>;
+    laRegistration: ValidateFunction<LaRegistration>; laStatusChange: ValidateFunction<{ reason: string }>;
   };
 };
 
@@ -116,7 +127,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   if (deps.corsOrigins.length) app.use([FHIR_BASE_PATH, '/la/v1'], createCors(deps.corsOrigins));
   app.use('/metrics', metricsRouter({ metrics: deps.metrics, authenticate }));
 
-  app.use('/health', healthRouter({ readiness: deps.readiness, isDraining: deps.isDraining }));
+  app.use('/health', healthRouter({ checkReadiness: deps.checkReadiness }));
 
   app.use('/console', consoleRouter({ ...deps.console, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use(
@@ -157,12 +168,21 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   la.use(notificationsRouter({ ...deps.useCases, validateAck: deps.validators.ack, jsonMaxBytes: deps.limits.jsonMaxBytes }));
   app.use('/la/v1', la);
 
-  // The operators' API: usage reports of every LA. Each route checks its token, so that OPTIONS answers like the LA API's own.
+  // The operators' API: the LA registry and usage reports of every LA. Each route checks its token, so that OPTIONS answers like the LA API's own.
   const ops = Router({ caseSensitive: true });
   const opsOnly = authenticate(['ops']);
+  ops.get('/las', opsOnly);
+  ops.post('/las', opsOnly);
+  ops.get('/las/:code', opsOnly);
+  ops.post('/las/:code/suspend', opsOnly);
+  ops.post('/las/:code/reinstate', opsOnly);
   ops.get('/reports/usage', opsOnly);
+  ops.use(registryRouter({
+    ...deps.useCases, registration: deps.registration, jsonMaxBytes: deps.limits.jsonMaxBytes,
+    validateRegistration: deps.validators.laRegistration, validateStatusChange: deps.validators.laStatusChange,
+  }));
   ops.use(opsReportsRouter(deps.useCases));
-  app.use('/ops/v1', ops);
+  app.use(OPS_BASE_PATH, ops);
 
   app.use(notFoundHandler);
   app.use(createErrorHandler(deps.logger, deps.translateError));

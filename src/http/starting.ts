@@ -1,5 +1,6 @@
 import express from 'express';
 import type { Logger } from 'pino';
+import { createCheckReadiness } from '../app/check-readiness.ts';
 import { serviceUnavailable } from '../domain/app-error.ts';
 import { createErrorHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
@@ -19,8 +20,10 @@ export function createStartingApp(logger: Logger): express.Express {
   app.use(noStore);
   app.use(requestId);
   app.use('/health', healthRouter({
-    readiness: [{ check: async () => ({ starting: { ok: false, detail: 'starting: waiting for PostgreSQL and migrations' } }) }],
-    isDraining: () => false,
+    checkReadiness: createCheckReadiness({
+      probes: [{ check: async () => ({ starting: { ok: false, detail: 'starting: waiting for PostgreSQL and migrations' } }) }],
+      isDraining: () => false,
+    }),
   }));
   app.use(() => {
     throw serviceUnavailable('the service is starting; try again shortly', RETRY_AFTER_SECONDS);

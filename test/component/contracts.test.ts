@@ -388,6 +388,48 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     expect(await statusOf(`/la/v1/reports/usage?month=${month}&format=xml`, token)).toBe(400);
     expect(await statusOf(`/la/v1/reports/usage?month=${month}`)).toBe(401);
     expect(await statusOf(`/la/v1/reports/usage?month=${month}`, clinician)).toBe(403);
+    const ops = await service.token({ role: 'ops', org: 'OPS01' });
+    expect(await statusOf(`/ops/v1/reports/usage?month=${month}`, ops)).toBe(200);
+    expect(await statusOf('/ops/v1/reports/usage?month=2026-13', ops)).toBe(400);
+    expect(await statusOf(`/ops/v1/reports/usage?month=${month}`)).toBe(401);
+    expect(await statusOf(`/ops/v1/reports/usage?month=${month}`, token)).toBe(403);
+  });
+
+  it('ops: the LA registry listed, an LA registered, read, suspended and reinstated, and refused', async () => {
+    const ops = await service.token({ role: 'ops', org: 'OPS01' });
+    const clinician = await clinicianToken(service);
+    const code = syntheticLaCode();
+    const body = {
+      code, name: `${code} Council`, officeHoursPhone: '0113 496 0100', edtPhone: '0113 496 0199',
+      officeHours: { timeZone: 'Europe/London', days: { mon: { opens: '09:00', closes: '17:00' } } },
+    };
+    expect(await statusOf('/ops/v1/las', ops, json('POST', body))).toBe(201);
+    expect(await statusOf('/ops/v1/las', ops, json('POST', body))).toBe(409);
+    expect(await statusOf('/ops/v1/las', ops, json('POST', { ...body, officeHours: undefined }))).toBe(400);
+    expect(await statusOf('/ops/v1/las', ops, json('POST', { ...body, name: 'x'.repeat(3000) }))).toBe(413);
+    expect(await statusOf('/ops/v1/las', ops, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(body) })).toBe(415);
+    expect(await statusOf('/ops/v1/las', undefined, json('POST', body))).toBe(401);
+    expect(await statusOf('/ops/v1/las', clinician, json('POST', body))).toBe(403);
+    // An LA with a batch, so that the list's feed health has a last upload to describe.
+    expect((await uploadJson(service, await bareLaToken(service, code), 1, [childRecord(), childRecord({ nhsNumber: badChecksumNhsNumber() })])).status).toBe(201);
+    expect(await statusOf('/ops/v1/las', ops)).toBe(200);
+    expect(await statusOf('/ops/v1/las')).toBe(401);
+    expect(await statusOf('/ops/v1/las', clinician)).toBe(403);
+    expect(await statusOf(`/ops/v1/las/${code}`, ops)).toBe(200);
+    expect(await statusOf(`/ops/v1/las/${syntheticLaCode()}`, ops)).toBe(404);
+    expect(await statusOf(`/ops/v1/las/${code}`)).toBe(401);
+    expect(await statusOf(`/ops/v1/las/${code}`, await bareLaToken(service, code))).toBe(403);
+    for (const [move, first, second] of [['suspend', 200, 409], ['reinstate', 200, 409]] as const) {
+      const path = `/ops/v1/las/${code}/${move}`;
+      expect(await statusOf(path, ops, json('POST', { reason: 'INC-1' }))).toBe(first);
+      expect(await statusOf(path, ops, json('POST', { reason: 'INC-1' }))).toBe(second);
+      expect(await statusOf(path, ops, json('POST', {}))).toBe(400);
+      expect(await statusOf(`/ops/v1/las/${syntheticLaCode()}/${move}`, ops, json('POST', { reason: 'INC-1' }))).toBe(404);
+      expect(await statusOf(path, ops, json('POST', { reason: 'x'.repeat(3000) }))).toBe(413);
+      expect(await statusOf(path, ops, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"reason":"x"}' })).toBe(415);
+      expect(await statusOf(path, undefined, json('POST', { reason: 'INC-1' }))).toBe(401);
+      expect(await statusOf(path, clinician, json('POST', { reason: 'INC-1' }))).toBe(403);
+    }
   });
 
   it('health, and the contracts themselves', async () => {
@@ -400,7 +442,7 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     const preflight = (origin: string) => ({ method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'GET' } });
     const system = await laToken(service, syntheticLaCode());
     for (const path of Object.keys(contractChecker().document.paths as Json)) {
-      const concrete = path.replace('{uploadId}', randomUUID());
+      const concrete = path.replace('{uploadId}', randomUUID()).replace('{code}', syntheticLaCode());
       if (path.startsWith('/la/v1/')) {
         expect(await statusOf(concrete, undefined, preflight(LISTED)), path).toBe(204);
         expect(await statusOf(concrete, undefined, preflight('https://elsewhere.example')), path).toBe(403);
@@ -414,7 +456,7 @@ describe('every /la/v1 route, and each status it lists, answered as the OpenAPI 
     const long = `?q=${'a'.repeat(5000)}`;
     for (const [path, item] of Object.entries(contractChecker().document.paths as Record<string, Json>)) {
       for (const method of Object.keys(item)) {
-        expect(await statusOf(`${path.replace('{uploadId}', randomUUID())}${long}`, undefined, { method: method.toUpperCase() }), `${method} ${path}`).toBe(414);
+        expect(await statusOf(`${path.replace('{uploadId}', randomUUID()).replace('{code}', syntheticLaCode())}${long}`, undefined, { method: method.toUpperCase() }), `${method} ${path}`).toBe(414);
       }
     }
   });

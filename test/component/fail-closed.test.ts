@@ -54,6 +54,12 @@ describe('fail closed at start-up', () => {
     expect(parsed(service).filter((line) => line.msg.includes('DEVELOPMENT INSTANCE'))).toEqual([]);
   });
 
+  it('warns at start-up when production takes uploads from LAs no operator registered (LA_REGISTRATION=open), which it does not by default', async () => {
+    const warned = (service: TestService) => parsed(service).filter((line) => line.level === 40 && line.msg.startsWith('LA_REGISTRATION=open in production'));
+    expect(warned(await start(productionEnv({ LA_REGISTRATION: 'open' })))).toHaveLength(1);
+    expect(warned(await start(productionEnv()))).toEqual([]);
+  });
+
   it('lets a development instance without PUBLIC_BASE_URL follow the Host header, which only a caller on this machine can send it', async () => {
     const service = await start();
     expect(new URL(service.url).hostname).toBe('127.0.0.1');

@@ -260,6 +260,50 @@ const CALLS: Record<string, RouteCalls> = {
       call('ops', 403, () => http('/la/v1/notifications/stream-tickets', ops(), { method: 'POST' })),
     ],
   },
+  'GET /ops/v1/las': {
+    ok: [call('registry', 200, () => http('/ops/v1/las', ops()))],
+    refused: [call('no token', 401, () => http('/ops/v1/las')), call('LA system', 403, () => http('/ops/v1/las', laSystem()))],
+  },
+  'POST /ops/v1/las': {
+    ok: [call('registered', 201, () => http('/ops/v1/las', ops(), json('POST', { code: syntheticLaCode(), name: 'No-store Council', ...TEST_LA_PHONES, officeHours: { timeZone: 'Europe/London', staffed: '24/7' } })))],
+    refused: [
+      call('no token', 401, () => http('/ops/v1/las', undefined, json('POST', {}))),
+      call('bad body', 400, () => http('/ops/v1/las', ops(), json('POST', { code: 'x' }))),
+    ],
+  },
+  'GET /ops/v1/las/:code': {
+    ok: [call('one LA', 200, () => http(`/ops/v1/las/${la.org}`, ops()))],
+    refused: [call('no token', 401, () => http(`/ops/v1/las/${la.org}`)), call('unknown LA', 404, () => http(`/ops/v1/las/${syntheticLaCode()}`, ops()))],
+  },
+  // An LA of their own, so that the LA the other calls publish as is never suspended.
+  'POST /ops/v1/las/:code/suspend': {
+    ok: [call('suspended', 200, async () => {
+      const code = syntheticLaCode();
+      await setUpTestLa(service.url, await service.token({ role: 'la-system', org: code }), `${code} Council`);
+      return http(`/ops/v1/las/${code}/suspend`, ops(), json('POST', { reason: 'no-store' }));
+    })],
+    refused: [
+      call('no token', 401, () => http(`/ops/v1/las/${la.org}/suspend`, undefined, json('POST', { reason: 'x' }))),
+      call('not suspended twice', 409, async () => {
+        const code = syntheticLaCode();
+        await setUpTestLa(service.url, await service.token({ role: 'la-system', org: code }), `${code} Council`);
+        await http(`/ops/v1/las/${code}/suspend`, ops(), json('POST', { reason: 'no-store' }));
+        return http(`/ops/v1/las/${code}/suspend`, ops(), json('POST', { reason: 'no-store' }));
+      }),
+    ],
+  },
+  'POST /ops/v1/las/:code/reinstate': {
+    ok: [call('reinstated', 200, async () => {
+      const code = syntheticLaCode();
+      await setUpTestLa(service.url, await service.token({ role: 'la-system', org: code }), `${code} Council`);
+      await http(`/ops/v1/las/${code}/suspend`, ops(), json('POST', { reason: 'no-store' }));
+      return http(`/ops/v1/las/${code}/reinstate`, ops(), json('POST', { reason: 'no-store' }));
+    })],
+    refused: [
+      call('no token', 401, () => http(`/ops/v1/las/${la.org}/reinstate`, undefined, json('POST', { reason: 'x' }))),
+      call('not suspended', 409, () => http(`/ops/v1/las/${la.org}/reinstate`, ops(), json('POST', { reason: 'x' }))),
+    ],
+  },
   [`WS ${STREAM_PATH}`]: {
     ok: [call('bearer', 101, () => upgrade(service.url, '', worker())), call('ticket', 101, async () => upgrade(service.url, `?ticket=${await ticket()}`))],
     refused: [

@@ -115,13 +115,18 @@ describe('retries', () => {
 describe('circuit breaker', () => {
   const service = useService({ PDS_BREAKER_FAILURES: '3', PDS_MAX_RETRIES: '0', PDS_BREAKER_COOLDOWN_SECONDS: '30' });
 
+  // cpis_pds_circuit_open, which CpisPdsCircuitOpen alerts on (ops/prometheus/cpis-alerts.yml).
+  const breakerGauge = async () => /^cpis_pds_circuit_open (\d)$/m.exec(await (await service.current.fetch('/metrics')).text())?.[1];
+
   it('opens after consecutive failures, then answers CPF05 without calling PDS, and half-opens after the cool-down', async () => {
     const nhsNumber = syntheticNhsNumber();
     const failing = pdsRead(nhsNumber).times(3).reply(500, {});
     const recovered = pdsRead(nhsNumber).reply(200, confirmed(nhsNumber));
     const token = await freshLa(service.current);
+    expect(await breakerGauge()).toBe('0');
     for (let i = 0; i < 3; i++) expect((await uploadJson(service.current, token, 1, [record(nhsNumber)])).status).toBe(503);
     expect(failing.isDone()).toBe(true);
+    expect(await breakerGauge()).toBe('1');
 
     const started = Date.now();
     expect((await uploadJson(service.current, token, 1, [record(nhsNumber)])).status).toBe(503);
@@ -134,6 +139,7 @@ describe('circuit breaker', () => {
     expect(res.status).toBe(201);
     expect(recovered.isDone()).toBe(true);
     expect(service.current.logs.some((l) => l.includes('"breaker":"closed"'))).toBe(true);
+    expect(await breakerGauge()).toBe('0');
     expect(service.current.logs.join('\n')).not.toContain(nhsNumber);
   });
 });

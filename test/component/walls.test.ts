@@ -28,12 +28,15 @@ import { londonDateOf } from '../../src/domain/dates.ts';
 //   the child only       the clinician sees A's child and A, nothing of B; B does not change
 //   no patient data      the answer names no child of either LA; neither LA changes
 //   tells the child's LA the answer names A (the LA told) and nothing of B, and no name of a child; A gains one notification, B none
+//   A's standing only    the answer names no child of either LA; A's standing with the operators (status,
+//                        who, when, why) changes as asked, and nothing else of A or of B
 const OWN = 'own LA only';
 const WRITES_OWN = 'changes own LA only';
 const CHILD = 'the child only';
 const NONE = 'no patient data';
 const TELLS = 'tells the child\'s LA';
-type Data = typeof OWN | typeof WRITES_OWN | typeof CHILD | typeof NONE | typeof TELLS;
+const STANDING = 'A\'s standing only';
+type Data = typeof OWN | typeof WRITES_OWN | typeof CHILD | typeof NONE | typeof TELLS | typeof STANDING;
 type Role = 'none' | 'clinician' | 'la-system' | 'social-worker' | 'ops';
 type Org = 'own' | 'other' | 'n/a';
 type Wall = { endpoint: EndpointName; role: Role; org: Org; expect: { status: number; data: Data } };
@@ -61,6 +64,32 @@ const WALLS: Wall[] = [
   { endpoint: 'GET /metrics from another host', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /metrics from another host', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
   { endpoint: 'GET /metrics from another host', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  // The operators' API: the LA registry, ops only. An LA system (carrying A's code) cannot read or change even its own LA's standing.
+  { endpoint: 'GET /ops/v1/las', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /ops/v1/las', role: 'clinician', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/las', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/las', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/las', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'POST /ops/v1/las', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /ops/v1/las', role: 'clinician', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las', role: 'ops', org: 'n/a', expect: { status: 201, data: NONE } },
+  { endpoint: 'GET /ops/v1/las/{code}', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'GET /ops/v1/las/{code}', role: 'clinician', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/las/{code}', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/las/{code}', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'GET /ops/v1/las/{code}', role: 'ops', org: 'n/a', expect: { status: 200, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/suspend', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/suspend', role: 'clinician', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/suspend', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/suspend', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/suspend', role: 'ops', org: 'n/a', expect: { status: 200, data: STANDING } },
+  { endpoint: 'POST /ops/v1/las/{code}/reinstate', role: 'none', org: 'n/a', expect: { status: 401, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/reinstate', role: 'clinician', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/reinstate', role: 'la-system', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/reinstate', role: 'social-worker', org: 'n/a', expect: { status: 403, data: NONE } },
+  { endpoint: 'POST /ops/v1/las/{code}/reinstate', role: 'ops', org: 'n/a', expect: { status: 200, data: STANDING } },
   // The duty console's page and session mode are open; the demo sign-in exists only in AUTH_MODE=dev.
   { endpoint: 'GET /console/ (static files)', role: 'none', org: 'n/a', expect: { status: 200, data: NONE } },
   { endpoint: 'GET /console/ (static files)', role: 'clinician', org: 'n/a', expect: { status: 200, data: NONE } },
@@ -418,6 +447,12 @@ function expectKept(after: Snapshot, before: Snapshot, added = 0) {
   expect((after.notifications ?? []).length - existing.length).toBe(added);
 }
 
+/** A snapshot with the standing columns an operator's suspension or reinstatement changes left out. */
+function withoutStanding(snapshot: Snapshot): Snapshot {
+  const { status: _s, status_changed_at: _at, status_changed_by: _by, status_reason: _why, updated_at: _u, ...rest } = snapshot.organisation as Record<string, unknown>;
+  return { ...snapshot, organisation: rest };
+}
+
 function expectAbsent(text: string, values: string[], what: string) {
   const lower = text.toLowerCase();
   const found = values.filter((v) => lower.includes(v.toLowerCase()));
@@ -444,8 +479,10 @@ type Endpoint = {
   act(ctx: Ctx): Promise<Outcome>;
   /** For `own LA only`: what of the caller's LA the answer must show. */
   shows?(caller: La): string[];
-  /** For `changes own LA only`: the change the caller asked for, read back. */
+  /** For `changes own LA only` (and `A's standing only`, with A as the caller): the change the caller asked for, read back. */
   changed?(ctx: Ctx & { caller: La }, outcome: Outcome): Promise<void>;
+  /** What the row needs of the pair before it is snapshotted (done as an operator, not as the row's caller). */
+  prepare?(pair: Pair): Promise<void>;
 };
 
 async function http(path: string, ctx: Ctx, init: RequestInit = {}): Promise<Outcome> {
@@ -501,6 +538,15 @@ const fhirPostSearch = (type: 'CareTeam' | 'Flag' | 'AuditEvent'): Endpoint => (
   }),
 });
 
+/** A's standing as PostgreSQL holds it. */
+const standingOf = async (la: La) =>
+  (await db.query('SELECT status, status_changed_by, status_reason FROM organisations WHERE code = $1', [la.org])).rows[0];
+const asOperator = async (path: string, body: unknown) => {
+  const token = await service.token({ role: 'ops', sub: 'walls-operator', org: 'OPS01' });
+  const res = await service.fetch(path, { ...json(body), token });
+  expect(res.status).toBe(200);
+};
+
 const ENDPOINTS = {
   'GET /health/live': { route: 'GET /health/live', laScoped: false, act: (ctx) => http('/health/live', ctx) },
   'GET /health/ready': { route: 'GET /health/ready', laScoped: false, act: (ctx) => http('/health/ready', ctx) },
@@ -529,6 +575,29 @@ const ENDPOINTS = {
     route: 'GET /cpis/FHIR/R4/CareTeam',
     laScoped: false,
     act: (ctx) => http(searchPath('CareTeam', ctx.A.nhs[0] as string), ctx, { headers: { IsUnscheduledAccessEvent: 'maybe' } }),
+  },
+  'GET /ops/v1/las': { route: 'GET /ops/v1/las', laScoped: false, act: (ctx) => http('/ops/v1/las', ctx) },
+  'POST /ops/v1/las': {
+    route: 'POST /ops/v1/las',
+    laScoped: false,
+    act: (ctx) => http('/ops/v1/las', ctx, json({
+      code: syntheticLaCode(), name: 'Walls Registered Council', officeHoursPhone: syntheticPhone(), edtPhone: syntheticPhone(),
+      officeHours: { timeZone: 'Europe/London', staffed: '24/7' },
+    })),
+  },
+  'GET /ops/v1/las/{code}': { route: 'GET /ops/v1/las/:code', laScoped: false, act: (ctx) => http(`/ops/v1/las/${ctx.A.org}`, ctx) },
+  'POST /ops/v1/las/{code}/suspend': {
+    route: 'POST /ops/v1/las/:code/suspend',
+    laScoped: false,
+    act: (ctx) => http(`/ops/v1/las/${ctx.A.org}/suspend`, ctx, json({ reason: 'walls: suspended' })),
+    changed: async (ctx) => expect(await standingOf(ctx.A)).toEqual({ status: 'suspended', status_changed_by: ctx.sub, status_reason: 'walls: suspended' }),
+  },
+  'POST /ops/v1/las/{code}/reinstate': {
+    route: 'POST /ops/v1/las/:code/reinstate',
+    laScoped: false,
+    prepare: (pair) => asOperator(`/ops/v1/las/${pair.A.org}/suspend`, { reason: 'walls: to be reinstated' }),
+    act: (ctx) => http(`/ops/v1/las/${ctx.A.org}/reinstate`, ctx, json({ reason: 'walls: reinstated' })),
+    changed: async (ctx) => expect(await standingOf(ctx.A)).toEqual({ status: 'active', status_changed_by: ctx.sub, status_reason: 'walls: reinstated' }),
   },
   'GET /la/v1/openapi.json': { route: 'GET /la/v1/openapi.json', laScoped: false, act: (ctx) => http('/la/v1/openapi.json', ctx) },
   'GET /la/v1/asyncapi.json': { route: 'GET /la/v1/asyncapi.json', laScoped: false, act: (ctx) => http('/la/v1/asyncapi.json', ctx) },
@@ -726,6 +795,7 @@ describe('walls: every endpoint × every role × own or other LA', () => {
     async (_title, wall) => {
       const endpoint: Endpoint = ENDPOINTS[wall.endpoint];
       const pair = await createPair();
+      await endpoint.prepare?.(pair);
       const caller = wall.org === 'own' ? pair.A : wall.org === 'other' ? pair.B : undefined;
       const other = wall.org === 'own' ? pair.B : wall.org === 'other' ? pair.A : undefined;
       const ctx: Ctx = { ...pair, role: wall.role, org: wall.org, caller, other, ...(await tokenFor(wall.role, wall.org, pair)) };
@@ -762,6 +832,14 @@ describe('walls: every endpoint × every role × own or other LA', () => {
           expect(missing, 'the caller misses its own LA').toEqual([]);
           expectAbsent(outcome.text, everythingOf(other), 'the other LA');
           expectKept(after[other === pair.A ? 'A' : 'B'], before[other === pair.A ? 'A' : 'B'], outcome.addedToOther ?? 0);
+          break;
+        }
+        case STANDING: {
+          if (!endpoint.changed) throw new Error('a standing row needs the change to check');
+          expectAbsent(outcome.text, [...patientData(pair.A), ...patientData(pair.B)], 'patient data');
+          await endpoint.changed({ ...ctx, caller: pair.A }, outcome);
+          expectKept(withoutStanding(after.A), withoutStanding(before.A));
+          expectKept(after.B, before.B);
           break;
         }
         case WRITES_OWN: {

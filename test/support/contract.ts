@@ -175,7 +175,7 @@ export const contractChecker = (): ContractChecker => {
 };
 
 /** Paths whose answers the OpenAPI document describes. */
-export const isContractPath = (pathAndQuery: string) => /^\/(la\/v1|health)(\/|\?|$)/.test(pathAndQuery);
+export const isContractPath = (pathAndQuery: string) => /^\/(la\/v1|ops\/v1|health)(\/|\?|$)/.test(pathAndQuery);
 
 /**
  * fetch, and check the answer against the OpenAPI document before the caller sees it (for paths the

@@ -45,6 +45,16 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '' }).port).toBe(8080);
   });
 
+  it('takes uploads from any LA by default, and only from registered ones in production unless told otherwise (LA_REGISTRATION)', () => {
+    expect(loadConfig({}).laRegistration).toBe('open');
+    expect(loadConfig({ LA_REGISTRATION: '' }).laRegistration).toBe('open');
+    expect(loadConfig({ LA_REGISTRATION: 'required' }).laRegistration).toBe('required');
+    expect(loadConfig(productionEnv()).laRegistration).toBe('required');
+    expect(loadConfig(productionEnv({ LA_REGISTRATION: '' })).laRegistration).toBe('required');
+    expect(loadConfig(productionEnv({ LA_REGISTRATION: 'open' })).laRegistration).toBe('open');
+    expect(() => loadConfig({ LA_REGISTRATION: 'closed' })).toThrow(/LA_REGISTRATION/);
+  });
+
   it('refuses HMAC or none in the algorithm allow-list', () => {
     expect(() => loadConfig({ AUTH_ALGORITHMS: 'ES256,HS256' })).toThrow(/AUTH_ALGORITHMS/);
     expect(() => loadConfig({ AUTH_ALGORITHMS: 'none' })).toThrow(/AUTH_ALGORITHMS/);

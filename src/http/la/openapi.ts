@@ -2,7 +2,7 @@ import { MAX_SEQUENCE_NUMBER } from './parsers/sequence-number.ts';
 import { componentSchemas, refTo } from './contract-schemas.ts';
 
 /**
- * The OpenAPI 3.1 description of the LA API (`/la/v1`) and the health checks, served at
+ * The OpenAPI 3.1 description of the LA API (`/la/v1`), the operators' API (`/ops/v1`) and the health checks, served at
  * GET /la/v1/openapi.json. Every body schema is a file of schemas/ (contract-schemas.ts), every
  * status is one the route really answers: test/support/contract.ts checks each answer the
  * component tests receive against this document, and fails on a status it does not list.
@@ -96,6 +96,85 @@ const UPLOAD_TEXT = (what: string) => ({
   schema: { type: 'string', description: `${what} Fields as in the UploadRecord schema; the sequence number in X-Sequence-Number.` },
 });
 
+const LA_CODE_PARAMETER = {
+  name: 'code', in: 'path', required: true, description: 'The LA\'s code, upper case; one no LA has is a 404.', schema: { type: 'string', pattern: '^[A-Z0-9]{1,12}$' },
+};
+const statusChange = (move: 'suspend' | 'reinstate', summary: string, answered: string, conflict: string) => ({
+  post: gated({
+    operationId: `${move}La`, tags: ['ops'], summary, security: bearer('ops'), parameters: [LA_CODE_PARAMETER],
+    requestBody: jsonBody('la-status-change.schema.json', 'Why: kept with the LA and in the audit trail. Never a child\'s details.'),
+    responses: {
+      200: answer(answered, 'la-registry-entry.schema.json'),
+      400: refusal('VALIDATION_ERROR: not JSON, or no reason; the field is named.'),
+      404: refusal('RESOURCE_NOT_FOUND: no LA with this code is known.'),
+      409: refusal(conflict),
+      413: use('PayloadTooLarge'),
+      415: use('UnsupportedMediaType'),
+    },
+  }),
+});
+
+/** The operators' API (`/ops/v1`, role ops): the LA registry and each feed's health. Counts and codes only: nothing of a child. */
+const OPS_PATHS = {
+  '/ops/v1/reports/usage': {
+    get: gated({
+      operationId: 'getUsageReportAllLas', tags: ['ops'], summary: 'Every LA\'s usage in a month of England, and the totals',
+      description: 'As GET /la/v1/reports/usage, for every LA (one section each) and in aggregate. LA codes only: no child is named.',
+      security: bearer('ops'),
+      parameters: [
+        { name: 'month', in: 'query', required: true, description: 'The calendar month, Europe/London.', schema: { $ref: `${refTo('usage-report.schema.json').$ref}/definitions/month` } },
+        { name: 'format', in: 'query', required: false, description: 'json or csv; without it, CSV only when Accept prefers text/csv.', schema: { enum: ['json', 'csv'] } },
+      ],
+      responses: {
+        200: {
+          description: 'The report.',
+          headers: HEADERS,
+          content: {
+            [JSON_TYPE]: { schema: refTo('usage-report-all-las.schema.json') },
+            'text/csv': { schema: { type: 'string', description: 'RFC 4180 with a header row la,metric,key,label,value: the month and shortfalls, each LA\'s figures, then the totals (la *).' } },
+          },
+        },
+        400: refusal('VALIDATION_ERROR: month missing or not YYYY-MM (from 2000-01), or format neither json nor csv; the expression names it.'),
+      },
+    }),
+  },
+  '/ops/v1/las': {
+    get: gated({
+      operationId: 'getRegistry', tags: ['ops'], summary: 'Every LA the service knows: its details, standing, what its next upload would be refused with, and its feed\'s health',
+      security: bearer('ops'),
+      responses: { 200: answer('Every LA, registered by an operator or set up by its own PUT /la/v1/organisation, in code order.', 'la-registry.schema.json') },
+    }),
+    post: gated({
+      operationId: 'registerLa', tags: ['ops'], summary: 'Register an LA: its code, name, both phones and office hours',
+      description: 'The details are checked as PUT /la/v1/organisation checks them. An LA that set itself up is registered with the details given; from then on they are the LA\'s own to change.',
+      security: bearer('ops'),
+      requestBody: jsonBody('la-registration.schema.json', 'The hours are required here.'),
+      responses: {
+        201: answer('The LA as now registered.', 'la-registry-entry.schema.json', { Location: header('Where the LA can be read: /ops/v1/las/{code}.', { type: 'string', pattern: '^/ops/v1/las/[A-Z0-9]{1,12}$' }) }),
+        400: refusal('VALIDATION_ERROR: not JSON, a body that fails its schema, a phone that is not a valid UK number, or hours whose opens is not before closes. Each failing field is named; no value is repeated.'),
+        409: refusal('PRECONDITION_FAILED (business-rule, LA_ALREADY_REGISTERED): an operator registered this LA already; nothing was changed.'),
+        413: use('PayloadTooLarge'),
+        415: use('UnsupportedMediaType'),
+      },
+    }),
+  },
+  '/ops/v1/las/{code}': {
+    get: gated({
+      operationId: 'getRegistryEntry', tags: ['ops'], summary: 'One LA: its details, standing and feed health', security: bearer('ops'), parameters: [LA_CODE_PARAMETER],
+      responses: { 200: answer('The LA.', 'la-registry-entry.schema.json'), 404: refusal('RESOURCE_NOT_FOUND: no LA with this code is known.') },
+    }),
+  },
+  '/ops/v1/las/{code}/suspend': statusChange(
+    'suspend', 'Suspend an LA\'s uploads (its plans stay served to clinicians)',
+    'The LA as now suspended: its uploads are refused with LA_SUSPENDED, a batch under way at its end.',
+    'PRECONDITION_FAILED (business-rule, LA_ALREADY_SUSPENDED): the LA is suspended already; nothing was changed.',
+  ),
+  '/ops/v1/las/{code}/reinstate': statusChange(
+    'reinstate', 'Reinstate a suspended LA: its uploads are taken again', 'The LA as now reinstated.',
+    'PRECONDITION_FAILED (business-rule, LA_NOT_SUSPENDED): the LA is not suspended; nothing was changed.',
+  ),
+};
+
 const paths = {
   '/la/v1/organisation': {
     get: gated({
@@ -147,7 +226,7 @@ const paths = {
         }),
         201: answer('The batch was read: its acknowledgement, listing only the records that did not load.', 'upload-acknowledgement.schema.json'),
         400: refusal('VALIDATION_ERROR: the batch is unreadable (CPF01 in the diagnostics: bad JSON, CSV or UTF-8, an unknown envelope member or column, no records; nothing loaded, sequence number not used), the sequence number is missing or out of range, or dryRun is neither true nor false; PRECONDITION_FAILED: X-Sequence-Number is invalid.'),
-        409: refusal('RESOURCE_VERSION_MISMATCH: the sequence number is lower than the last accepted one. PRECONDITION_FAILED (issue code business-rule, diagnostics LA_CONTACT_MISSING: …): the LA has not set both phones with PUT /la/v1/organisation; nothing was read.'),
+        409: refusal('RESOURCE_VERSION_MISMATCH: the sequence number is lower than the last accepted one. PRECONDITION_FAILED (issue code business-rule), the diagnostics opening with a code: LA_SUSPENDED, the operators suspended the LA (also for a batch under way when it was suspended, refused at its end); LA_NOT_REGISTERED, LA_REGISTRATION=required and no operator registered the LA; LA_CONTACT_MISSING, the LA has not set both phones with PUT /la/v1/organisation. Nothing was loaded and the sequence number is still free.'),
         413: refusal('VALIDATION_ERROR: the body is larger than UPLOAD_MAX_BYTES; nothing loaded.'),
         415: refusal('VALIDATION_ERROR: a Content-Type other than application/json, application/x-ndjson or text/csv.'),
         429: refusal('TOO_MANY_REQUESTS: over the rate limit, or another upload (for a dry run: another dry run) of this LA is still being received; send it again once that one is acknowledged.', RETRY_AFTER),
@@ -287,10 +366,11 @@ const paths = {
       responses: { 201: answer('The ticket, and when it expires (STREAM_TICKET_TTL_SECONDS).', 'stream-ticket.schema.json') },
     }),
   },
+  ...OPS_PATHS,
   [OPENAPI_PATH]: {
     get: open({
       operationId: 'getOpenApi', tags: ['contracts'], summary: 'This document', description: 'No token needed.',
-      responses: { 200: { description: 'The OpenAPI 3.1 document of /la/v1 and /health.', headers: HEADERS, content: { [JSON_TYPE]: { schema: contractDocument('openapi', '3.1', 'https://spec.openapis.org/oas/3.1/schema/2022-10-07') } } } },
+      responses: { 200: { description: 'The OpenAPI 3.1 document of /la/v1, /ops/v1 and /health.', headers: HEADERS, content: { [JSON_TYPE]: { schema: contractDocument('openapi', '3.1', 'https://spec.openapis.org/oas/3.1/schema/2022-10-07') } } } },
     }),
   },
   [ASYNCAPI_PATH]: {
@@ -367,7 +447,8 @@ const SCHEMA_FILES = [
   'upload-acknowledgement.schema.json', 'upload-refusals-page.schema.json', 'plans-page.schema.json', 'notifications-page.schema.json',
   'notification-ack.schema.json', 'notification-ack-answer.schema.json', 'acknowledgements-page.schema.json', 'duty-teams.schema.json',
   'duty-teams-answer.schema.json', 'stream-ticket.schema.json', 'health-live.schema.json', 'health-ready.schema.json',
-  'refusals-worklist-page.schema.json', 'usage-report.schema.json',
+  'refusals-worklist-page.schema.json', 'usage-report.schema.json', 'usage-report-all-las.schema.json',
+  'la-registration.schema.json', 'la-status-change.schema.json', 'la-registry.schema.json', 'la-registry-entry.schema.json',
 ];
 
 /** The OpenAPI 3.1 document; the same for every caller and instance. */
@@ -379,7 +460,7 @@ export function openApiDocument(software: Software): Record<string, unknown> {
       version: software.version,
       summary: 'LAs publish minimal child-protection flags, read them back, and read and acknowledge the notifications of their children being looked up.',
       description: [
-        'Every endpoint but the health checks and the contracts needs `Authorization: Bearer <JWT>`; the LA is always the token\'s `org`, never a parameter.',
+        'Every endpoint but the health checks and the contracts needs `Authorization: Bearer <JWT>`. On /la/v1 the LA is always the token\'s `org`, never a parameter; the operators\' API, /ops/v1 (role ops), names the LA in its path.',
         'Every 4xx and 5xx is a FHIR OperationOutcome (application/fhir+json). A request the HTTP parser cannot read at all is answered 400 on any path, and an unknown path 404 (after the token check, under /la/v1).',
         `Live alerts (the WebSocket /la/v1/notifications/stream) are described by the AsyncAPI document at ${ASYNCAPI_PATH}.`,
         'Schemas are the files of schemas/ in the repository, under their names in PascalCase.',
@@ -393,6 +474,7 @@ export function openApiDocument(software: Software): Record<string, unknown> {
       { name: 'reports', description: 'The LA\'s usage of the service' },
       { name: 'duty-teams', description: 'Who in the LA is alerted, and where unanswered alerts escalate' },
       { name: 'notifications', description: 'The mailbox and the stream\'s tickets' },
+      { name: 'ops', description: 'For the service\'s operators: the LA registry and each feed\'s health' },
       { name: 'contracts', description: 'These documents' },
       { name: 'health', description: 'For operators and load balancers' },
       { name: 'cors', description: 'Browsers\' preflight requests' },
