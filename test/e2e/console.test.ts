@@ -559,6 +559,8 @@ describe('duty social worker console (real Chromium)', () => {
     const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
     try {
       const page = await openConsole(context, edge.url, la.org, { team: 'none' });
+      // A worker of the team first told, in their own view: the escalation goes to another team, yet they must see their alert went over their head.
+      const dayWorker = await openConsole(context, edge.url, la.org, { team: 'DAY', name: 'Dana Day' });
       const gp = await clinicianToken(edge, { sub: 'console-gp', activities: ['B0170'], org: 'Y01234', setting: 'gp' });
       const reported = await edge.fetch('/cpis/FHIR/R4/Communication', {
         ...fhirJsonPost(notBroughtReport(child.nhs, { phone: '0113 496 0777', service: 'Community paediatrics', start: new Date(Date.now() - 3_600_000) })), token: gp,
@@ -577,6 +579,9 @@ describe('duty social worker console (real Chromium)', () => {
       // Other tests' LAs share the database: only this LA's escalations are this test's to count.
       expect((await edge.composition.escalateAlerts()).las).toContain(la.org);
       await alert.getByText('Escalated: waiting too long').waitFor();
+      const dayCard = card(dayWorker, child.name);
+      await dayCard.getByText('Escalated: waiting too long').waitFor();
+      expect(await dayWorker.locator('#alerts article').count()).toBe(1);
       expect(await alert.getAttribute('class')).toContain('alert--escalated');
       expect(await alert.innerText()).toMatch(/Sent to\s+Duty managers \(MGR\), 0113 496 0111 \(escalation: not acknowledged in time\)/);
       await expectAccessible(page, 'a real escalation of a child not brought');

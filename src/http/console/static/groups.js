@@ -12,9 +12,13 @@ const keyOf = (n) => (ABOUT_A_CHILD.has(n.type) && n.subject?.nhsNumber ? `child
 
 /**
  * Groups notifications into cards, newest first: one per child for the alert kinds, each holding its
- * alerts newest first. `open` are those not acknowledged (what the card's button acknowledges).
+ * alerts newest first. `open` are those not acknowledged (what the card's button acknowledges). A card
+ * is escalated when one of its alerts is, or when an escalation of one of them is among `known` (every
+ * notification this console holds): a team's view hides an escalation sent to another team, but the
+ * team first told must still see, live, that its alert went over its head.
  */
-export function groupAlerts(notifications) {
+export function groupAlerts(notifications, known = notifications) {
+  const escalatedEvents = new Set(known.filter((n) => n.type === 'escalation').map((n) => n.escalates?.eventNumber));
   const groups = new Map();
   for (const n of [...notifications].sort((a, b) => b.eventNumber - a.eventNumber)) {
     const key = keyOf(n);
@@ -26,6 +30,6 @@ export function groupAlerts(notifications) {
     ...g,
     latest: g.items[0],
     open: g.items.filter((n) => !n.acknowledgedAt).map((n) => n.eventNumber),
-    escalated: g.items.some(isEscalated),
+    escalated: g.items.some((n) => isEscalated(n) || escalatedEvents.has(n.eventNumber)),
   }));
 }

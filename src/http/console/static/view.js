@@ -23,7 +23,7 @@ export function createConsoleView(ui, { onAcknowledge }) {
   function drawAlerts(state, { me, teamLabel, loadingOlder }) {
     const shown = state.visible();
     const isPending = (g) => g.open.some((e) => state.pending.has(e));
-    const groups = groupAlerts(shown);
+    const groups = groupAlerts(shown, state.visible('all'));
     alerts.show(groups, me, isPending);
     const waiting = shown.filter((n) => !n.acknowledgedAt).length;
     const mine = state.scope === 'team';
