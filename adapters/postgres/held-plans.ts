@@ -20,6 +20,7 @@ export type HeldPlanRow = PlanRow & { updated_at: Date; org: Parameters<typeof t
 export function toHeldPlans(rows: HeldPlanRow[]): { plans: HeldPlan[]; organisations: Organisation[] } {
   return {
     plans: rows.map((r) => ({ ...toPlan(r), id: r.id, updatedAt: r.updated_at.toISOString(), pdsVerifiedAt: verifiedAtOf(r) })),
-    organisations: [...new Map(rows.map((r) => [r.org.code, toOrganisation(r.org)])).values()],
+    // Each LA once, however many of its plans came back: its duty teams and hours are mapped per LA, not per row.
+    organisations: [...new Map(rows.map((r) => [r.org.code, r.org])).values()].map(toOrganisation),
   };
 }

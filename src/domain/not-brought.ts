@@ -1,12 +1,9 @@
-import { contactNow } from './contact-now.ts';
 import { londonDateOf, type IsoDate } from './dates.ts';
-import { routeAlert } from './duty-teams.ts';
 import type { Identity } from './identity.ts';
 import type { VisiblePlan } from './lookup.ts';
 import { checkNhsNumber } from './nhs-number.ts';
-import { accessedByOf, planRefOf, subjectOf, type AccessedBy, type NotificationBody } from './notification.ts';
+import { accessedByOf, alertsPerLa, type AccessedBy, type NotificationBody } from './notification.ts';
 import type { Organisation } from './organisation.ts';
-import { personOf, type Person } from './person.ts';
 import { parseUkPhone, type Phone } from './uk-phone.ts';
 
 /** The fields of a report, by which a refusal names what is wrong. */
@@ -71,23 +68,6 @@ export function notBroughtNotifications(
   report: NotBroughtReport,
   at: Date,
 ): { laCode: string; body: NotificationBody }[] {
-  if (plans.length === 0) return [];
-  const shown = personOf(plans) as Person;
   const reportedBy: ReportedBy = { ...accessedByOf(who), callbackPhone: report.callbackPhone.national };
-  return [...Map.groupBy(plans, (p) => p.laCode)].map(([laCode, own]) => {
-    const first = own.find((p) => p.status === 'active') ?? (own[0] as VisiblePlan);
-    const org = organisations.find((o) => o.code === laCode);
-    return {
-      laCode,
-      body: {
-        subject: subjectOf(shown),
-        plan: planRefOf(first),
-        plans: own.map((p) => ({ ...planRefOf(p), status: p.status })),
-        outOfHours: org ? contactNow(org, at).outOfHours : true,
-        routedTo: org ? routeAlert(org, first.teamCode ?? null, at) : null,
-        reportedBy,
-        appointment: { ...report.appointment },
-      },
-    };
-  });
+  return alertsPerLa(plans, organisations, at, () => ({ reportedBy, appointment: { ...report.appointment } }));
 }

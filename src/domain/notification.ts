@@ -94,6 +94,36 @@ function detailsDifferFor(own: Person, shown: Person, others: readonly VisiblePl
   return { fields: IDENTITY_FIELDS.filter((f) => all.has(f)), otherLa: fromOthers.size > 0 };
 }
 
+/** An alert about one child, per owning LA, before what only its kind carries. */
+type AlertCore = Pick<NotificationBody, 'subject' | 'plan' | 'plans' | 'outOfHours' | 'routedTo'>;
+
+/**
+ * What every alert about a child says to each LA with a visible plan (docs/domain.md §7): the person
+ * the clinician was shown (personOf, over every visible plan), the LA's own plans only, whether it is
+ * out of hours, and the duty team it is routed to; `extra` adds what the kind of alert carries.
+ */
+export function alertsPerLa(
+  plans: readonly VisiblePlan[],
+  organisations: readonly Organisation[],
+  at: Date,
+  extra: (own: readonly VisiblePlan[], laCode: string, shown: Person) => Omit<NotificationBody, keyof AlertCore>,
+): { laCode: string; body: NotificationBody }[] {
+  if (plans.length === 0) return [];
+  const shown = personOf(plans) as Person;
+  return [...Map.groupBy(plans, (p) => p.laCode)].map(([laCode, own]) => {
+    const first = own.find((p) => p.status === 'active') ?? (own[0] as VisiblePlan);
+    const org = organisations.find((o) => o.code === laCode);
+    const core: AlertCore = {
+      subject: subjectOf(shown),
+      plan: planRefOf(first),
+      plans: own.map((p) => ({ ...planRefOf(p), status: p.status })),
+      outOfHours: org ? contactNow(org, at).outOfHours : true,
+      routedTo: org ? routeAlert(org, first.teamCode ?? null, at) : null,
+    };
+    return { laCode, body: { ...core, ...extra(own, laCode, shown) } };
+  });
+}
+
 /**
  * One `access` notification per owning LA, each naming only that LA's plans (docs/domain.md §7). The
  * subject is the person the clinician was shown (the same rule, personOf, over every visible plan),
@@ -105,22 +135,8 @@ export function accessNotifications(
   who: Identity,
   at: Date,
 ): { laCode: string; body: NotificationBody }[] {
-  const shown = personOf(plans) as Person;
-  const byLa = Map.groupBy(plans, (p) => p.laCode);
-  return [...byLa].map(([laCode, own]) => {
-    const first = own.find((p) => p.status === 'active') ?? (own[0] as VisiblePlan);
-    const org = organisations.find((o) => o.code === laCode);
-    return {
-      laCode,
-      body: {
-        subject: subjectOf(shown),
-        detailsDiffer: detailsDifferFor(personOf(own) as Person, shown, plans.filter((p) => p.laCode !== laCode)),
-        plan: planRefOf(first),
-        plans: own.map((p) => ({ ...planRefOf(p), status: p.status })),
-        accessedBy: accessedByOf(who),
-        outOfHours: org ? contactNow(org, at).outOfHours : true,
-        routedTo: org ? routeAlert(org, first.teamCode ?? null, at) : null,
-      },
-    };
-  });
+  return alertsPerLa(plans, organisations, at, (own, laCode, shown) => ({
+    detailsDiffer: detailsDifferFor(personOf(own) as Person, shown, plans.filter((p) => p.laCode !== laCode)),
+    accessedBy: accessedByOf(who),
+  }));
 }

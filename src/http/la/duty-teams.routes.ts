@@ -5,10 +5,11 @@ import type { DutyTeams, DutyTeamsInput } from '../../domain/duty-teams.ts';
 import type { createGetDutyTeams, createPutDutyTeams } from '../../app/manage-duty-teams.ts';
 import { schemaIssues } from '../../schemas.ts';
 import { jsonBody } from '../json-body.ts';
+import { phoneBody } from './organisation.body.ts';
 
 /** The JSON of GET, PUT and DELETE /la/v1/duty-teams (schemas/duty-teams-answer.schema.json). */
 export const toDutyTeamsBody = (d: DutyTeams | null) => ({
-  teams: (d?.teams ?? []).map((t) => ({ ...t, phone: { national: t.phone.national, e164: t.phone.e164 } })),
+  teams: (d?.teams ?? []).map((t) => ({ ...t, phone: phoneBody(t.phone) })),
   routing: d?.routing ?? null,
 });
 

@@ -92,6 +92,26 @@ const gated = (operation: Operation) => withStatuses(operation, GATED);
 const open = (operation: Operation, without: string[] = []) =>
   withStatuses({ ...operation, security: [] }, Object.fromEntries(Object.entries(ANYWHERE).filter(([status]) => !without.includes(status))));
 
+/** A usage report (GET /la/v1 and /ops/v1 reports/usage): a month asked for, answered as JSON or CSV. */
+const usageReport = (operation: Record<string, unknown>, schemaFile: string, csvRows: string) => gated({
+  ...operation,
+  parameters: [
+    { name: 'month', in: 'query', required: true, description: 'The calendar month, Europe/London.', schema: { $ref: `${refTo('usage-report.schema.json').$ref}/definitions/month` } },
+    { name: 'format', in: 'query', required: false, description: 'json or csv; without it, CSV only when Accept prefers text/csv.', schema: { enum: ['json', 'csv'] } },
+  ],
+  responses: {
+    200: {
+      description: 'The report.',
+      headers: HEADERS,
+      content: {
+        [JSON_TYPE]: { schema: refTo(schemaFile) },
+        'text/csv': { schema: { type: 'string', description: `RFC 4180 with a header row la,metric,key,label,value: ${csvRows}.` } },
+      },
+    },
+    400: refusal('VALIDATION_ERROR: month missing or not YYYY-MM (from 2000-01), or format neither json nor csv; the expression names it.'),
+  },
+});
+
 const UPLOAD_TEXT = (what: string) => ({
   schema: { type: 'string', description: `${what} Fields as in the UploadRecord schema; the sequence number in X-Sequence-Number.` },
 });
@@ -117,26 +137,11 @@ const statusChange = (move: 'suspend' | 'reinstate', summary: string, answered: 
 /** The operators' API (`/ops/v1`, role ops): the LA registry and each feed's health. Counts and codes only: nothing of a child. */
 const OPS_PATHS = {
   '/ops/v1/reports/usage': {
-    get: gated({
+    get: usageReport({
       operationId: 'getUsageReportAllLas', tags: ['ops'], summary: 'Every LA\'s usage in a month of England, and the totals',
       description: 'As GET /la/v1/reports/usage, for every LA (one section each) and in aggregate. LA codes only: no child is named.',
       security: bearer('ops'),
-      parameters: [
-        { name: 'month', in: 'query', required: true, description: 'The calendar month, Europe/London.', schema: { $ref: `${refTo('usage-report.schema.json').$ref}/definitions/month` } },
-        { name: 'format', in: 'query', required: false, description: 'json or csv; without it, CSV only when Accept prefers text/csv.', schema: { enum: ['json', 'csv'] } },
-      ],
-      responses: {
-        200: {
-          description: 'The report.',
-          headers: HEADERS,
-          content: {
-            [JSON_TYPE]: { schema: refTo('usage-report-all-las.schema.json') },
-            'text/csv': { schema: { type: 'string', description: 'RFC 4180 with a header row la,metric,key,label,value: the month and shortfalls, each LA\'s figures, then the totals (la *).' } },
-          },
-        },
-        400: refusal('VALIDATION_ERROR: month missing or not YYYY-MM (from 2000-01), or format neither json nor csv; the expression names it.'),
-      },
-    }),
+    }, 'usage-report-all-las.schema.json', 'the month and shortfalls, each LA\'s figures, then the totals (la *)'),
   },
   '/ops/v1/las': {
     get: gated({
@@ -263,26 +268,11 @@ const paths = {
     }),
   },
   '/la/v1/reports/usage': {
-    get: gated({
+    get: usageReport({
       operationId: 'getUsageReport', tags: ['reports'], summary: 'The LA\'s usage in a month of England: accesses, silent reads, notifications, acknowledgement times',
       description: 'Computed from what the service keeps, as JSON or as CSV (rows la,metric,key,label,value). complete is false, and shortfalls says which figures and why, for a month not over or partly past a retention period. No child is named.',
       security: bearer('la-system', 'social-worker'),
-      parameters: [
-        { name: 'month', in: 'query', required: true, description: 'The calendar month, Europe/London.', schema: { $ref: `${refTo('usage-report.schema.json').$ref}/definitions/month` } },
-        { name: 'format', in: 'query', required: false, description: 'json or csv; without it, CSV only when Accept prefers text/csv.', schema: { enum: ['json', 'csv'] } },
-      ],
-      responses: {
-        200: {
-          description: 'The report.',
-          headers: HEADERS,
-          content: {
-            [JSON_TYPE]: { schema: refTo('usage-report.schema.json') },
-            'text/csv': { schema: { type: 'string', description: 'RFC 4180 with a header row la,metric,key,label,value: the report\'s month and shortfalls (la empty), then the LA\'s figures, one per row.' } },
-          },
-        },
-        400: refusal('VALIDATION_ERROR: month missing or not YYYY-MM (from 2000-01), or format neither json nor csv; the expression names it.'),
-      },
-    }),
+    }, 'usage-report.schema.json', 'the report\'s month and shortfalls (la empty), then the LA\'s figures, one per row'),
   },
   '/la/v1/plans': {
     get: gated({

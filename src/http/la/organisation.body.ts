@@ -1,5 +1,21 @@
 import type { OrganisationView } from '../../app/manage-organisation.ts';
+import type { Organisation } from '../../domain/organisation.ts';
 import type { Phone } from '../../domain/uk-phone.ts';
+
+/** A phone in both forms: national for people, E.164 for machines and tel: links. */
+export const phoneBody = (p: Phone) => ({ national: p.national, e164: p.e164 });
+
+/** An LA's name, phones and hours, as the LA API and the ops API both give them. */
+export function contactDetailsBody(o: Organisation) {
+  return {
+    code: o.code,
+    name: o.name,
+    officeHoursPhone: o.officeHoursPhone?.national ?? null,
+    edtPhone: o.edtPhone?.national ?? null,
+    phones: { officeHours: o.officeHoursPhone && phoneBody(o.officeHoursPhone), edt: o.edtPhone && phoneBody(o.edtPhone) },
+    officeHours: o.officeHours,
+  };
+}
 
 /**
  * The JSON of GET and PUT /la/v1/organisation. `officeHoursPhone` and `edtPhone` are the national
@@ -8,14 +24,8 @@ import type { Phone } from '../../domain/uk-phone.ts';
  * to compute office hours: `until` is when it next changes (null: never).
  */
 export function toOrganisationBody({ organisation: o, now }: OrganisationView) {
-  const both = (p: Phone | null) => (p ? { national: p.national, e164: p.e164 } : null);
   return {
-    code: o.code,
-    name: o.name,
-    officeHoursPhone: o.officeHoursPhone?.national ?? null,
-    edtPhone: o.edtPhone?.national ?? null,
-    phones: { officeHours: both(o.officeHoursPhone), edt: both(o.edtPhone) },
-    officeHours: o.officeHours,
+    ...contactDetailsBody(o),
     now: {
       at: now.at.toISOString(),
       outOfHours: now.outOfHours,

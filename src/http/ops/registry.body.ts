@@ -1,8 +1,7 @@
 import type { RegistryView } from '../../app/manage-registry.ts';
-import type { Phone } from '../../domain/uk-phone.ts';
+import { contactDetailsBody } from '../la/organisation.body.ts';
 
 const iso = (at: Date | null) => at?.toISOString() ?? null;
-const both = (p: Phone | null) => (p ? { national: p.national, e164: p.e164 } : null);
 
 /**
  * One LA of the registry as the ops API answers it (schemas/la-registry-entry.schema.json): its details
@@ -10,12 +9,7 @@ const both = (p: Phone | null) => (p ? { national: p.national, e164: p.e164 } : 
  */
 export function toRegistryEntryBody({ organisation: o, standing: s, health: h, refusal }: RegistryView) {
   return {
-    code: o.code,
-    name: o.name,
-    officeHoursPhone: o.officeHoursPhone?.national ?? null,
-    edtPhone: o.edtPhone?.national ?? null,
-    phones: { officeHours: both(o.officeHoursPhone), edt: both(o.edtPhone) },
-    officeHours: o.officeHours,
+    ...contactDetailsBody(o),
     registered: s.registeredAt !== null,
     registeredAt: iso(s.registeredAt),
     registeredBy: s.registeredBy,
