@@ -51,6 +51,8 @@ import { createPostgresLookupStore } from '../adapters/postgres/lookup-store.ts'
 import { createPostgresNotBroughtStore } from '../adapters/postgres/not-brought-store.ts';
 import { createPostgresNotificationStore } from '../adapters/postgres/notification-store.ts';
 import { createOutboxListener } from '../adapters/postgres/outbox-listener.ts';
+import { createRegisterCache, forgetAfter } from '../adapters/postgres/register-cache.ts';
+import type { Held } from '../adapters/postgres/lookup-store.ts';
 import { createPostgresTicketStore } from '../adapters/postgres/ticket-store.ts';
 import { createPostgresUsageStore } from '../adapters/postgres/usage-store.ts';
 import { createPostgresRecheckStore } from '../adapters/postgres/recheck-store.ts';
@@ -160,10 +162,10 @@ function jobErrorReporter(logger: Logger, job: string): (error: unknown) => void
 const RECHECK_BATCH = 50;
 
 /** PDS_MODE other than off: the upload cross-check and the re-check job, sharing one PDS adapter and so one rate limit. */
-function composePds(config: Config, demographics: Demographics, deps: { pool: pg.Pool; clock: Clock; logger: Logger; metrics: Metrics }) {
+function composePds(config: Config, demographics: Demographics, deps: { pool: pg.Pool; clock: Clock; logger: Logger; metrics: Metrics; forget: () => void }) {
   const { pds } = config;
   const recheckNhsNumbers = createRecheckNhsNumbers({
-    store: createPostgresRecheckStore(deps.pool), demographics, clock: deps.clock, windows: config.visibilityDays,
+    store: forgetAfter(createPostgresRecheckStore(deps.pool), ['retire'], deps.forget), demographics, clock: deps.clock, windows: config.visibilityDays,
     intervalSeconds: pds.recheckIntervalSeconds, ratePerSecond: pds.recheckRatePerSecond, batchSize: RECHECK_BATCH, metrics: deps.metrics,
   });
   const runPass = async (signal: AbortSignal) => {
@@ -186,10 +188,10 @@ function composePds(config: Config, demographics: Demographics, deps: { pool: pg
 }
 
 /** The retention jobs: one pass now and then every RETENTION_INTERVAL_SECONDS, unless that is 0. */
-function composeRetention(config: Config, deps: { pool: pg.Pool; clock: Clock; logger: Logger; metrics: Metrics }) {
+function composeRetention(config: Config, deps: { pool: pg.Pool; clock: Clock; logger: Logger; metrics: Metrics; forget: () => void }) {
   const { retention } = config;
   const runRetention = createRunRetention({
-    store: createPostgresRetentionStore(deps.pool), clock: deps.clock, windows: config.visibilityDays, batchSize: retention.batchSize,
+    store: forgetAfter(createPostgresRetentionStore(deps.pool), ['exclusively'], deps.forget), clock: deps.clock, windows: config.visibilityDays, batchSize: retention.batchSize,
     notificationRetentionDays: retention.notificationDays, auditRetentionDays: retention.auditDays,
     unmatchedSearchRetentionDays: retention.unmatchedSearchDays, refusalRetentionDays: retention.refusalDays, metrics: deps.metrics,
   });
@@ -246,16 +248,27 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
   const { pools, url, embedded } = await openDatabase(config, logger, options.signal);
   const pool = pools.general;
 
-  const organisations = createPostgresOrganisationStore(pool);
-  const registry = createPostgresRegistryStore(pool);
+  const wakeups = createOutboxListener({ url, logger });
+  // The lookup path's read model (README, Performance): every store below that changes plans or LAs
+  // forgets it when its change is done, and every instance forgets on the change's notification.
+  const registerCache = createRegisterCache<Held>(config.database.registerCache, wakeups);
+  const { forget } = registerCache;
+  const organisations = forgetAfter(createPostgresOrganisationStore(pool), ['put', 'putDutyTeams'], forget);
+  const registry = forgetAfter(createPostgresRegistryStore(pool), ['register', 'changeStatus'], forget);
   const registryDeps = { registry, clock, mode: config.laRegistration };
-  const lookups = createPostgresLookupStore(pools.lookups, { maxWaitMs: config.database.acquireTimeoutMs });
+  const lookups = createPostgresLookupStore(pools.lookups, { maxWaitMs: config.database.acquireTimeoutMs }, registerCache);
   const notifications = createPostgresNotificationStore(pool);
   // The general pool, not the bulk one: an escalation must not wait behind a large upload.
   const escalations = createPostgresEscalationStore(pool);
   const tickets = createPostgresTicketStore(pool);
-  const uploads = createPostgresUploadStore({ writes: pools.bulk, reads: pool });
-  const wakeups = createOutboxListener({ url, logger });
+  const uploadStore = createPostgresUploadStore({ writes: pools.bulk, reads: pool });
+  const uploads = {
+    ...uploadStore,
+    open: async (laCode: string, uploadId: string) => {
+      const session = await uploadStore.open(laCode, uploadId);
+      return session && Object.assign(session, forgetAfter(session, ['commit'], forget));
+    },
+  };
   const metrics = createPrometheusMetrics({
     unacknowledgedByLa: () => notifications.unacknowledgedByLa(),
     oldestWaitingAlertSecondsByLa: secondsWaiting(escalations, clock),
@@ -264,6 +277,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     ready: async () => (await checkReadiness()).ready,
     feedHealth: createReadFeedHealth({ registry, clock }),
     pdsCircuitOpen: () => demographics?.circuitOpen?.(),
+    registerCache: () => registerCache.stats(),
   });
   let draining = false;
   const readiness: ReadinessProbe[] = [
@@ -276,9 +290,9 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     limits: { maxBufferedBytes: config.stream.maxBufferedBytes, slowConsumerMs: config.stream.slowConsumerMs },
   });
   await fanout.start();
-  const pds = demographics && composePds(config, demographics, { pool: pools.bulk, clock, logger, metrics });
+  const pds = demographics && composePds(config, demographics, { pool: pools.bulk, clock, logger, metrics, forget });
   const recheckJob = pds?.startRecheckJob();
-  const retention = composeRetention(config, { pool: pools.bulk, clock, logger, metrics });
+  const retention = composeRetention(config, { pool: pools.bulk, clock, logger, metrics, forget });
   const escalation = composeEscalation(config, { store: escalations, clock, logger, metrics });
   const acknowledgeNotifications = createAcknowledgeNotifications({ notifications, clock });
   // One budget per token subject for HTTP requests and stream upgrades alike.

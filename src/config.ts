@@ -18,6 +18,8 @@ export type Config = Readonly<{
     poolSizes: Readonly<{ general: number; lookups: number; bulk: number }>;
     acquireTimeoutMs: number;
     startupTimeoutMs: number;
+    /** The lookup path's read model of the register (adapters/postgres/register-cache.ts); 0 entries: off. */
+    registerCache: Readonly<{ maxEntries: number; ttlMs: number }>;
   }>;
   logLevel: LogLevel;
   auth: Readonly<{
@@ -198,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: v.EMBEDDED_PG_PORT,
     database: Object.freeze({
       poolSizes: Object.freeze({ general: v.DB_POOL_SIZE, lookups: v.DB_LOOKUP_POOL_SIZE, bulk: v.DB_BULK_POOL_SIZE }),
+      registerCache: Object.freeze({ maxEntries: v.REGISTER_CACHE_ENTRIES, ttlMs: v.REGISTER_CACHE_TTL_SECONDS * 1000 }),
       acquireTimeoutMs: v.DB_ACQUIRE_TIMEOUT_MS,
       startupTimeoutMs: v.DATABASE_STARTUP_TIMEOUT_SECONDS * 1000,
     }),

@@ -19,6 +19,8 @@ export function createPrometheusMetrics(deps: {
   feedHealth?: () => Promise<FeedHealthReading>;
   /** Whether the PDS circuit breaker stops calls now; false or undefined when there is none (PDS_MODE off or sandbox). */
   pdsCircuitOpen?: () => boolean | undefined;
+  /** The lookup path's read model of the register: NHS numbers held, and reads served from memory (hits) or the database (misses). */
+  registerCache?: () => { entries: number; hits: number; misses: number };
 }): Metrics {
   const registry = new Registry();
   // Process metrics, including nodejs_eventloop_lag_* (event-loop delay).
@@ -88,6 +90,22 @@ export function createPrometheusMetrics(deps: {
     registers: [registry],
     collect() {
       this.set(deps.pdsCircuitOpen?.() ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'cpis_register_cache_entries', help: 'NHS numbers whose register read this instance holds in memory (REGISTER_CACHE_ENTRIES at most)', registers: [registry],
+    collect() {
+      this.set(deps.registerCache?.().entries ?? 0);
+    },
+  });
+  new Counter({
+    name: 'cpis_register_cache_reads_total', labelNames: ['result'], registers: [registry],
+    help: 'Register reads of the lookup path on this instance: hit, served from memory; miss, read from the database',
+    collect() {
+      const stats = deps.registerCache?.();
+      this.reset();
+      this.inc({ result: 'hit' }, stats?.hits ?? 0);
+      this.inc({ result: 'miss' }, stats?.misses ?? 0);
     },
   });
   addFeedHealthGauges(registry, deps.feedHealth);

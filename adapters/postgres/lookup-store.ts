@@ -6,6 +6,7 @@ import type { Organisation } from '../../src/domain/organisation.ts';
 import type { AuditEntry, HeldPlan, LookupStore } from '../../src/ports.ts';
 import { columnsOf, insertManySql, type AuditTrailName } from './audit-batch.ts';
 import { createGroup } from './group.ts';
+import type { RegisterCache } from './register-cache.ts';
 import { SELECT_PLANS_WITH_LAS, toHeldPlans, type HeldPlanRow } from './held-plans.ts';
 
 // bpchar[]: the column is char(10), and a text[] would compare as text and miss the index.
@@ -52,7 +53,7 @@ function agentOf(identity: Identity) {
   };
 }
 
-type Held = { plans: HeldPlan[]; organisations: Organisation[] };
+export type Held = { plans: HeldPlan[]; organisations: Organisation[] };
 type Search = { audit: AuditEntry; historyLimit: number };
 type Access = Search & { notifications: { laCode: string; body: NotificationBody }[] };
 type Recorded = { created: { laCode: string; eventNumber: number }[]; history: AccessRecord[] };
@@ -76,9 +77,10 @@ const DEFAULTS: LookupStoreOptions = { maxInFlight: 2, maxBatch: 256 };
  * children's access history; and the accesses of unscheduled lookups, with their notifications,
  * audit rows and histories, in one call of record_accesses() (migration 0015). Every write is one
  * statement, so one transaction and one commit for the group; each lookup hears back only about
- * its own rows, and only once they are committed.
+ * its own rows, and only once they are committed. With a read model (register-cache.ts), the
+ * register is read only for NHS numbers it does not hold; the writes are the same either way.
  */
-export function createPostgresLookupStore(pool: pg.Pool, overrides: Partial<LookupStoreOptions> = {}): LookupStore {
+export function createPostgresLookupStore(pool: pg.Pool, overrides: Partial<LookupStoreOptions> = {}, cache?: RegisterCache<Held>): LookupStore {
   const options: LookupStoreOptions = { ...DEFAULTS, ...overrides };
   const find = createGroup<string, Held>({
     ...options,
@@ -135,7 +137,8 @@ export function createPostgresLookupStore(pool: pg.Pool, overrides: Partial<Look
   });
 
   return {
-    findByNhsNumber: (nhsNumber) => find(nhsNumber),
+    // Through the read model when there is one (register-cache.ts): it reads the register only for what it does not hold.
+    findByNhsNumber: cache ? (nhsNumber) => cache.read(nhsNumber, find) : (nhsNumber) => find(nhsNumber),
     recordAccess: (audit, notifications, historyLimit) => accesses({ audit, notifications, historyLimit }),
     recordAudit: (audit, trail, historyLimit) => searches[trail === 'unmatched' ? 'unmatched' : 'audit']({ audit, historyLimit }),
   };
