@@ -1,5 +1,4 @@
 import express, { Router } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { ValidateFunction } from 'ajv';
 import type { Role } from '../domain/identity.ts';
@@ -35,6 +34,7 @@ import { limitUrlLength } from './url-limit.ts';
 import { createErrorHandler, notFoundHandler } from './error-handler.ts';
 import { healthRouter } from './health.routes.ts';
 import { noStore } from './no-store.ts';
+import { createSecurityHeaders } from './security-headers.ts';
 import { requestId } from './request-id.ts';
 import { createRequestLogger } from './request-logger.ts';
 import { trackRouteLabel } from './route-label.ts';
@@ -105,19 +105,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.set('case sensitive routing', true);
   app.disable('x-powered-by');
   app.use(noStore);
-  // Security headers on every answer; the console needs nothing inline and talks only to this origin.
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"], connectSrc: ["'self'", 'ws:', 'wss:'], imgSrc: ["'self'", 'data:'],
-          objectSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'self'"], frameAncestors: ["'none'"],
-        },
-      },
-      referrerPolicy: { policy: 'no-referrer' },
-    }),
-  );
+  // Security headers on every answer (security-headers.ts).
+  app.use(createSecurityHeaders());
   app.set('etag', false);
   app.use(requestId);
   app.use(trackRouteLabel);

@@ -36,7 +36,7 @@ export function createErrorHandler(logger: Logger, translate: ErrorTranslator = 
     const appError = knownError(error, abandoned, translate);
     const known = appError ?? new AppError(500, 'FAILURE_TO_PROCESS_MESSAGE', 'exception', 'internal error; quote the request id to the service operator');
     if (!appError) {
-      (req.log ?? logger).error({ err: errorForLog(error) }, 'unhandled error');
+      logger.error({ reqId: req.requestId, err: errorForLog(error) }, 'unhandled error');
     }
     if (res.headersSent) {
       res.destroy();
