@@ -3,9 +3,15 @@ export type IsoDate = string;
 
 const londonDate = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
 
+// The last answer, by UTC minute: England's offset from UTC is a whole number of hours, so the date
+// there cannot change within a minute, and every lookup asks for today's date (Intl is not cheap).
+let last = { minute: Number.NaN, date: '' };
+
 /** The calendar date in England at the given instant. */
 export function londonDateOf(instant: Date): IsoDate {
-  return londonDate.format(instant);
+  const minute = Math.floor(instant.getTime() / 60_000);
+  if (minute !== last.minute) last = { minute, date: londonDate.format(instant) };
+  return last.date;
 }
 
 /** True for a real calendar date written YYYY-MM-DD (rejects 2025-02-30). */
