@@ -210,6 +210,8 @@ export interface NotificationStore {
   lastEventNumber(laCode: string): Promise<number>;
   /** The LA's last event number and last acknowledgement number. */
   counters(laCode: string): Promise<{ lastEventNumber: number; lastAckNumber: number }>;
+  /** The same for several LAs in one read; an LA with nothing yet is absent. */
+  countersOf(laCodes: string[]): Promise<Map<string, { lastEventNumber: number; lastAckNumber: number }>>;
   /** Unacknowledged notifications per LA, for metrics. */
   unacknowledgedByLa(): Promise<Map<string, number>>;
 }

@@ -122,10 +122,13 @@ export function createPostgresNotificationStore(pool: pg.Pool): NotificationStor
       return (await this.counters(laCode)).lastEventNumber;
     },
     async counters(laCode) {
-      const { rows } = await pool.query<{ last_event_number: string; last_ack_seq: string }>(
-        'SELECT last_event_number, last_ack_seq FROM la_event_counters WHERE la_code = $1', [laCode],
+      return (await this.countersOf([laCode])).get(laCode) ?? { lastEventNumber: 0, lastAckNumber: 0 };
+    },
+    async countersOf(laCodes) {
+      const { rows } = await pool.query<{ la_code: string; last_event_number: string; last_ack_seq: string }>(
+        'SELECT la_code, last_event_number, last_ack_seq FROM la_event_counters WHERE la_code = ANY ($1::text[])', [laCodes],
       );
-      return { lastEventNumber: rows[0] ? Number(rows[0].last_event_number) : 0, lastAckNumber: rows[0] ? Number(rows[0].last_ack_seq) : 0 };
+      return new Map(rows.map((r) => [r.la_code, { lastEventNumber: Number(r.last_event_number), lastAckNumber: Number(r.last_ack_seq) }]));
     },
   };
 }

@@ -23,9 +23,10 @@ function createDeliveryHealth(logger: Logger): DeliveryHealth {
 /**
  * Fans the outbox out to this instance's sockets. LISTEN/NOTIFY only says "look now"; a sweep on a
  * timer looks anyway, so a lost wake-up delays a notification by at most one sweep, never loses it.
+ * A reconnected listener wakes every LA.
  */
 export function createFanout(deps: {
-  store: Pick<NotificationStore, 'list' | 'acknowledgementsAfter'>;
+  store: Pick<NotificationStore, 'list' | 'acknowledgementsAfter' | 'countersOf'>;
   wakeups: OutboxWakeups;
   logger: Logger;
   sweepMs: number;
@@ -46,6 +47,24 @@ export function createFanout(deps: {
     } else if (payload.endsWith(':ack')) channels.get(payload.slice(0, -':ack'.length))?.pumpAcks();
     else channels.get(payload)?.pump();
   };
+  // The sweep reads every LA's counters in one statement, and then only the outboxes and
+  // acknowledgements that moved past what was sent: reading each LA's outbox and acknowledgements in
+  // turn made a burst of two queries per LA every sweep, which the live wake-ups queued behind.
+  // Should the counters not be readable, every LA is read as a wake-up would, and reports its health.
+  const sweepOnce = async () => {
+    if (channels.size === 0) return;
+    let counters;
+    try {
+      counters = await deps.store.countersOf([...channels.keys()]);
+    } catch {
+      return wake(undefined);
+    }
+    for (const [laCode, channel] of channels) {
+      const behind = channel.behind(counters.get(laCode));
+      if (behind.events) channel.pump();
+      if (behind.acks) channel.pumpAcks();
+    }
+  };
   const channelOf = (laCode: string) => {
     let channel = channels.get(laCode);
     if (!channel) {
@@ -58,7 +77,7 @@ export function createFanout(deps: {
   return {
     async start(): Promise<void> {
       await deps.wakeups.start(wake);
-      sweep = setInterval(() => wake(undefined), deps.sweepMs).unref();
+      sweep = setInterval(() => void sweepOnce(), deps.sweepMs).unref();
     },
     /** Replays after the subscriber's number, then keeps it live; rejects when that cannot be done (close the socket). */
     subscribe(sub: Subscriber, counters: { lastEventNumber: number; lastAckNumber: number }): Promise<void> {

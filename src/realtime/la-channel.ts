@@ -207,6 +207,18 @@ export function createLaChannel(
         }
       }).catch(() => undefined);
     },
+    /**
+     * What a sweep must read, given the LA's counters as committed: the outbox if it holds rows past
+     * the cursor (or the last read failed, so that health is checked again), the acknowledgements if
+     * there are newer ones than the last sent.
+     */
+    behind(counters: { lastEventNumber: number; lastAckNumber: number } | undefined): { events: boolean; acks: boolean } {
+      const last = counters ?? { lastEventNumber: 0, lastAckNumber: 0 };
+      return {
+        events: !healthy || (cursor !== undefined && last.lastEventNumber > cursor),
+        acks: ackCursor !== undefined && last.lastAckNumber > ackCursor,
+      };
+    },
     /** The LA's last acknowledgement number when a subscriber joined: what it already knows of, from the rows it is replayed. */
     noteAckNumber(ackNumber: number): void {
       ackCursor ??= ackNumber;
