@@ -6,6 +6,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, accessDenied, invalidRequest, notFound, serviceUnavailable, unauthorised, type ErrorTranslator } from '../domain/app-error.ts';
 import { TEAM_CODE } from '../domain/duty-teams.ts';
 import { LA_ROLES, type Identity } from '../domain/identity.ts';
+import type { Notification } from '../domain/notification.ts';
 import type { Clock, Metrics, NotificationStore, TicketStore, TokenVerifier } from '../ports.ts';
 import type { createAcknowledgeNotifications } from '../app/acknowledge-notifications.ts';
 import { bearerOf } from '../http/authenticate.ts';
@@ -131,10 +132,22 @@ export function attachStream(server: Server, deps: StreamDeps) {
     });
   });
 
+  // One notification read from the outbox goes to every live socket of its LA: its frame is written once.
+  const frameTexts = new WeakMap<Notification, string>();
+  const notificationFrameText = (notification: Notification) => {
+    let text = frameTexts.get(notification);
+    if (text === undefined) {
+      text = JSON.stringify({ type: 'notification', notification } satisfies ServerFrame);
+      frameTexts.set(notification, text);
+    }
+    return text;
+  };
+
   function open(ws: WebSocket, identity: Identity, asked: { after: number | undefined; team: string | undefined }, counters: { lastEventNumber: number; lastAckNumber: number }): void {
     const connectionId = randomUUID();
     const gate = createFrameGate(deps.limits.maxFramesPerSecond);
-    const send = (frame: ServerFrame) => ws.readyState === ws.OPEN && ws.send(JSON.stringify(frame));
+    const sendText = (text: string) => ws.readyState === ws.OPEN && ws.send(text);
+    const send = (frame: ServerFrame) => sendText(JSON.stringify(frame));
     // Filled in once the replay starts; the close handler may run before that.
     const live: { sub?: Subscriber; heartbeat?: NodeJS.Timeout } = {};
     // Registered before the first await, so a client that leaves at once is still counted out.
@@ -169,7 +182,7 @@ export function attachStream(server: Server, deps: StreamDeps) {
       laCode: identity.org,
       lastSent: asked.after ?? counters.lastEventNumber,
       ...(asked.team !== undefined ? { team: asked.team } : {}),
-      send: (notification) => send({ type: 'notification', notification }),
+      send: (notification) => sendText(notificationFrameText(notification)),
       sendAck: (ack) => send({ type: 'acknowledgement', ...ack }),
       buffered: () => ws.bufferedAmount,
       close: (code, reason) => ws.close(code, reason),
