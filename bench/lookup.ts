@@ -12,9 +12,9 @@ import { postStream, setUpLa } from './support/http.ts';
 import { closedLoop, get, openLoop, type Target } from './support/load.ts';
 import { openBenchPostgres } from './support/postgres.ts';
 import { writeResult } from './support/report.ts';
-import { integerOption, parseOptions } from './support/usage.ts';
+import { integerOption, parseOptions, UsageError } from './support/usage.ts';
 
-const USAGE = 'usage: npm run bench -- lookup [--seconds 10] [--concurrency 32] [--rate 500] [--children 2000] [--las 10] [--held 1000000]';
+const USAGE = 'usage: npm run bench -- lookup [--seconds 10] [--concurrency 32] [--rate 500] [--children 2000] [--las 10] [--held 1000000] [--read-model on|off]';
 const TARGET_UNSCHEDULED_PER_SECOND = 3_000;
 const TARGET_P99_MS = 10;
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -43,7 +43,10 @@ export async function run(args: string[]): Promise<void> {
   const v = parseOptions(args, {
     seconds: { type: 'string', default: '10' }, concurrency: { type: 'string', default: '32' }, rate: { type: 'string', default: '500' },
     children: { type: 'string', default: '2000' }, las: { type: 'string', default: '10' }, held: { type: 'string', default: '0' },
+    'read-model': { type: 'string', default: 'on' },
   }, USAGE);
+  const readModel = v['read-model'] as string;
+  if (readModel !== 'on' && readModel !== 'off') throw new UsageError('--read-model is on or off', USAGE);
   const seconds = integerOption(v.seconds as string, 'seconds', 1, 300, USAGE);
   const concurrency = integerOption(v.concurrency as string, 'concurrency', 1, 512, USAGE);
   const ratePerSecond = integerOption(v.rate as string, 'rate', 1, 20_000, USAGE);
@@ -64,7 +67,11 @@ export async function run(args: string[]): Promise<void> {
   const key = await loadOrCreateDevKey(dataDir);
   const mint = (claims: Parameters<typeof mintDevToken>[1]) => mintDevToken(key, claims, { issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3600 });
   const service = await spawnService(
-    { DATABASE_URL: await postgres.createDatabase('bench_lookup'), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DB_POOL_SIZE: '20', RATE_LIMIT_PER_SECOND: '0' },
+    {
+      DATABASE_URL: await postgres.createDatabase('bench_lookup'), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info', DB_POOL_SIZE: '20', RATE_LIMIT_PER_SECOND: '0',
+      // off: every lookup reads the register from PostgreSQL, as before the read model.
+      ...(readModel === 'off' ? { REGISTER_CACHE_ENTRIES: '0' } : {}),
+    },
     process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
   );
   try {
@@ -105,7 +112,13 @@ export async function run(args: string[]): Promise<void> {
     const bare = await startBare(sample.body);
     try {
       const bareTarget: Target = { url: () => `${bare.url}/`, headers: () => ({}) };
-      console.log(`lookup benchmark: ${las} LAs × ${perLa} children, ${seconds} s per phase, ${cpus().length} cores, PostgreSQL ${postgres.kind} ${postgres.serverVersion}`);
+      console.log(`lookup benchmark: ${las} LAs × ${perLa} children, ${seconds} s per phase, ${cpus().length} cores, PostgreSQL ${postgres.kind} ${postgres.serverVersion}, read model ${readModel}`);
+      // Every child read once first (silent), so that every phase meets the same warm register: PostgreSQL's
+      // buffers and, when on, the read model. Otherwise the first phase alone would pay for first reads.
+      const warmUp = lookup(true);
+      let warmed = 0;
+      const warm = { url: () => (warmed++, warmUp.url()), headers: warmUp.headers };
+      while (warmed < las * perLa) await closedLoop(warm, concurrency, 1);
       const throughput = {
         unscheduled: await closedLoop(lookup(false), concurrency, seconds),
         unscheduledOneLa: await closedLoop(lookup(false, true), concurrency, seconds),
@@ -131,7 +144,7 @@ export async function run(args: string[]): Promise<void> {
       if (held === las * perLa) console.log('  for the flatness check, run again with --held 1000000 and compare the open-loop p50s (aim: within 20 %)');
       const file = await writeResult('lookup', {
         benchmark: 'lookup', at: new Date().toISOString(), las, perLa, seconds, concurrency, responseBytes: sample.body.length,
-        postgres: { kind: postgres.kind, version: postgres.serverVersion }, throughput, latency,
+        postgres: { kind: postgres.kind, version: postgres.serverVersion }, readModel, throughput, latency,
         ratiosToBare: { unscheduled: ratio(throughput.unscheduled.perSecond), silent: ratio(throughput.silent.perSecond) },
         oneLaToAllLas: hot,
         plansHeld: held, plansLookedUp: las * perLa, memoryMiB: { rss: Math.round(memory.rssMiB), peak: Math.round(memory.hwmMiB) },
