@@ -92,15 +92,18 @@ async function expectAccessible(page: Page, where: string) {
 }
 
 /** The LA's duty teams: DAY and MASH, each told of its own cases first. */
-async function setDutyTeams(token: string) {
+/** Sets the LA's two teams; returns their phones as set (national form, which the console shows). */
+async function setDutyTeams(token: string): Promise<{ day: string; mash: string }> {
+  const phones = { day: syntheticPhone(), mash: syntheticPhone() };
   const put = await service.fetch('/la/v1/duty-teams', {
     method: 'PUT', token, headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
-      teams: [{ code: 'DAY', name: 'Children’s duty team', phone: syntheticPhone() }, { code: 'MASH', name: 'Front door MASH', phone: syntheticPhone() }],
+      teams: [{ code: 'DAY', name: 'Children’s duty team', phone: phones.day }, { code: 'MASH', name: 'Front door MASH', phone: phones.mash }],
       routing: { inHours: 'DAY', outOfHours: 'DAY', byPlanTeam: true },
     }),
   });
   expect(put.status).toBe(200);
+  return phones;
 }
 
 /**
@@ -317,7 +320,7 @@ describe('duty social worker console (real Chromium)', () => {
       ? { teamCode: 'DAY', planType: 'LAC', lacLegalStatus: 'S31', localId: 'CASE-0042' }
       : { teamCode: 'MASH' }));
     const [ours, theirs] = la.children as [Child, Child];
-    await setDutyTeams(la.token);
+    const phones = await setDutyTeams(la.token);
 
     // A worker of the day team picks their team at the demo sign-in; a colleague signs in for all of the LA.
     const dayContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -339,7 +342,8 @@ describe('duty social worker console (real Chromium)', () => {
     await expect.poll(() => all.innerText()).toContain('2 waiting');
     expect(await names(day)).toEqual([ours.name]);
     const ourText = await card(day, ours.name).innerText();
-    expect(ourText).toMatch(/Sent to\s+Children’s duty team \(DAY\), 0\d{3} \d{3} \d{4} \(the child’s allocated team\)/);
+    // Whatever the number's area (a London one is 020 7946 …, not 0113 496 …): exactly the one set.
+    expect(ourText).toMatch(new RegExp(`Sent to\\s+Children’s duty team \\(DAY\\), ${phones.day} \\(the child’s allocated team\\)`));
     expect(ourText).toMatch(/Plan\s+Looked after child under S31 \(care order\)/);
     expect(ourText).toMatch(/Your case reference\s+CASE-0042/);
     expect(await day.locator('#alerts-title').innerText()).toBe('Alerts for Children’s duty team, newest first');
