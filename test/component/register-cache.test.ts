@@ -103,3 +103,50 @@ describe('the register read model', () => {
     expect(await found(b, child.nhsNumber as string)).toBe(0);
   });
 });
+
+describe('the register read model, with the change notifications taken away', () => {
+  // Triggers dropped in a database of its own: only what each instance does itself can make it forget.
+  let one: TestService;
+  let two: TestService;
+  let raw: pg.Pool;
+  let org: string;
+  let token: string;
+  beforeAll(async () => {
+    const databaseUrl = await createTestDatabase();
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'cpis-register-quiet-'));
+    one = await startTestService({ databaseUrl, dataDir });
+    two = await startTestService({ databaseUrl, dataDir, env: { REGISTER_CACHE_TTL_SECONDS: '1' } });
+    raw = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+    for (const t of ['plans_register_changed', 'plans_register_truncated']) await raw.query(`DROP TRIGGER ${t} ON plans`);
+    for (const t of ['organisations_register_changed', 'organisations_register_truncated']) await raw.query(`DROP TRIGGER ${t} ON organisations`);
+    org = syntheticLaCode();
+    token = await laToken(one, org);
+  });
+  afterAll(async () => {
+    await raw?.end();
+    await Promise.all([one?.stop(), two?.stop()]);
+  });
+
+  it('still shows an instance its own changes at once; another instance only once its entry has expired', async () => {
+    const child = childRecord();
+    expect(await found(one, child.nhsNumber as string)).toBe(0);
+    expect(await found(two, child.nhsNumber as string)).toBe(0);
+    expect((await uploadJson(one, token, 1, [child])).status).toBe(201);
+    // The instance that took the upload forgot by itself.
+    expect(await found(one, child.nhsNumber as string)).toBe(1);
+    // The other was never told: it answers from memory, as it was, until REGISTER_CACHE_TTL_SECONDS (1 s) ends the entry.
+    expect(await found(two, child.nhsNumber as string)).toBe(0);
+    await vi.waitFor(async () => expect(await found(two, child.nhsNumber as string)).toBe(1), { timeout: 3_000, interval: 100 });
+
+    // So does an LA's change of its own numbers.
+    const before = await telecomShown(one, child.nhsNumber as string);
+    const put = await one.fetch('/la/v1/organisation', {
+      method: 'PUT', token, headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: `${org} Council`, officeHoursPhone: '0113 496 0500', edtPhone: '0113 496 0788' }),
+    });
+    expect(put.status).toBe(200);
+    const after = await telecomShown(one, child.nhsNumber as string);
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/496 ?0788/);
+  });
+});
