@@ -266,7 +266,7 @@ export async function compose(config: Config, options: { logger: Logger; clock?:
     ...uploadStore,
     open: async (laCode: string, uploadId: string) => {
       const session = await uploadStore.open(laCode, uploadId);
-      return session && Object.assign(session, forgetAfter(session, ['commit'], forget));
+      return session && forgetAfter(session, ['commit'], forget);
     },
   };
   const metrics = createPrometheusMetrics({

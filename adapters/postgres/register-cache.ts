@@ -90,15 +90,16 @@ export function createRegisterCache<V>(options: RegisterCacheOptions, changes: R
 export type RegisterCache<V> = ReturnType<typeof createRegisterCache<V>>;
 
 /**
- * The store, with each named method forgetting the read model once it has finished (committed or
- * failed), so that a change made through this instance shows in its very next lookup rather than
- * when its notification comes back. The notification (migration 0021) still tells every instance.
+ * Wraps the named methods of the store, in place, so that each forgets the read model once it has
+ * finished (committed or failed): a change made through this instance then shows in its very next
+ * lookup rather than when its notification comes back. The notification (migration 0021) still
+ * tells every instance. In place, so that it serves a class instance (an upload session) as well as
+ * a store object; returns the store.
  */
 export function forgetAfter<T extends object>(store: T, methods: readonly (keyof T)[], forget: () => void): T {
-  const wrapped = { ...store };
   for (const name of methods) {
     const method = store[name] as unknown as (...args: unknown[]) => Promise<unknown>;
-    (wrapped as Record<keyof T, unknown>)[name] = async (...args: unknown[]) => {
+    (store as Record<keyof T, unknown>)[name] = async (...args: unknown[]) => {
       try {
         return await method.apply(store, args);
       } finally {
@@ -106,5 +107,5 @@ export function forgetAfter<T extends object>(store: T, methods: readonly (keyof
       }
     };
   }
-  return wrapped;
+  return store;
 }

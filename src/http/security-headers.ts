@@ -18,7 +18,7 @@ const OPTIONS: HelmetOptions = {
   referrerPolicy: { policy: 'no-referrer' },
 };
 
-export function securityHeadersOf(options: HelmetOptions = OPTIONS): Map<string, string> {
+function securityHeadersOf(options: HelmetOptions): Map<string, string> {
   const headers = new Map<string, string>();
   const recorder = {
     setHeader: (name: string, value: string) => void headers.set(name, value),
@@ -32,7 +32,7 @@ export function securityHeadersOf(options: HelmetOptions = OPTIONS): Map<string,
 }
 
 export function createSecurityHeaders(): RequestHandler {
-  const headers = securityHeadersOf();
+  const headers = securityHeadersOf(OPTIONS);
   return (_req, res, next) => {
     res.setHeaders(headers);
     next();

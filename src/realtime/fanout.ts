@@ -51,13 +51,18 @@ export function createFanout(deps: {
   // acknowledgements that moved past what was sent: reading each LA's outbox and acknowledgements in
   // turn made a burst of two queries per LA every sweep, which the live wake-ups queued behind.
   // Should the counters not be readable, every LA is read as a wake-up would, and reports its health.
+  // One sweep at a time: a slow database must not stack them up, one per interval.
+  let sweeping = false;
   const sweepOnce = async () => {
-    if (channels.size === 0) return;
+    if (channels.size === 0 || sweeping) return;
+    sweeping = true;
     let counters;
     try {
       counters = await deps.store.countersOf([...channels.keys()]);
     } catch {
       return wake(undefined);
+    } finally {
+      sweeping = false;
     }
     for (const [laCode, channel] of channels) {
       const behind = channel.behind(counters.get(laCode));

@@ -133,4 +133,23 @@ describe('the register read model', () => {
     expect(await wrapped.read()).toBe('untouched');
     expect(forgotten).toBe(2);
   });
+
+  it('wraps a class instance too (an upload session), keeping its prototype methods and its state', async () => {
+    class Session {
+      committed = 0;
+      async commit() {
+        return ++this.committed;
+      }
+      async stage() {
+        return 'staged';
+      }
+    }
+    let forgotten = 0;
+    const session = forgetAfter(new Session(), ['commit'], () => forgotten++);
+    expect(await session.commit()).toBe(1);
+    expect(session.committed).toBe(1);
+    expect(forgotten).toBe(1);
+    expect(await session.stage()).toBe('staged');
+    expect(forgotten).toBe(1);
+  });
 });
